@@ -1,0 +1,128 @@
+//! The only module that talks to AWS, and the only one that imports the SDK or starts tokio. The
+//! commands that only read the cache never call into it, so they never pay for either.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{Credentials as SdkCredentials, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+
+use crate::creds::{Credentials, Secret, Timestamp};
+use crate::error::{Exit, debug, fail};
+
+/// Where and how to reach AWS. The endpoint itself comes from the SDK's own resolution
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, the shared config file).
+pub struct Connection {
+    pub region: String,
+    pub timeout: Duration,
+    pub ca_bundle: Option<std::path::PathBuf>,
+}
+
+/// STS GetSessionToken signed with `keys`, for the device `serial` and its current `code`.
+pub fn get_session_token(
+    connection: &Connection,
+    keys: &Credentials,
+    serial: &str,
+    code: &str,
+    duration_seconds: i32,
+) -> Result<Credentials> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let client = aws_sdk_sts::Client::new(&sdk_config(connection, keys).await?);
+        debug!(
+            "sts GetSessionToken serial {serial} duration {duration_seconds}s region {}",
+            connection.region
+        );
+        let output = client
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(code)
+            .duration_seconds(duration_seconds)
+            .send()
+            .await
+            .map_err(|e| describe("GetSessionToken", e))?;
+        let creds = output.credentials.context("sts GetSessionToken returned no credentials")?;
+        Ok(Credentials {
+            access_key_id: Secret::new(creds.access_key_id),
+            secret_access_key: Secret::new(creds.secret_access_key),
+            session_token: Some(Secret::new(creds.session_token)),
+            expiration: Some(Timestamp(creds.expiration.secs())),
+        })
+    })
+}
+
+async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_config::SdkConfig> {
+    let access_key_id = keys.access_key_id.as_str("the access key id")?;
+    let secret = keys.secret_access_key.as_str("the secret key")?;
+    let token = keys.session_token.as_ref().map(|t| t.as_str("the session token")).transpose()?;
+    let credentials = SdkCredentials::new(access_key_id, secret, token.map(str::to_owned), None, "awsenv");
+    // One attempt may take the whole budget minus a little, so a retry still fits when it can.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(connection.timeout.min(Duration::from_secs(5)))
+        .operation_attempt_timeout(connection.timeout)
+        .operation_timeout(connection.timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(connection.region.clone()))
+        .credentials_provider(credentials)
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(timeouts);
+    if let Some(bundle) = &connection.ca_bundle {
+        let pem = std::fs::read(bundle).map_err(|e| {
+            fail(Exit::Config, format!("could not read AWS_CA_BUNDLE {}: {e}", bundle.display()))
+        })?;
+        let trust = TrustStore::empty().with_native_roots(true).with_pem_certificate(pem);
+        let context = TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .map_err(|e| fail(Exit::Config, format!("AWS_CA_BUNDLE {}: {e}", bundle.display())))?;
+        let client = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https();
+        loader = loader.http_client(client);
+    }
+    Ok(loader.load().await)
+}
+
+/// One line for a failed call: AWS's own code and message when it answered, else why it could not.
+fn describe<E, R>(operation: &str, error: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            let code = inner.code().unwrap_or("error");
+            let message = inner.message().unwrap_or("no message");
+            fail(Exit::Rejected, format!("sts {operation} failed: {code}: {message}"))
+        }
+        SdkError::TimeoutError(_) => fail(Exit::Unreachable, format!("sts {operation} timed out")),
+        SdkError::DispatchFailure(dispatch) => {
+            let why = if dispatch.is_timeout() { "timed out" } else { "could not reach the endpoint" };
+            let cause =
+                std::error::Error::source(&error).map(|s| format!(" ({})", chain(s))).unwrap_or_default();
+            fail(Exit::Unreachable, format!("sts {operation} {why}{cause}"))
+        }
+        _ => {
+            let cause = std::error::Error::source(&error).map(chain).unwrap_or_else(|| error.to_string());
+            fail(Exit::Failure, format!("sts {operation} failed: {cause}"))
+        }
+    }
+}
+
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(next) = source {
+        parts.push(next.to_string());
+        source = next.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}

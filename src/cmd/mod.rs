@@ -1,0 +1,44 @@
+//! One file per subcommand, each an `impl Run`.
+
+mod accounts;
+mod init;
+mod mfa;
+mod now;
+mod switch;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::creds::Timestamp;
+
+/// What every command gets besides its own arguments.
+pub struct Context<'a> {
+    pub cli: &'a Cli,
+    /// Read once, so that one run judges every expiry against the same moment.
+    pub now: Timestamp,
+}
+
+pub trait Run {
+    fn run(&self, ctx: &Context) -> Result<()>;
+}
+
+pub fn run(cli: &Cli) -> Result<()> {
+    let ctx = Context { cli, now: Timestamp::now() };
+    match &cli.command {
+        Command::Init(cmd) => cmd.run(&ctx),
+        Command::Switch(cmd) => cmd.run(&ctx),
+        Command::Mfa(cmd) => cmd.run(&ctx),
+        Command::Now => now::Now.run(&ctx),
+        Command::Accounts => accounts::Accounts.run(&ctx),
+    }
+}
+
+/// Writes everything meant for stdout in one piece; a closed pipe is not an error worth a message.
+pub fn print(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

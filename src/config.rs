@@ -1,0 +1,106 @@
+//! The one place that reads the process environment (besides the `env = ...` options declared in
+//! `cli.rs`). Everything else receives these values as parameters.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// Region used when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set, as the seed tools did.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Account file of the aws-sts-helpers Debian package, the last place searched.
+pub const SYSTEM_ACCOUNT_FILE: &str = "/etc/default/aws-sts-helpers/accounts.json";
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+fn var_os(name: &str) -> Option<OsString> {
+    env::var_os(name).filter(|value| !value.is_empty())
+}
+
+pub fn home_dir() -> Result<PathBuf> {
+    match var_os("HOME") {
+        Some(home) => Ok(PathBuf::from(home)),
+        None => bail!("HOME is not set, so the store ~/aws-creds cannot be found (set AWSENV_DIR)"),
+    }
+}
+
+/// The credential store: `AWSENV_DIR`, else `~/aws-creds`.
+pub fn store_dir() -> Result<PathBuf> {
+    match var_os("AWSENV_DIR") {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => Ok(home_dir()?.join("aws-creds")),
+    }
+}
+
+/// IAM user name used when the store has no `NAME.user` file.
+pub fn login_user() -> Option<String> {
+    var("USER").or_else(|| var("LOGNAME"))
+}
+
+/// An MFA code handed over by the environment (the shell functions pass it this way so that it
+/// never appears in a process's argv).
+pub fn mfa_code() -> Option<String> {
+    var("AWSENV_MFA_CODE")
+}
+
+/// The account the current shell is switched to: `AWSENV_ACCOUNT`, else the seed's
+/// `MY_AWS_SET_FOR` without its `-MFA-STS` suffix.
+pub fn current_account() -> Option<String> {
+    var("AWSENV_ACCOUNT")
+        .or_else(|| var("MY_AWS_SET_FOR").map(|label| label.trim_end_matches("-MFA-STS").to_owned()))
+}
+
+/// What the shell's variables say about the credentials it holds, for `ec2now`.
+pub struct ShellState {
+    pub label: Option<String>,
+    pub region: Option<String>,
+    pub expires: Option<String>,
+}
+
+pub fn shell_state() -> ShellState {
+    ShellState {
+        label: var("MY_AWS_SET_FOR").or_else(|| var("AWSENV_ACCOUNT")),
+        region: var("AWS_DEFAULT_REGION").or_else(|| var("AWS_REGION")),
+        expires: var("AWSENV_EXPIRES"),
+    }
+}
+
+/// The two region variables as the shell has them now.
+pub struct RegionVars {
+    pub region: Option<String>,
+    pub default_region: Option<String>,
+}
+
+impl RegionVars {
+    pub fn read() -> Self {
+        Self { region: var("AWS_REGION"), default_region: var("AWS_DEFAULT_REGION") }
+    }
+
+    /// The region an AWS call goes to, in the SDK's order of precedence.
+    pub fn effective(&self) -> &str {
+        self.region.as_deref().or(self.default_region.as_deref()).unwrap_or(DEFAULT_REGION)
+    }
+}
+
+/// Limit on one whole AWS operation, retries included: `AWSENV_TIMEOUT` seconds, default 30.
+pub fn aws_timeout() -> Result<Duration> {
+    let Some(raw) = var("AWSENV_TIMEOUT") else {
+        return Ok(Duration::from_secs(30));
+    };
+    let seconds: f64 = raw
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .with_context(|| format!("AWSENV_TIMEOUT must be a positive number of seconds, not {raw:?}"))?;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A PEM file of extra trusted certificates for AWS calls, as the aws CLI reads it.
+pub fn ca_bundle() -> Option<PathBuf> {
+    var_os("AWS_CA_BUNDLE").map(PathBuf::from)
+}

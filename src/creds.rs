@@ -1,0 +1,130 @@
+//! Credentials and their lifetime. Secrets never reach `Debug` output.
+
+use std::fmt;
+
+use anyhow::{Context, Result, anyhow};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+/// A secret value, kept as bytes because the store's files may hold any bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The value as text, for the SDK; `what` names it in the error.
+    pub fn as_str(&self, what: &str) -> Result<&str> {
+        std::str::from_utf8(&self.0).map_err(|_| anyhow!("{what} is not valid UTF-8"))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A moment in whole seconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    pub fn parse_rfc3339(text: &str) -> Result<Self> {
+        let parsed = OffsetDateTime::parse(text, &Rfc3339)
+            .with_context(|| format!("{text:?} is not an RFC 3339 time"))?;
+        Ok(Self(parsed.unix_timestamp()))
+    }
+
+    fn datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// `2026-11-21T10:12:00Z`: what starship, botocore and the aws CLI read.
+    pub fn rfc3339(self) -> String {
+        let utc = self.datetime().to_offset(UtcOffset::UTC);
+        let (year, month, day) = (utc.year(), utc.month() as u8, utc.day());
+        let (hour, minute, second) = (utc.hour(), utc.minute(), utc.second());
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    }
+
+    /// `2026-11-21 10:12:00 UTC`, for people.
+    pub fn human_utc(self) -> String {
+        self.rfc3339().replacen('T', " ", 1).replace('Z', " UTC")
+    }
+
+    pub fn seconds_since(self, earlier: Timestamp) -> i64 {
+        self.0 - earlier.0
+    }
+}
+
+/// A duration in seconds as `3h 59m`, `42m 5s` or `7s`.
+pub fn human_duration(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (hours, minutes, secs) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{secs}s"),
+        (0, _) => format!("{minutes}m {secs}s"),
+        _ => format!("{hours}h {minutes:02}m"),
+    }
+}
+
+/// A set of AWS credentials: long-term keys, or a session with a token and an expiry.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+    pub expiration: Option<Timestamp>,
+}
+
+impl Credentials {
+    /// True while the credentials can still be used at `now`; long-term keys never expire.
+    pub fn valid_at(&self, now: Timestamp) -> bool {
+        self.expiration.is_none_or(|expiration| expiration > now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_is_utc_with_z_and_round_trips() {
+        let t = Timestamp(1_795_000_000);
+        assert_eq!(t.rfc3339(), "2026-11-18T11:06:40Z");
+        assert_eq!(Timestamp::parse_rfc3339(&t.rfc3339()).unwrap(), t);
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-18T12:06:40+01:00").unwrap(), t);
+        assert_eq!(t.human_utc(), "2026-11-18 11:06:40 UTC");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(7), "7s");
+        assert_eq!(human_duration(2525), "42m 5s");
+        assert_eq!(human_duration(14_340), "3h 59m");
+        assert_eq!(human_duration(-5), "0s");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let creds = Credentials {
+            access_key_id: Secret::new("AKIAEXAMPLE"),
+            secret_access_key: Secret::new("very-secret"),
+            session_token: Some(Secret::new("token-value")),
+            expiration: None,
+        };
+        let shown = format!("{creds:?}");
+        assert!(!shown.contains("very-secret") && !shown.contains("token-value"), "{shown}");
+    }
+}

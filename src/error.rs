@@ -1,0 +1,78 @@
+//! Exit codes, and the error type that carries one.
+
+use std::fmt;
+
+/// The documented exit codes (README, "Exit codes"). Clap's usage errors exit with 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Anything not listed below: an I/O error, a bug.
+    Failure = 1,
+    /// A malformed option value (clap's own usage errors use the same code).
+    Usage = 2,
+    /// The store, the account file or an account name is missing, malformed or unsafe.
+    Config = 3,
+    /// An MFA code is needed but missing or malformed, or there is no terminal to ask for one.
+    MfaCode = 4,
+    /// AWS answered with an error (wrong code, access denied, invalid key).
+    Rejected = 5,
+    /// AWS could not be reached in time.
+    Unreachable = 6,
+    /// The user interrupted a prompt.
+    Interrupted = 130,
+}
+
+/// An error that decides the exit code. Context added on top of it is kept in the message.
+#[derive(Debug)]
+pub struct Fail {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fail {}
+
+pub fn fail(exit: Exit, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Fail { exit, message: message.into() })
+}
+
+/// An exit code with nothing more to say: the command has already told the user.
+pub fn silent(exit: Exit) -> anyhow::Error {
+    fail(exit, "")
+}
+
+/// The exit code for an error: the first `Fail` in its chain, else `Exit::Failure`.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    error.chain().find_map(|cause| cause.downcast_ref::<Fail>()).map_or(Exit::Failure, |fail| fail.exit)
+        as i32
+}
+
+/// The error as the single stderr line the contract promises, whatever the causes contain.
+pub fn one_line(error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Prints a diagnostic on stderr when `--debug` or `AWSENV_DEBUG` is on.
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::error::debug_enabled() {
+            eprintln!("awsenv: debug: {}", format_args!($($arg)*));
+        }
+    };
+}
+pub(crate) use debug;
+
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn enable_debug(on: bool) {
+    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn debug_enabled() -> bool {
+    DEBUG.load(std::sync::atomic::Ordering::Relaxed)
+}

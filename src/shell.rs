@@ -1,0 +1,178 @@
+//! What awsenv says to shells: the init scripts (kept as real shell files under `shell/`) and the
+//! export lines that `ec2switch` and `ec2mfa` evaluate.
+
+use crate::cli::Shell;
+use crate::config::{DEFAULT_REGION, RegionVars};
+use crate::creds::{Credentials, Secret};
+
+const BASH_INIT: &str = include_str!("../shell/awsenv.bash");
+const ZSH_INIT: &str = include_str!("../shell/awsenv.zsh");
+const FISH_INIT: &str = include_str!("../shell/awsenv.fish");
+
+/// The placeholder in each init script that stands for the quoted path of this binary.
+const BIN_PLACEHOLDER: &str = "'::AWSENV_BIN::'";
+
+/// The init script for `shell`, calling the binary at `bin`.
+pub fn init_script(shell: Shell, bin: &[u8]) -> Vec<u8> {
+    let template = match shell {
+        Shell::Bash => BASH_INIT,
+        Shell::Zsh => ZSH_INIT,
+        Shell::Fish => FISH_INIT,
+    };
+    let (before, after) =
+        template.split_once(BIN_PLACEHOLDER).expect("every init script names the binary once");
+    let mut script = Vec::with_capacity(template.len() + bin.len());
+    script.extend_from_slice(before.as_bytes());
+    quote(shell, bin, &mut script);
+    script.extend_from_slice(after.as_bytes());
+    script
+}
+
+/// Appends `value` quoted so that the shell reads back exactly these bytes.
+pub fn quote(shell: Shell, value: &[u8], out: &mut Vec<u8>) {
+    out.push(b'\'');
+    for &byte in value {
+        match (shell, byte) {
+            // POSIX single quotes take everything literally but the quote itself.
+            (Shell::Bash | Shell::Zsh, b'\'') => out.extend_from_slice(b"'\\''"),
+            // fish single quotes give meaning to backslash and quote only.
+            (Shell::Fish, b'\'' | b'\\') => out.extend_from_slice(&[b'\\', byte]),
+            _ => out.push(byte),
+        }
+    }
+    out.push(b'\'');
+}
+
+/// The complete set of variables awsenv owns, for one account's credentials: every export sets or
+/// unsets each of them, so nothing from the previous account survives a switch.
+pub struct Exports {
+    values: Vec<(&'static str, Option<Secret>)>,
+}
+
+/// What kind of credentials an export carries, as `AWSENV_SESSION` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    LongTerm,
+    Mfa,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::LongTerm => "keys",
+            Self::Mfa => "mfa",
+        }
+    }
+
+    /// The seed's label: `work` or `work-MFA-STS`.
+    pub fn label(self, account: &str) -> String {
+        match self {
+            Self::LongTerm => account.to_owned(),
+            Self::Mfa => format!("{account}-MFA-STS"),
+        }
+    }
+}
+
+impl Exports {
+    pub fn new(account: &str, kind: Kind, creds: &Credentials, regions: &RegionVars) -> Self {
+        let text = |s: String| Some(Secret::new(s));
+        let token = creds.session_token.clone();
+        let mut values = vec![
+            ("AWS_ACCESS_KEY_ID", Some(creds.access_key_id.clone())),
+            ("AWS_SECRET_ACCESS_KEY", Some(creds.secret_access_key.clone())),
+            ("AWS_SESSION_TOKEN", token.clone()),
+            ("AWS_SECURITY_TOKEN", token.clone()),
+            ("AWS_ACCESS_KEY", Some(creds.access_key_id.clone())),
+            ("AWS_SECRET_KEY", Some(creds.secret_access_key.clone())),
+            ("AWS_DELEGATION_TOKEN", token),
+            ("AWS_CREDENTIAL_EXPIRATION", creds.expiration.and_then(|t| text(t.rfc3339()))),
+            ("AWSENV_EXPIRES", creds.expiration.and_then(|t| text(t.0.to_string()))),
+            ("AWSENV_ACCOUNT", text(account.to_owned())),
+            ("AWSENV_SESSION", text(kind.name().to_owned())),
+            ("MY_AWS_SET_FOR", text(kind.label(account))),
+        ];
+        // Fill in a missing region variable, never overwrite one: the user's choice wins.
+        let region =
+            regions.region.as_deref().or(regions.default_region.as_deref()).unwrap_or(DEFAULT_REGION);
+        if regions.default_region.is_none() {
+            values.push(("AWS_DEFAULT_REGION", text(region.to_owned())));
+        }
+        if regions.region.is_none() {
+            values.push(("AWS_REGION", text(region.to_owned())));
+        }
+        Self { values }
+    }
+
+    /// The export lines for `shell`, ready to be written to stdout in one piece.
+    pub fn render(&self, shell: Shell) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        for (name, value) in &self.values {
+            match (shell, value) {
+                (Shell::Bash | Shell::Zsh, Some(value)) => {
+                    out.extend_from_slice(format!("export {name}=").as_bytes());
+                    quote(shell, value.expose(), &mut out);
+                }
+                (Shell::Bash | Shell::Zsh, None) => out.extend_from_slice(format!("unset {name}").as_bytes()),
+                (Shell::Fish, Some(value)) => {
+                    out.extend_from_slice(format!("set -gx {name} ").as_bytes());
+                    quote(shell, value.expose(), &mut out);
+                }
+                (Shell::Fish, None) => out.extend_from_slice(format!("set -e -g {name}").as_bytes()),
+            }
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted(shell: Shell, value: &str) -> String {
+        let mut out = Vec::new();
+        quote(shell, value.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn quoting_table() {
+        assert_eq!(quoted(Shell::Bash, ""), "''");
+        assert_eq!(quoted(Shell::Bash, "it's"), r"'it'\''s'");
+        assert_eq!(quoted(Shell::Zsh, r"a\b$(x)`y`"), r"'a\b$(x)`y`'");
+        assert_eq!(quoted(Shell::Fish, r"it's a\b"), r"'it\'s a\\b'");
+        assert_eq!(quoted(Shell::Fish, "$x\n(y)"), "'$x\n(y)'");
+    }
+
+    #[test]
+    fn every_init_script_has_one_placeholder() {
+        for script in [BASH_INIT, ZSH_INIT, FISH_INIT] {
+            assert_eq!(script.matches(BIN_PLACEHOLDER).count(), 1);
+        }
+    }
+
+    #[test]
+    fn long_term_keys_unset_every_session_variable() {
+        let creds = Credentials {
+            access_key_id: Secret::new("AKIA"),
+            secret_access_key: Secret::new("s"),
+            session_token: None,
+            expiration: None,
+        };
+        let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None };
+        let text =
+            String::from_utf8(Exports::new("work", Kind::LongTerm, &creds, &regions).render(Shell::Bash))
+                .unwrap();
+        for name in [
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_DELEGATION_TOKEN",
+            "AWS_CREDENTIAL_EXPIRATION",
+            "AWSENV_EXPIRES",
+        ] {
+            assert!(text.contains(&format!("unset {name}\n")), "{name} not unset in {text}");
+        }
+        assert!(text.contains("export AWS_DEFAULT_REGION='eu-west-1'\n"));
+        assert!(!text.contains("AWS_REGION="), "a region the user set is left alone: {text}");
+    }
+}

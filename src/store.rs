@@ -1,0 +1,291 @@
+//! The aws-sts-helpers store, `~/aws-creds`: `NAME.access_key`, `NAME.secret_key`, optional
+//! `NAME.user`, and the account file mapping NAME to `arn:aws:iam::ACCOUNT:`.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::creds::{Credentials, Secret};
+use crate::error::{Exit, debug, fail};
+
+/// Account names are what the seed accepted in practice, with nothing that can leave the store.
+pub fn validate_name(name: &str) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.len() > 128 {
+        return Err(fail(
+            Exit::Config,
+            format!("invalid account name {name:?}: it must have 1 to 128 characters"),
+        ));
+    }
+    if !name.chars().all(allowed) || name.starts_with('.') || name.contains("..") {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "invalid account name {name:?}: use letters, digits, '.', '_' and '-', not starting with '.'"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a directory that another user could change: whoever can write there can swap keys.
+pub fn check_private_dir(dir: &Path, what: &str) -> Result<()> {
+    let meta = fs::metadata(dir).with_context(|| format!("could not read {what} {}", dir.display()))?;
+    let mode = meta.mode() & 0o7777;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if meta.uid() != uid {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "{what} {} belongs to uid {}, not to you (uid {uid}); fix with: chown -R $(id -u) {}",
+                dir.display(),
+                meta.uid(),
+                dir.display()
+            ),
+        ));
+    }
+    if mode & 0o022 != 0 {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "{what} {} is writable by others (mode {mode:04o}); fix with: chmod go-w {}",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn open(dir: PathBuf) -> Result<Self> {
+        match fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(fail(Exit::Config, format!("store {} is not a directory", dir.display()))),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(fail(
+                    Exit::Config,
+                    format!("No creds directory? {} does not exist (set AWSENV_DIR)", dir.display()),
+                ));
+            }
+            Err(e) => return Err(e).with_context(|| format!("could not read store {}", dir.display())),
+        }
+        check_private_dir(&dir, "store")?;
+        Ok(Self { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self, name: &str, suffix: &str) -> PathBuf {
+        self.dir.join(format!("{name}.{suffix}"))
+    }
+
+    /// Every account with an access key file, sorted.
+    pub fn accounts(&self) -> Result<Vec<String>> {
+        let entries = fs::read_dir(&self.dir)
+            .with_context(|| format!("could not list store {}", self.dir.display()))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter_map(|file| file.strip_suffix(".access_key").map(str::to_owned))
+            .filter(|name| validate_name(name).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The account's name as its files spell it. Names match without regard to case, as the seed's
+    /// lowercasing did, but the exact spelling is tried first so the usual case costs one stat.
+    pub fn resolve(&self, name: &str) -> Result<String> {
+        validate_name(name)?;
+        if self.file(name, "access_key").is_file() {
+            return Ok(name.to_owned());
+        }
+        let matches: Vec<String> =
+            self.accounts()?.into_iter().filter(|known| known.eq_ignore_ascii_case(name)).collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(fail(
+                Exit::Config,
+                format!(
+                    "unknown account {name}: no {} (run ec2switch to list accounts)",
+                    self.file(name, "access_key").display()
+                ),
+            )),
+            _ => Err(fail(
+                Exit::Config,
+                format!("account {name} is ambiguous in {}: {}", self.dir.display(), matches.join(", ")),
+            )),
+        }
+    }
+
+    fn read_value(&self, name: &str, suffix: &str) -> Result<Option<Secret>> {
+        let path = self.file(name, suffix);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let value = bytes.trim_ascii();
+        if value.is_empty() {
+            return Err(fail(Exit::Config, format!("{} is empty", path.display())));
+        }
+        if value.contains(&0) {
+            return Err(fail(Exit::Config, format!("{} contains a NUL byte", path.display())));
+        }
+        Ok(Some(Secret::new(value)))
+    }
+
+    fn require_value(&self, name: &str, suffix: &str) -> Result<Secret> {
+        self.read_value(name, suffix)?.ok_or_else(|| {
+            fail(Exit::Config, format!("missing {} for account {name}", self.file(name, suffix).display()))
+        })
+    }
+
+    /// The account's long-term keys; `name` must come from `resolve`.
+    pub fn long_term_keys(&self, name: &str) -> Result<Credentials> {
+        debug!("long-term keys from {}", self.file(name, "access_key").display());
+        Ok(Credentials {
+            access_key_id: self.require_value(name, "access_key")?,
+            secret_access_key: self.require_value(name, "secret_key")?,
+            session_token: None,
+            expiration: None,
+        })
+    }
+
+    /// The IAM user whose MFA device signs for the account: `NAME.user`, else the login name.
+    pub fn iam_user(&self, name: &str, login_user: Option<String>) -> Result<String> {
+        if let Some(user) = self.read_value(name, "user")? {
+            return Ok(user.as_str(&format!("{}", self.file(name, "user").display()))?.to_owned());
+        }
+        login_user.ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!(
+                    "no IAM user for account {name}: create {} or set USER",
+                    self.file(name, "user").display()
+                ),
+            )
+        })
+    }
+}
+
+/// The account file: `{"work": "arn:aws:iam::012123456789:", "lab": "210987654321"}`.
+pub struct AccountFile {
+    path: PathBuf,
+    entries: Vec<(String, String)>,
+}
+
+impl AccountFile {
+    /// The first of: `--config`/`AWSENV_CONFIG`, `STORE/accounts.json`, the seed's system file.
+    pub fn locate(explicit: Option<&Path>, store: &Store) -> Result<Self> {
+        if let Some(path) = explicit {
+            return Self::load(path);
+        }
+        let candidates =
+            [store.dir().join("accounts.json"), PathBuf::from(crate::config::SYSTEM_ACCOUNT_FILE)];
+        for path in &candidates {
+            if path.exists() {
+                return Self::load(path);
+            }
+        }
+        Err(fail(
+            Exit::Config,
+            format!("no account file: create {} (or set AWSENV_CONFIG)", candidates[0].display()),
+        ))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        debug!("account file {}", path.display());
+        let text = fs::read_to_string(path).map_err(|e| {
+            let exit = if e.kind() == ErrorKind::NotFound { Exit::Config } else { Exit::Failure };
+            fail(exit, format!("could not read account file {}: {e}", path.display()))
+        })?;
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| fail(Exit::Config, format!("malformed account file {}: {e}", path.display())))?;
+        let mut entries = Vec::with_capacity(map.len());
+        for (name, value) in map {
+            let Some(text) = value.as_str() else {
+                return Err(fail(
+                    Exit::Config,
+                    format!("account file {}: the value of {name:?} must be a string", path.display()),
+                ));
+            };
+            entries.push((name, text.trim().to_owned()));
+        }
+        Ok(Self { path: path.to_owned(), entries })
+    }
+
+    /// `arn:PARTITION:iam::ACCOUNT:` for the account, from an ARN prefix or a bare 12-digit id.
+    pub fn arn_prefix(&self, name: &str) -> Result<String> {
+        let (_, value) =
+            self.entries.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                fail(Exit::Config, format!("account {name} is not in account file {}", self.path.display()))
+            })?;
+        parse_arn_prefix(value).ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!(
+                    "account file {}: {name} is {value:?}, expected \"arn:aws:iam::123456789012:\" or a 12-digit account id",
+                    self.path.display()
+                ),
+            )
+        })
+    }
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_arn_prefix(value: &str) -> Option<String> {
+    if is_account_id(value) {
+        return Some(format!("arn:aws:iam::{value}:"));
+    }
+    let rest = value.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    let account = rest.strip_prefix("iam::")?;
+    let account = account.strip_suffix(':').unwrap_or(account);
+    let partition_ok =
+        !partition.is_empty() && partition.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    (partition_ok && is_account_id(account)).then(|| format!("arn:{partition}:iam::{account}:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_escape_the_store_are_refused() {
+        for bad in ["", "a/b", "..", "../x", ".hidden", "a..b", "sp ace", "é", "a\nb"] {
+            assert!(validate_name(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["work", "Personal", "prod-eu.1", "a_b"] {
+            validate_name(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn arn_prefixes_and_bare_ids() {
+        assert_eq!(parse_arn_prefix("arn:aws:iam::012123456789:").unwrap(), "arn:aws:iam::012123456789:");
+        assert_eq!(parse_arn_prefix("012123456789").unwrap(), "arn:aws:iam::012123456789:");
+        assert_eq!(
+            parse_arn_prefix("arn:aws-cn:iam::012123456789:").unwrap(),
+            "arn:aws-cn:iam::012123456789:"
+        );
+        for bad in
+            ["12345", "arn:aws:iam::0121234567:", "arn:aws:s3::012123456789:", "arn::iam::012123456789:"]
+        {
+            assert!(parse_arn_prefix(bad).is_none(), "{bad} accepted");
+        }
+    }
+}
