@@ -2,10 +2,13 @@
 #
 # awsenv for bash: eval "$(awsenv init bash)" at the end of ~/.bashrc.
 #
-# The functions only call the binary and evaluate what it prints on stdout: exports for the
-# complete set of variables awsenv owns, or nothing at all when it fails, so a failed command
-# leaves the shell's variables as they were. Messages and questions go to stderr and the
-# terminal. Names starting with __awsenv_ are internal.
+# The functions run the binary only when credentials must change, and evaluate what it prints on
+# stdout: exports for the complete set of variables awsenv owns, or nothing at all when it fails,
+# so a failed command leaves the shell's variables as they were. Messages and questions go to
+# stderr and the terminal. The prompt segment and the aws wrapper's freshness check are shell
+# arithmetic on AWSENV_EXPIRES and start no process. Names starting with __awsenv_ are internal.
+# `awsenv init` drops the sections between ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that
+# its options turn off.
 
 # =============================================================================
 # Internals
@@ -19,6 +22,21 @@ __awsenv_apply() {
     \builtin trap '' INT
     \builtin eval -- "$1"
     \builtin trap - INT
+}
+
+# Seconds since the epoch in __awsenv_time, without a process: bash 5 has EPOCHSECONDS, bash 4.2
+# printf's %(%s)T.
+__awsenv_now() {
+    if [[ -n ${EPOCHSECONDS-} ]]; then
+        __awsenv_time=${EPOCHSECONDS}
+    else
+        \builtin printf -v __awsenv_time '%(%s)T' -1
+    fi
+}
+
+# True while the shell's keys are the ones awsenv set: the user may have exported others since.
+__awsenv_owned() {
+    [[ -n ${AWSENV_ACCOUNT-} && -n ${AWS_ACCESS_KEY_ID-} && ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID}" ]]
 }
 
 # =============================================================================
@@ -40,7 +58,7 @@ ec2mfa() {
     local -a __awsenv_args=()
     while (($# > 0)); do
         case $1 in
-        -d | --duration)
+        -d | --duration | --session-duration)
             __awsenv_args+=("$1" "${2-}")
             \builtin shift
             ;;
@@ -53,7 +71,139 @@ ec2mfa() {
     __awsenv_apply "${__awsenv_out}"
 }
 
+# ec2role ACCOUNT ROLE [awsenv assume options]: switch to a role of the account, assumed with its
+# cached MFA session (one code a day for any number of roles).
+ec2role() {
+    if (($# < 2)); then
+        \builtin printf 'usage: ec2role ACCOUNT ROLE [--duration SECONDS] [--external-id ID] [--session-name NAME]\n' >&2
+        \builtin return 2
+    fi
+    local __awsenv_out
+    __awsenv_out=$(\command "${__awsenv_bin}" assume --format bash --account "$1" --role "$2" "${@:3}") || \builtin return
+    __awsenv_apply "${__awsenv_out}"
+}
+
 # ec2now: which credentials this shell holds, the region, and how long a session has left.
 ec2now() {
     \command "${__awsenv_bin}" now
 }
+
+# >>> awsenv:wrapper
+# aws ARGS...: the aws CLI, after renewing awsenv's session when it has less than
+# AWSENV_REFRESH_WINDOW seconds (default 600) left. Returns aws's own status.
+aws() {
+    if [[ -n ${AWSENV_EXPIRES-} ]] && __awsenv_owned; then
+        local __awsenv_window=${AWSENV_REFRESH_WINDOW:-600} __awsenv_left __awsenv_out
+        [[ ${__awsenv_window} =~ ^[0-9]+$ ]] || __awsenv_window=600
+        __awsenv_now
+        __awsenv_left=$((AWSENV_EXPIRES - __awsenv_time))
+        if ((__awsenv_left <= __awsenv_window)); then
+            if __awsenv_out=$(\command "${__awsenv_bin}" refresh --shell bash); then
+                __awsenv_apply "${__awsenv_out}"
+            elif ((__awsenv_left > 0)); then
+                \builtin printf 'awsenv: could not renew the session of %s; running aws on the current one (%ss left)\n' "${AWSENV_ACCOUNT}" "${__awsenv_left}" >&2
+            else
+                \builtin printf 'awsenv: the session of %s has expired and could not be renewed; not running aws\n' "${AWSENV_ACCOUNT}" >&2
+                \builtin return 1
+            fi
+        fi
+    fi
+    \command aws "$@"
+}
+# <<< awsenv:wrapper
+
+# =============================================================================
+# Prompt
+#
+
+# Whether the segment may carry colour: NO_COLOR wins, then AWSENV_COLOR (or aws-session's
+# AWS_SESSION_COLOR), else any terminal but a dumb one.
+__awsenv_color() {
+    [[ -z ${NO_COLOR-} ]] || return 1
+    case ${AWSENV_COLOR:-${AWS_SESSION_COLOR-}} in
+    0 | never | no | false) return 1 ;;
+    1 | always | yes | true) return 0 ;;
+    *) [[ -n ${TERM-} && ${TERM} != dumb ]] ;;
+    esac
+}
+
+# Sets AWSENV_PROMPT to the segment for this shell's credentials, in aws-session's notation:
+# "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys, "" for none; and
+# __awsenv_prompt_ps1 to the same with the time coloured for PS1 (yellow under 5 minutes, red
+# under 1).
+__awsenv_prompt_update() {
+    AWSENV_PROMPT=
+    __awsenv_prompt_ps1=
+    __awsenv_owned || return 0
+    local label=${AWSENV_ACCOUNT} left value sign=+ color=
+    if [[ ${AWSENV_SESSION-} == role && -n ${AWSENV_ROLE-} ]]; then
+        label+=/${AWSENV_ROLE##*/}
+    fi
+    if [[ -z ${AWSENV_EXPIRES-} ]]; then
+        AWSENV_PROMPT="(aws:${label}) "
+        __awsenv_prompt_ps1=${AWSENV_PROMPT}
+        return 0
+    fi
+    __awsenv_now
+    left=$((AWSENV_EXPIRES - __awsenv_time))
+    if ((left >= 6000)); then
+        value=$((left / 3600))h
+    elif ((left >= 100)); then
+        value=$((left / 60))m
+    elif ((left > 0)); then
+        value=${left}s
+    else
+        value=exp
+        sign='!'
+    fi
+    ((${#value} >= 3)) || value=0${value}
+    AWSENV_PROMPT="(aws:${label}${sign}${value}) "
+    if ((left < 300)) && __awsenv_color; then
+        color=33
+        ((left >= 60)) || color=31
+        __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
+    else
+        __awsenv_prompt_ps1=${AWSENV_PROMPT}
+    fi
+}
+
+# awsenv_prompt: print the segment, for a prompt of your own: PS1='$(awsenv_prompt)...'
+# (or, without a subshell, call __awsenv_prompt_update from PROMPT_COMMAND and use $AWSENV_PROMPT).
+awsenv_prompt() {
+    __awsenv_prompt_update
+    \builtin printf '%s' "${AWSENV_PROMPT}"
+}
+
+# >>> awsenv:prompt-hook
+# Before each prompt: take out the segment put in front of PS1 last time, put in the current one.
+__awsenv_prompt_hook() {
+    local __awsenv_status=$?
+    if [[ -n ${__awsenv_ps1_prefix-} && ${PS1-} == "${__awsenv_ps1_prefix}"* ]]; then
+        PS1=${PS1#"${__awsenv_ps1_prefix}"}
+    fi
+    __awsenv_prompt_update
+    __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
+    PS1=${__awsenv_ps1_prefix}${PS1-}
+    return "${__awsenv_status}"
+}
+
+# Last in PROMPT_COMMAND, so a prompt that rebuilds PS1 each time (starship, git prompts) keeps
+# the segment; element 0 when PROMPT_COMMAND is an array (bash 5.1).
+if [[ ${PROMPT_COMMAND[*]-} != *__awsenv_prompt_hook* ]]; then
+    PROMPT_COMMAND="${PROMPT_COMMAND:+${PROMPT_COMMAND}$'\n'}__awsenv_prompt_hook"
+fi
+# <<< awsenv:prompt-hook
+
+# =============================================================================
+# Completion
+#
+
+# ec2switch and ec2role complete account names; awsenv's own completion (in the helpers that
+# follow) is loaded on the first Tab.
+__awsenv_complete_first_account() {
+    COMPREPLY=()
+    if ((COMP_CWORD == 1)); then
+        __awsenv_complete_accounts "${COMP_WORDS[1]-}"
+    fi
+}
+\builtin complete -F __awsenv_complete_first_account ec2switch ec2role

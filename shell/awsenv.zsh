@@ -1,13 +1,17 @@
 # shellcheck shell=bash
 #
-# awsenv for zsh: eval "$(awsenv init zsh)" at the end of ~/.zshrc.
-# (The shellcheck directive above is for linting: shellcheck has no zsh mode, and this file keeps
-# to the part of zsh that bash shares.)
+# awsenv for zsh: eval "$(awsenv init zsh)" at the end of ~/.zshrc, after compinit.
+# (The shellcheck directive is for linting: shellcheck has no zsh mode, and this file keeps to the
+# part of zsh that bash shares. Every function starts with `emulate -L zsh` so that the user's
+# options, KSH_ARRAYS or SH_WORD_SPLIT say, do not change what it does.)
 #
-# The functions only call the binary and evaluate what it prints on stdout: exports for the
-# complete set of variables awsenv owns, or nothing at all when it fails, so a failed command
-# leaves the shell's variables as they were. Messages and questions go to stderr and the
-# terminal. Names starting with __awsenv_ are internal.
+# The functions run the binary only when credentials must change, and evaluate what it prints on
+# stdout: exports for the complete set of variables awsenv owns, or nothing at all when it fails,
+# so a failed command leaves the shell's variables as they were. Messages and questions go to
+# stderr and the terminal. The prompt segment and the aws wrapper's freshness check are shell
+# arithmetic on AWSENV_EXPIRES and start no process. Names starting with __awsenv_ are internal.
+# `awsenv init` drops the sections between ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that
+# its options turn off.
 
 # =============================================================================
 # Internals
@@ -22,6 +26,18 @@ __awsenv_apply() {
     \builtin trap '' INT
     \builtin eval -- "$1"
     \builtin trap - INT
+}
+
+# Seconds since the epoch, without a process: EPOCHSECONDS, from the zsh/datetime module.
+\builtin zmodload zsh/datetime
+__awsenv_now() {
+    __awsenv_time=${EPOCHSECONDS}
+}
+
+# True while the shell's keys are the ones awsenv set: the user may have exported others since.
+__awsenv_owned() {
+    \builtin emulate -L zsh
+    [[ -n ${AWSENV_ACCOUNT-} && -n ${AWS_ACCESS_KEY_ID-} && ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID}" ]]
 }
 
 # =============================================================================
@@ -45,7 +61,7 @@ ec2mfa() {
     local -a __awsenv_args=()
     while (($# > 0)); do
         case $1 in
-        -d | --duration)
+        -d | --duration | --session-duration)
             __awsenv_args+=("$1" "${2-}")
             \builtin shift
             ;;
@@ -58,8 +74,156 @@ ec2mfa() {
     __awsenv_apply "${__awsenv_out}"
 }
 
+# ec2role ACCOUNT ROLE [awsenv assume options]: switch to a role of the account, assumed with its
+# cached MFA session (one code a day for any number of roles).
+ec2role() {
+    \builtin emulate -L zsh
+    if (($# < 2)); then
+        \builtin printf 'usage: ec2role ACCOUNT ROLE [--duration SECONDS] [--external-id ID] [--session-name NAME]\n' >&2
+        \builtin return 2
+    fi
+    local __awsenv_out
+    __awsenv_out=$(\command "${__awsenv_bin}" assume --format zsh --account "$1" --role "$2" "${@:3}") || \builtin return
+    __awsenv_apply "${__awsenv_out}"
+}
+
 # ec2now: which credentials this shell holds, the region, and how long a session has left.
 ec2now() {
     \builtin emulate -L zsh
     \command "${__awsenv_bin}" now
 }
+
+# >>> awsenv:wrapper
+# aws ARGS...: the aws CLI, after renewing awsenv's session when it has less than
+# AWSENV_REFRESH_WINDOW seconds (default 600) left. Returns aws's own status.
+aws() {
+    \builtin emulate -L zsh
+    if [[ -n ${AWSENV_EXPIRES-} ]] && __awsenv_owned; then
+        local __awsenv_window=${AWSENV_REFRESH_WINDOW:-600} __awsenv_left __awsenv_out
+        [[ ${__awsenv_window} =~ ^[0-9]+$ ]] || __awsenv_window=600
+        __awsenv_now
+        __awsenv_left=$((AWSENV_EXPIRES - __awsenv_time))
+        if ((__awsenv_left <= __awsenv_window)); then
+            if __awsenv_out=$(\command "${__awsenv_bin}" refresh --shell zsh); then
+                __awsenv_apply "${__awsenv_out}"
+            elif ((__awsenv_left > 0)); then
+                \builtin printf 'awsenv: could not renew the session of %s; running aws on the current one (%ss left)\n' "${AWSENV_ACCOUNT}" "${__awsenv_left}" >&2
+            else
+                \builtin printf 'awsenv: the session of %s has expired and could not be renewed; not running aws\n' "${AWSENV_ACCOUNT}" >&2
+                \builtin return 1
+            fi
+        fi
+    fi
+    \command aws "$@"
+}
+# <<< awsenv:wrapper
+
+# =============================================================================
+# Prompt
+#
+
+# Whether the segment may carry colour: NO_COLOR wins, then AWSENV_COLOR (or aws-session's
+# AWS_SESSION_COLOR), else any terminal but a dumb one.
+__awsenv_color() {
+    \builtin emulate -L zsh
+    [[ -z ${NO_COLOR-} ]] || return 1
+    case ${AWSENV_COLOR:-${AWS_SESSION_COLOR-}} in
+    0 | never | no | false) return 1 ;;
+    1 | always | yes | true) return 0 ;;
+    *) [[ -n ${TERM-} && ${TERM} != dumb ]] ;;
+    esac
+}
+
+# Sets AWSENV_PROMPT to the segment for this shell's credentials, in aws-session's notation:
+# "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys, "" for none; and
+# __awsenv_prompt_ps1 to the same with the time coloured for PS1 (yellow under 5 minutes, red
+# under 1).
+__awsenv_prompt_update() {
+    \builtin emulate -L zsh
+    AWSENV_PROMPT=
+    __awsenv_prompt_ps1=
+    __awsenv_owned || return 0
+    local label=${AWSENV_ACCOUNT} left value sign=+ color=
+    if [[ ${AWSENV_SESSION-} == role && -n ${AWSENV_ROLE-} ]]; then
+        label+=/${AWSENV_ROLE##*/}
+    fi
+    if [[ -z ${AWSENV_EXPIRES-} ]]; then
+        AWSENV_PROMPT="(aws:${label}) "
+        __awsenv_prompt_ps1=${AWSENV_PROMPT}
+        return 0
+    fi
+    __awsenv_now
+    left=$((AWSENV_EXPIRES - __awsenv_time))
+    if ((left >= 6000)); then
+        value=$((left / 3600))h
+    elif ((left >= 100)); then
+        value=$((left / 60))m
+    elif ((left > 0)); then
+        value=${left}s
+    else
+        value=exp
+        sign='!'
+    fi
+    ((${#value} >= 3)) || value=0${value}
+    AWSENV_PROMPT="(aws:${label}${sign}${value}) "
+    if ((left < 300)) && __awsenv_color; then
+        color=33
+        ((left >= 60)) || color=31
+        __awsenv_prompt_ps1="(aws:${label}${sign}%{"$'\e'"[${color}m%}${value}%{"$'\e'"[39m%}) "
+    else
+        __awsenv_prompt_ps1=${AWSENV_PROMPT}
+    fi
+}
+
+# awsenv_prompt: print the segment, for a prompt of your own; without a subshell, call
+# __awsenv_prompt_update from precmd and use $AWSENV_PROMPT (powerlevel10k: see the README).
+awsenv_prompt() {
+    \builtin emulate -L zsh
+    __awsenv_prompt_update
+    \builtin printf '%s' "${AWSENV_PROMPT}"
+}
+
+# >>> awsenv:prompt-hook
+# Before each prompt: take out the segment put in front of PS1 last time, put in the current one.
+__awsenv_prompt_hook() {
+    \builtin emulate -L zsh
+    local __awsenv_status=$?
+    if [[ -n ${__awsenv_ps1_prefix-} && ${PS1-} == "${__awsenv_ps1_prefix}"* ]]; then
+        PS1=${PS1#"${__awsenv_ps1_prefix}"}
+    fi
+    __awsenv_prompt_update
+    __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
+    PS1=${__awsenv_ps1_prefix}${PS1-}
+    return "${__awsenv_status}"
+}
+
+# add-zsh-hook registers the hook once however often init runs.
+\builtin autoload -Uz add-zsh-hook
+add-zsh-hook precmd __awsenv_prompt_hook
+# <<< awsenv:prompt-hook
+
+# =============================================================================
+# Completion
+#
+
+# Account names come from _awsenv_accounts, in the completion helpers that follow.
+__awsenv_complete_ec2() {
+    \builtin emulate -L zsh
+    # shellcheck disable=SC2154 # CURRENT is set by zsh's completion system
+    ((CURRENT == 2)) && _awsenv_accounts
+}
+
+# awsenv's own completion is loaded on first use.
+__awsenv_complete_lazy() {
+    \builtin emulate -L zsh
+    local script
+    script=$(\command "${__awsenv_bin}" completions zsh) || return 0
+    \builtin eval -- "${script}"
+    _awsenv "$@"
+}
+
+# compdef exists once compinit has run; without it there is no completion to register with.
+if \builtin whence -w compdef >/dev/null; then
+    compdef __awsenv_complete_ec2 ec2switch ec2role
+    compdef __awsenv_complete_lazy awsenv
+fi

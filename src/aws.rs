@@ -55,6 +55,53 @@ pub fn get_session_token(
     })
 }
 
+/// What AssumeRole is asked for.
+pub struct AssumeRoleInput<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration_seconds: i32,
+    pub external_id: Option<&'a str>,
+    /// The MFA device and its current code, when the call is signed with long-term keys.
+    pub mfa: Option<(&'a str, &'a str)>,
+}
+
+/// STS AssumeRole signed with `signer` (an MFA session, or long-term keys with `input.mfa`).
+pub fn assume_role(
+    connection: &Connection,
+    signer: &Credentials,
+    input: &AssumeRoleInput,
+) -> Result<Credentials> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let client = aws_sdk_sts::Client::new(&sdk_config(connection, signer).await?);
+        debug!(
+            "sts AssumeRole {} session {} duration {}s{}",
+            input.role_arn,
+            input.session_name,
+            input.duration_seconds,
+            if input.mfa.is_some() { " with an MFA code" } else { "" }
+        );
+        let output = client
+            .assume_role()
+            .role_arn(input.role_arn)
+            .role_session_name(input.session_name)
+            .duration_seconds(input.duration_seconds)
+            .set_external_id(input.external_id.map(str::to_owned))
+            .set_serial_number(input.mfa.map(|(serial, _)| serial.to_owned()))
+            .set_token_code(input.mfa.map(|(_, code)| code.to_owned()))
+            .send()
+            .await
+            .map_err(|e| describe("AssumeRole", e))?;
+        let creds = output.credentials.context("sts AssumeRole returned no credentials")?;
+        Ok(Credentials {
+            access_key_id: Secret::new(creds.access_key_id),
+            secret_access_key: Secret::new(creds.secret_access_key),
+            session_token: Some(Secret::new(creds.session_token)),
+            expiration: Some(Timestamp(creds.expiration.secs())),
+        })
+    })
+}
+
 async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_config::SdkConfig> {
     let access_key_id = keys.access_key_id.as_str("the access key id")?;
     let secret = keys.secret_access_key.as_str("the secret key")?;

@@ -30,16 +30,38 @@ struct Entry {
     secret_access_key: String,
     session_token: String,
     expiration: String,
-    /// The long-term key the session was made with: a rotated key invalidates its sessions.
+    /// The long-term key the session was made with: a rotated key retires its sessions.
     source_access_key_id: String,
-    mfa_serial: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfa_serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<RoleSpec>,
 }
 
-/// A session made with MFA, as it goes into the cache.
-pub struct MfaSession {
+/// What a role session was asked for; a cached one is reused only for the same request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSpec {
+    pub role_arn: String,
+    pub session_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub duration_seconds: i32,
+}
+
+/// Which session of an account a cache file holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Slot<'a> {
+    Mfa,
+    Role(&'a RoleSpec),
+}
+
+/// A session as the cache keeps it.
+#[derive(Debug, Clone)]
+pub struct Session {
     pub credentials: Credentials,
     pub source_access_key_id: String,
-    pub mfa_serial: String,
+    pub mfa_serial: Option<String>,
+    pub role: Option<RoleSpec>,
 }
 
 pub struct Cache {
@@ -56,21 +78,34 @@ impl Cache {
         Self { dir: store_dir.join(".awsenv") }
     }
 
-    fn mfa_path(&self, account: &str) -> PathBuf {
-        self.dir.join(format!("{}.mfa.json", account.to_ascii_lowercase()))
+    fn path(&self, account: &str, slot: Slot) -> PathBuf {
+        let account = account.to_ascii_lowercase();
+        match slot {
+            Slot::Mfa => self.dir.join(format!("{account}.mfa.json")),
+            Slot::Role(spec) => {
+                self.dir.join(format!("{account}.role.{}.json", role_file_key(&spec.role_arn)))
+            }
+        }
     }
 
     fn lock_path(&self, account: &str) -> PathBuf {
         self.dir.join(format!("{}.lock", account.to_ascii_lowercase()))
     }
 
-    /// The account's cached MFA session if it is still valid at `now` and was made with `source`.
-    pub fn read_mfa(&self, account: &str, source: &Secret, now: Timestamp) -> Result<Option<Credentials>> {
-        let path = self.mfa_path(account);
+    /// The account's cached session in `slot` if it was made with `source` and is still valid at
+    /// `valid_at` (now, plus whatever lifetime the caller needs left).
+    pub fn read(
+        &self,
+        account: &str,
+        slot: Slot,
+        source: &Secret,
+        valid_at: Timestamp,
+    ) -> Result<Option<Session>> {
+        let path = self.path(account, slot);
         let text = match fs::read(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                debug!("no cached MFA session for {account} at {}", path.display());
+                debug!("no cached session for {account} at {}", path.display());
                 return Ok(None);
             }
             Err(e) => {
@@ -86,16 +121,35 @@ impl Cache {
             }
         };
         if entry.source_access_key_id.as_bytes() != source.expose() {
-            debug!("cached MFA session for {account} was made with another access key; ignoring it");
+            debug!("cached session {} was made with another access key; ignoring it", path.display());
             return Ok(None);
         }
-        let credentials = entry.credentials();
-        if !credentials.valid_at(now) {
-            debug!("cached MFA session for {account} expired at {}", entry.expiration);
+        if let Slot::Role(spec) = slot
+            && entry.role.as_ref() != Some(spec)
+        {
+            debug!("cached role session {} was made for another request; ignoring it", path.display());
             return Ok(None);
         }
-        debug!("cached MFA session for {account} valid until {} ({})", entry.expiration, path.display());
-        Ok(Some(credentials))
+        let expiration = entry.expiration.clone();
+        let session = entry.session();
+        if !session.credentials.valid_at(valid_at) {
+            debug!("cached session {} ends at {expiration}, too soon to use", path.display());
+            return Ok(None);
+        }
+        debug!("cached session {} valid until {expiration}", path.display());
+        Ok(Some(session))
+    }
+
+    /// What the cached session of the role `role_arn` was asked for, to renew it the same way.
+    pub fn role_spec(&self, account: &str, role_arn: &str) -> Option<RoleSpec> {
+        let probe = RoleSpec {
+            role_arn: role_arn.to_owned(),
+            session_name: String::new(),
+            external_id: None,
+            duration_seconds: 0,
+        };
+        let text = fs::read(self.path(account, Slot::Role(&probe))).ok()?;
+        parse(&text, account).ok()?.role.filter(|spec| spec.role_arn == role_arn)
     }
 
     /// Moves an unparsable entry aside so that it is reported once, not on every switch. Done only
@@ -120,6 +174,19 @@ impl Cache {
                 "awsenv: cache entry {} is corrupt ({reason}) and could not be moved: {e}",
                 path.display()
             ),
+        }
+    }
+
+    /// A private directory under the cache for awsenv's own files (the zsh start-up files of
+    /// `awsenv shell`), created 0700 like the cache itself.
+    pub fn private_subdir(&self, name: &str) -> Result<PathBuf> {
+        self.ensure_dir()?;
+        let dir = self.dir.join(name);
+        match DirBuilder::new().mode(0o700).create(&dir) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => {
+                Err(e).with_context(|| format!("could not create {}", dir.display()))
+            }
+            _ => Ok(dir),
         }
     }
 
@@ -185,13 +252,12 @@ impl Cache {
         }
     }
 
-    /// Writes the account's MFA session: temp file (0600), fsync, rename, fsync of the directory.
-    pub fn write_mfa(&self, _lock: &Lock, account: &str, session: &MfaSession) -> Result<()> {
+    /// Writes a session: temp file (0600), fsync, rename, fsync of the directory.
+    pub fn write(&self, _lock: &Lock, account: &str, session: &Session) -> Result<()> {
         let credentials = &session.credentials;
         let text = |secret: &Secret, what: &str| secret.as_str(what).map(str::to_owned);
-        let token =
-            credentials.session_token.as_ref().ok_or_else(|| anyhow!("an MFA session has a token"))?;
-        let expiration = credentials.expiration.ok_or_else(|| anyhow!("an MFA session has an expiry"))?;
+        let token = credentials.session_token.as_ref().ok_or_else(|| anyhow!("a session has a token"))?;
+        let expiration = credentials.expiration.ok_or_else(|| anyhow!("a session has an expiry"))?;
         let entry = Entry {
             version: ENTRY_VERSION,
             account: account.to_owned(),
@@ -201,14 +267,24 @@ impl Cache {
             expiration: expiration.rfc3339(),
             source_access_key_id: session.source_access_key_id.clone(),
             mfa_serial: session.mfa_serial.clone(),
+            role: session.role.clone(),
         };
         let json = serde_json::to_vec_pretty(&entry)?;
-        let path = self.mfa_path(account);
+        let slot = session.role.as_ref().map_or(Slot::Mfa, Slot::Role);
+        let path = self.path(account, slot);
         write_atomic(&self.dir, &path, &json)
             .with_context(|| format!("could not write cache entry {}", path.display()))?;
-        debug!("cached MFA session for {account} in {} until {}", path.display(), entry.expiration);
+        debug!("cached session for {account} in {} until {}", path.display(), entry.expiration);
         Ok(())
     }
+}
+
+/// `ACCOUNTID.ROLENAME` from a role ARN, in the characters IAM allows in role names.
+fn role_file_key(role_arn: &str) -> String {
+    let account_id = role_arn.split(':').nth(4).unwrap_or("");
+    let role_name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    let safe = |c: char| c.is_ascii_alphanumeric() || "+=,@_-".contains(c);
+    format!("{account_id}.{role_name}").chars().map(|c| if safe(c) || c == '.' { c } else { '_' }).collect()
 }
 
 fn parse(text: &[u8], account: &str) -> std::result::Result<Entry, String> {
@@ -228,13 +304,18 @@ fn parse(text: &[u8], account: &str) -> std::result::Result<Entry, String> {
 }
 
 impl Entry {
-    fn credentials(&self) -> Credentials {
-        Credentials {
-            access_key_id: Secret::new(self.access_key_id.as_bytes()),
-            secret_access_key: Secret::new(self.secret_access_key.as_bytes()),
-            session_token: Some(Secret::new(self.session_token.as_bytes())),
-            // `parse` has checked it.
-            expiration: Timestamp::parse_rfc3339(&self.expiration).ok(),
+    fn session(self) -> Session {
+        Session {
+            credentials: Credentials {
+                access_key_id: Secret::new(self.access_key_id),
+                secret_access_key: Secret::new(self.secret_access_key),
+                session_token: Some(Secret::new(self.session_token)),
+                // `parse` has checked it.
+                expiration: Timestamp::parse_rfc3339(&self.expiration).ok(),
+            },
+            source_access_key_id: self.source_access_key_id,
+            mfa_serial: self.mfa_serial,
+            role: self.role,
         }
     }
 }
@@ -272,8 +353,8 @@ pub fn write_atomic(dir: &Path, path: &Path, contents: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn session(expiration: i64) -> MfaSession {
-        MfaSession {
+    fn session(expiration: i64, role: Option<RoleSpec>) -> Session {
+        Session {
             credentials: Credentials {
                 access_key_id: Secret::new("ASIATEST"),
                 secret_access_key: Secret::new("secret"),
@@ -281,7 +362,17 @@ mod tests {
                 expiration: Some(Timestamp(expiration)),
             },
             source_access_key_id: "AKIASOURCE".to_owned(),
-            mfa_serial: "arn:aws:iam::123456789012:mfa/me".to_owned(),
+            mfa_serial: Some("arn:aws:iam::123456789012:mfa/me".to_owned()),
+            role,
+        }
+    }
+
+    fn spec(name: &str) -> RoleSpec {
+        RoleSpec {
+            role_arn: format!("arn:aws:iam::123456789012:role/path/{name}"),
+            session_name: "me".to_owned(),
+            external_id: None,
+            duration_seconds: 3600,
         }
     }
 
@@ -290,14 +381,30 @@ mod tests {
         let store = tempfile::tempdir().unwrap();
         let cache = Cache::new(store.path());
         let lock = cache.lock("Work").unwrap();
-        cache.write_mfa(&lock, "Work", &session(2_000)).unwrap();
+        cache.write(&lock, "Work", &session(2_000, None)).unwrap();
         let source = Secret::new("AKIASOURCE");
-        assert!(cache.read_mfa("work", &source, Timestamp(1_999)).unwrap().is_some());
-        assert!(cache.read_mfa("work", &source, Timestamp(2_000)).unwrap().is_none());
-        assert!(cache.read_mfa("work", &Secret::new("AKIAOTHER"), Timestamp(1)).unwrap().is_none());
+        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1_999)).unwrap().is_some());
+        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(2_000)).unwrap().is_none());
+        assert!(cache.read("work", Slot::Mfa, &Secret::new("AKIAOTHER"), Timestamp(1)).unwrap().is_none());
         assert_eq!(fs::metadata(&cache.dir).unwrap().mode() & 0o777, 0o700);
-        assert_eq!(fs::metadata(cache.mfa_path("work")).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(cache.path("work", Slot::Mfa)).unwrap().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(cache.lock_path("work")).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn role_sessions_are_kept_per_role_and_request() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::new(store.path());
+        let lock = cache.lock("work").unwrap();
+        let (admin, reader) = (spec("Admin"), spec("Reader"));
+        cache.write(&lock, "work", &session(2_000, Some(admin.clone()))).unwrap();
+        let source = Secret::new("AKIASOURCE");
+        assert!(cache.read("work", Slot::Role(&admin), &source, Timestamp(1)).unwrap().is_some());
+        assert!(cache.read("work", Slot::Role(&reader), &source, Timestamp(1)).unwrap().is_none());
+        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
+        let other_id = RoleSpec { external_id: Some("x".to_owned()), ..admin.clone() };
+        assert!(cache.read("work", Slot::Role(&other_id), &source, Timestamp(1)).unwrap().is_none());
+        assert!(cache.path("work", Slot::Role(&admin)).ends_with("work.role.123456789012.Admin.json"));
     }
 
     #[test]
@@ -305,11 +412,11 @@ mod tests {
         let store = tempfile::tempdir().unwrap();
         let cache = Cache::new(store.path());
         cache.ensure_dir().unwrap();
-        fs::write(cache.mfa_path("work"), b"{\"version\": 1, \"acc").unwrap();
+        fs::write(cache.path("work", Slot::Mfa), b"{\"version\": 1, \"acc").unwrap();
         let source = Secret::new("AKIASOURCE");
-        assert!(cache.read_mfa("work", &source, Timestamp(1)).unwrap().is_none());
-        assert!(!cache.mfa_path("work").exists());
-        assert!(cache.mfa_path("work").with_extension("json.corrupt").exists());
+        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
+        assert!(!cache.path("work", Slot::Mfa).exists());
+        assert!(cache.path("work", Slot::Mfa).with_extension("json.corrupt").exists());
     }
 
     #[test]

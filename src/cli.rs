@@ -36,8 +36,20 @@ pub enum Command {
     Mfa(Mfa),
     /// Describe the credentials set in this shell (behind ec2now)
     Now,
+    /// Renew the session this shell holds when less than the refresh window is left (behind the aws wrapper)
+    Refresh(Refresh),
+    /// Print role credentials from STS AssumeRole, signed with the cached MFA session when there is one
+    Assume(Assume),
+    /// Run a command with an account's credentials, renewing them first when they would run out
+    Exec(Exec),
+    /// Open a subshell of your shell with an account's credentials and the awsenv functions
+    Shell(ShellCmd),
+    /// Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `
+    Prompt(Prompt),
     /// List the accounts in the store, one per line
     Accounts,
+    /// Print the completion script for awsenv and the shell functions
+    Completions(Completions),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,6 +63,14 @@ pub enum Shell {
 pub struct Init {
     /// The shell to generate functions for
     pub shell: Shell,
+
+    /// Leave the prompt alone; the segment stays available in $AWSENV_PROMPT and awsenv_prompt
+    #[arg(long)]
+    pub no_prompt: bool,
+
+    /// Do not define the aws function that renews credentials before running the aws CLI
+    #[arg(long)]
+    pub no_wrapper: bool,
 }
 
 #[derive(Debug, Args)]
@@ -70,9 +90,125 @@ pub struct Mfa {
     pub shell: Shell,
 
     /// Session lifetime in seconds, 900 to 129600 [default: 14400]
-    #[arg(long, short = 'd', env = "AWSENV_DURATION", value_name = "SECONDS")]
+    #[arg(
+        long,
+        short = 'd',
+        visible_alias = "session-duration",
+        env = "AWSENV_DURATION",
+        value_name = "SECONDS"
+    )]
     pub duration: Option<String>,
+
+    /// The MFA code (visible to other users in ps; prefer the prompt or AWSENV_MFA_CODE)
+    #[arg(long, value_name = "CODE", hide_env_values = true)]
+    pub code: Option<String>,
 
     /// Account name [default: the account set in this shell, $AWSENV_ACCOUNT]
     pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Refresh {
+    /// Syntax of the exports printed on stdout
+    #[arg(long, value_enum, default_value = "bash")]
+    pub shell: Shell,
+
+    /// The MFA code, if a new MFA session is needed
+    #[arg(long, value_name = "CODE")]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `{"access_key", "expiration", "secret_key", "session_token"}`, as generate-sts-role-token
+    Json,
+    /// export lines for bash and zsh (`shell` is the same)
+    #[value(alias = "shell", alias = "zsh")]
+    Bash,
+    /// set lines for fish
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct Assume {
+    /// Account from the store whose keys (or MFA session) sign the call, and that holds the role
+    #[arg(long)]
+    pub account: String,
+
+    /// Role name in the account, or a full role ARN for a role elsewhere
+    #[arg(long)]
+    pub role: String,
+
+    /// Role session lifetime in seconds, 900 to 43200; over 3600 needs a new MFA code [default: 3600]
+    #[arg(long, short = 'd', visible_alias = "session-duration", value_name = "SECONDS")]
+    pub duration: Option<String>,
+
+    /// Role session name [default: the IAM user]
+    #[arg(long)]
+    pub session_name: Option<String>,
+
+    /// External ID the role's trust policy requires
+    #[arg(long)]
+    pub external_id: Option<String>,
+
+    /// The MFA code, if one is needed (visible in ps; prefer the prompt or AWSENV_MFA_CODE)
+    #[arg(long, value_name = "CODE")]
+    pub code: Option<String>,
+
+    /// Renew a cached role session that has less than this left (e.g. 10m, 1h, 90s) [default: the refresh window]
+    #[arg(long, value_name = "DURATION")]
+    pub min_ttl: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct Exec {
+    /// Account name [default: the account and kind of session set in this shell]
+    pub account: Option<String>,
+
+    /// Assume this role of the account instead of using its MFA session
+    #[arg(long)]
+    pub role: Option<String>,
+
+    /// Use the account's long-term keys, not a session
+    #[arg(long, conflicts_with_all = ["role", "min_ttl"])]
+    pub keys: bool,
+
+    /// Renew the session first when less than this is left (e.g. 2h, 30m) [default: the refresh window]
+    #[arg(long, value_name = "DURATION")]
+    pub min_ttl: Option<String>,
+
+    /// The MFA code, if one is needed (visible in ps; prefer the prompt or AWSENV_MFA_CODE)
+    #[arg(long, value_name = "CODE")]
+    pub code: Option<String>,
+
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellCmd {
+    /// Account name [default: keep the credentials set now]
+    pub account: Option<String>,
+
+    /// Assume this role of the account
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Prompt {
+    /// Shell whose prompt will show the segment (decides how colour codes are wrapped)
+    #[arg(long, value_enum, default_value = "fish")]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell to generate completions for
+    pub shell: Shell,
 }

@@ -45,7 +45,76 @@ pub fn login_user() -> Option<String> {
 /// An MFA code handed over by the environment (the shell functions pass it this way so that it
 /// never appears in a process's argv).
 pub fn mfa_code() -> Option<String> {
-    var("AWSENV_MFA_CODE")
+    var("AWSENV_MFA_CODE").or_else(|| var("AWS_SESSION_MFA_CODE"))
+}
+
+/// aws-session's name for `AWSENV_DURATION` (which clap reads for `--duration`).
+pub fn legacy_duration() -> Option<String> {
+    var("AWS_SESSION_DURATION")
+}
+
+/// The MFA session lifetime asked for in the environment, for commands without `--duration`.
+pub fn duration_env() -> Option<String> {
+    var("AWSENV_DURATION").or_else(legacy_duration)
+}
+
+/// aws-session's name for `AWSENV_DEBUG` (which clap reads for `--debug`).
+pub fn legacy_debug() -> bool {
+    var("AWS_SESSION_DEBUG").is_some_and(|v| v != "0")
+}
+
+/// Seconds before expiry at which the aws wrapper renews: `AWSENV_REFRESH_WINDOW`, default 600.
+pub fn refresh_window() -> Result<i64> {
+    let Some(raw) = var("AWSENV_REFRESH_WINDOW") else {
+        return Ok(600);
+    };
+    raw.parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .with_context(|| format!("AWSENV_REFRESH_WINDOW must be a number of seconds, not {raw:?}"))
+}
+
+/// Whether prompt segments may carry colour: `NO_COLOR` wins, then `AWSENV_COLOR` (or
+/// aws-session's `AWS_SESSION_COLOR`: 1/always, 0/never), else any terminal but a dumb one.
+pub fn color() -> bool {
+    if var("NO_COLOR").is_some() {
+        return false;
+    }
+    match var("AWSENV_COLOR").or_else(|| var("AWS_SESSION_COLOR")).as_deref() {
+        Some("0" | "never" | "no" | "false") => false,
+        Some("1" | "always" | "yes" | "true") => true,
+        _ => var("TERM").is_some_and(|term| term != "dumb"),
+    }
+}
+
+/// Where zsh reads the user's start-up files: `ZDOTDIR`, else `HOME`.
+pub fn zdotdir() -> Option<OsString> {
+    var_os("ZDOTDIR").or_else(|| var_os("HOME"))
+}
+
+/// The user's login shell, for `awsenv shell`.
+pub fn user_shell() -> Option<PathBuf> {
+    var_os("SHELL").map(PathBuf::from)
+}
+
+/// The session awsenv set in this shell, if the shell's keys are still the ones it set.
+pub struct CurrentSession {
+    pub account: String,
+    /// `keys`, `mfa` or `role`.
+    pub kind: String,
+    pub role_arn: Option<String>,
+    pub expires: Option<i64>,
+}
+
+pub fn current_session() -> Option<CurrentSession> {
+    let account = var("AWSENV_ACCOUNT")?;
+    let ours = var("AWSENV_KEY_ID").zip(var("AWS_ACCESS_KEY_ID")).is_some_and(|(set, now)| set == now);
+    ours.then(|| CurrentSession {
+        account,
+        kind: var("AWSENV_SESSION").unwrap_or_else(|| "keys".to_owned()),
+        role_arn: var("AWSENV_ROLE"),
+        expires: var("AWSENV_EXPIRES").and_then(|e| e.parse().ok()),
+    })
 }
 
 /// The account the current shell is switched to: `AWSENV_ACCOUNT`, else the seed's

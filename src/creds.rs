@@ -79,6 +79,43 @@ pub fn human_duration(seconds: i64) -> String {
     }
 }
 
+/// Seconds from `90`, `45s`, `30m`, `2h` or `1h30m`.
+pub fn parse_human_duration(text: &str) -> Option<i64> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return (seconds >= 0).then_some(seconds);
+    }
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' if !number.is_empty() => {
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                total = total.checked_add(number.parse::<i64>().ok()?.checked_mul(unit)?)?;
+                number.clear();
+            }
+            _ => return None,
+        }
+    }
+    number.is_empty().then_some(total).filter(|_| !text.is_empty())
+}
+
+/// The remaining life as the prompt shows it, in aws-session's notation: hours from 6000 s, else
+/// minutes from 100 s, else seconds, at least three characters; `None` once expired.
+pub fn prompt_lifetime(seconds_left: i64) -> Option<String> {
+    let value = match seconds_left {
+        s if s >= 6000 => format!("{}h", s / 3600),
+        s if s >= 100 => format!("{}m", s / 60),
+        s if s > 0 => format!("{s}s"),
+        _ => return None,
+    };
+    Some(if value.len() < 3 { format!("0{value}") } else { value })
+}
+
 /// A set of AWS credentials: long-term keys, or a session with a token and an expiry.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -114,6 +151,29 @@ mod tests {
         assert_eq!(human_duration(2525), "42m 5s");
         assert_eq!(human_duration(14_340), "3h 59m");
         assert_eq!(human_duration(-5), "0s");
+    }
+
+    #[test]
+    fn human_durations_parse() {
+        assert_eq!(parse_human_duration("90"), Some(90));
+        assert_eq!(parse_human_duration("45s"), Some(45));
+        assert_eq!(parse_human_duration("2h"), Some(7200));
+        assert_eq!(parse_human_duration("1h30m"), Some(5400));
+        for bad in ["", "h", "1x", "-5", "1h30", "m5"] {
+            assert_eq!(parse_human_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn prompt_lifetime_follows_aws_session() {
+        let cases =
+            [(7200, "02h"), (6000, "01h"), (50_000, "13h"), (5999, "99m"), (3600, "60m"), (100, "01m")];
+        for (seconds, shown) in cases {
+            assert_eq!(prompt_lifetime(seconds).unwrap(), shown, "{seconds}");
+        }
+        assert_eq!(prompt_lifetime(99).unwrap(), "99s");
+        assert_eq!(prompt_lifetime(5).unwrap(), "05s");
+        assert_eq!(prompt_lifetime(0), None);
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub enum Exit {
     Rejected = 5,
     /// AWS could not be reached in time.
     Unreachable = 6,
+    /// `awsenv exec` found the command but could not run it.
+    CannotRun = 126,
+    /// `awsenv exec` could not find the command.
+    NotFound = 127,
     /// The user interrupted a prompt.
     Interrupted = 130,
 }

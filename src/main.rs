@@ -5,6 +5,7 @@ mod cmd;
 mod config;
 mod creds;
 mod error;
+mod session;
 mod shell;
 mod store;
 mod tty;
@@ -15,7 +16,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    error::enable_debug(cli.debug);
+    error::enable_debug(cli.debug || config::legacy_debug());
     match cmd::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

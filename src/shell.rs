@@ -12,19 +12,53 @@ const FISH_INIT: &str = include_str!("../shell/awsenv.fish");
 /// The placeholder in each init script that stands for the quoted path of this binary.
 const BIN_PLACEHOLDER: &str = "'::AWSENV_BIN::'";
 
-/// The init script for `shell`, calling the binary at `bin`.
-pub fn init_script(shell: Shell, bin: &[u8]) -> Vec<u8> {
+/// Sections of the init scripts that `awsenv init` options can leave out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InitOptions {
+    pub prompt_hook: bool,
+    pub wrapper: bool,
+}
+
+/// The init script for `shell`, calling the binary at `bin`, followed by `extra` (completion
+/// helpers). Sections between `# >>> awsenv:NAME` and `# <<< awsenv:NAME` lines are kept only when
+/// `options` turns them on.
+pub fn init_script(shell: Shell, bin: &[u8], options: InitOptions, extra: &str) -> Vec<u8> {
     let template = match shell {
         Shell::Bash => BASH_INIT,
         Shell::Zsh => ZSH_INIT,
         Shell::Fish => FISH_INIT,
     };
-    let (before, after) =
-        template.split_once(BIN_PLACEHOLDER).expect("every init script names the binary once");
-    let mut script = Vec::with_capacity(template.len() + bin.len());
-    script.extend_from_slice(before.as_bytes());
-    quote(shell, bin, &mut script);
-    script.extend_from_slice(after.as_bytes());
+    let mut script = Vec::with_capacity(template.len() + extra.len() + bin.len());
+    let mut skipping = None;
+    for line in template.split_inclusive('\n') {
+        let marker = line.trim_end();
+        if let Some(name) = skipping {
+            if marker == format!("# <<< awsenv:{name}") {
+                skipping = None;
+            }
+            continue;
+        }
+        if let Some(name) = marker.strip_prefix("# >>> awsenv:") {
+            let wanted = match name {
+                "wrapper" => options.wrapper,
+                "prompt-hook" => options.prompt_hook,
+                _ => true,
+            };
+            if !wanted {
+                skipping = Some(name);
+                continue;
+            }
+        }
+        match line.split_once(BIN_PLACEHOLDER) {
+            Some((before, after)) => {
+                script.extend_from_slice(before.as_bytes());
+                quote(shell, bin, &mut script);
+                script.extend_from_slice(after.as_bytes());
+            }
+            None => script.extend_from_slice(line.as_bytes()),
+        }
+    }
+    script.extend_from_slice(extra.as_bytes());
     script
 }
 
@@ -50,31 +84,42 @@ pub struct Exports {
 }
 
 /// What kind of credentials an export carries, as `AWSENV_SESSION` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     LongTerm,
     Mfa,
+    /// A role session, with the role's ARN.
+    Role(String),
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    fn name(&self) -> &'static str {
         match self {
             Self::LongTerm => "keys",
             Self::Mfa => "mfa",
+            Self::Role(_) => "role",
         }
     }
 
-    /// The seed's label: `work` or `work-MFA-STS`.
-    pub fn label(self, account: &str) -> String {
+    /// The seed's label, `work` or `work-MFA-STS`, and `work/Admin` for a role.
+    pub fn label(&self, account: &str) -> String {
         match self {
             Self::LongTerm => account.to_owned(),
             Self::Mfa => format!("{account}-MFA-STS"),
+            Self::Role(arn) => format!("{account}/{}", arn.rsplit('/').next().unwrap_or(arn)),
+        }
+    }
+
+    fn role_arn(&self) -> Option<&str> {
+        match self {
+            Self::Role(arn) => Some(arn),
+            _ => None,
         }
     }
 }
 
 impl Exports {
-    pub fn new(account: &str, kind: Kind, creds: &Credentials, regions: &RegionVars) -> Self {
+    pub fn new(account: &str, kind: &Kind, creds: &Credentials, regions: &RegionVars) -> Self {
         let text = |s: String| Some(Secret::new(s));
         let token = creds.session_token.clone();
         let mut values = vec![
@@ -89,6 +134,9 @@ impl Exports {
             ("AWSENV_EXPIRES", creds.expiration.and_then(|t| text(t.0.to_string()))),
             ("AWSENV_ACCOUNT", text(account.to_owned())),
             ("AWSENV_SESSION", text(kind.name().to_owned())),
+            ("AWSENV_ROLE", kind.role_arn().and_then(|arn| text(arn.to_owned()))),
+            // Tells the aws wrapper and the prompt that the keys in the shell are still awsenv's.
+            ("AWSENV_KEY_ID", Some(creds.access_key_id.clone())),
             ("MY_AWS_SET_FOR", text(kind.label(account))),
         ];
         // Fill in a missing region variable, never overwrite one: the user's choice wins.
@@ -101,6 +149,11 @@ impl Exports {
             values.push(("AWS_REGION", text(region.to_owned())));
         }
         Self { values }
+    }
+
+    /// The variables as name and value (`None`: unset), for a child process's environment.
+    pub fn pairs(&self) -> impl Iterator<Item = (&'static str, Option<&[u8]>)> {
+        self.values.iter().map(|(name, value)| (*name, value.as_ref().map(Secret::expose)))
     }
 
     /// The export lines for `shell`, ready to be written to stdout in one piece.
@@ -145,10 +198,25 @@ mod tests {
     }
 
     #[test]
-    fn every_init_script_has_one_placeholder() {
+    fn every_init_script_has_one_placeholder_and_balanced_sections() {
         for script in [BASH_INIT, ZSH_INIT, FISH_INIT] {
             assert_eq!(script.matches(BIN_PLACEHOLDER).count(), 1);
+            for name in ["wrapper", "prompt-hook"] {
+                assert_eq!(script.matches(&format!("# >>> awsenv:{name}\n")).count(), 1, "{name}");
+                assert_eq!(script.matches(&format!("# <<< awsenv:{name}\n")).count(), 1, "{name}");
+            }
         }
+    }
+
+    #[test]
+    fn init_options_drop_their_sections() {
+        let all = InitOptions { prompt_hook: true, wrapper: true };
+        let full = String::from_utf8(init_script(Shell::Bash, b"/bin/awsenv", all, "")).unwrap();
+        assert!(full.contains("__awsenv_bin='/bin/awsenv'") && full.contains("aws() {"));
+        let bare = InitOptions::default();
+        let bare = String::from_utf8(init_script(Shell::Bash, b"/bin/awsenv", bare, "# extra\n")).unwrap();
+        assert!(!bare.contains("aws() {") && !bare.contains("__awsenv_prompt_hook"), "{bare}");
+        assert!(bare.contains("awsenv_prompt() {") && bare.ends_with("# extra\n"));
     }
 
     #[test]
@@ -161,7 +229,7 @@ mod tests {
         };
         let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None };
         let text =
-            String::from_utf8(Exports::new("work", Kind::LongTerm, &creds, &regions).render(Shell::Bash))
+            String::from_utf8(Exports::new("work", &Kind::LongTerm, &creds, &regions).render(Shell::Bash))
                 .unwrap();
         for name in [
             "AWS_SESSION_TOKEN",

@@ -3,19 +3,30 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
+use super::completions::{BASH_ACCOUNTS, ZSH_ACCOUNTS};
 use super::{Context, Run, print};
-use crate::cli::Init;
-use crate::shell::init_script;
+use crate::cli::{Init, Shell};
+use crate::shell::{InitOptions, init_script};
+
+/// awsenv's own completion for fish, included whole: fish has no cheap way to load it on first
+/// use. bash and zsh load it from the binary on the first Tab.
+const FISH_COMPLETIONS: &str = include_str!("../../completions/awsenv.fish");
 
 impl Run for Init {
     fn run(&self, _ctx: &Context) -> Result<()> {
-        print(&init_script(self.shell, binary_path()?.as_os_str().as_bytes()))
+        let options = InitOptions { prompt_hook: !self.no_prompt, wrapper: !self.no_wrapper };
+        let extra = match self.shell {
+            Shell::Bash => BASH_ACCOUNTS,
+            Shell::Zsh => ZSH_ACCOUNTS,
+            Shell::Fish => FISH_COMPLETIONS,
+        };
+        print(&init_script(self.shell, binary_path()?.as_os_str().as_bytes(), options, extra))
     }
 }
 
 /// The path the shell functions call. The one on PATH is preferred when it is this binary, so a
 /// package manager's stable symlink is kept rather than the versioned file it points to.
-fn binary_path() -> Result<PathBuf> {
+pub(super) fn binary_path() -> Result<PathBuf> {
     let current = std::env::current_exe().context("could not find the awsenv binary's own path")?;
     if let Ok(on_path) = which::which("awsenv") {
         let same = |a: &PathBuf, b: &PathBuf| {

@@ -1,9 +1,15 @@
 //! One file per subcommand, each an `impl Run`.
 
 mod accounts;
+mod assume;
+mod completions;
+mod exec;
 mod init;
 mod mfa;
 mod now;
+mod prompt;
+mod refresh;
+mod subshell;
 mod switch;
 
 use anyhow::Result;
@@ -29,7 +35,13 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Switch(cmd) => cmd.run(&ctx),
         Command::Mfa(cmd) => cmd.run(&ctx),
         Command::Now => now::Now.run(&ctx),
+        Command::Refresh(cmd) => cmd.run(&ctx),
+        Command::Assume(cmd) => cmd.run(&ctx),
+        Command::Exec(cmd) => cmd.run(&ctx),
+        Command::Shell(cmd) => cmd.run(&ctx),
+        Command::Prompt(cmd) => cmd.run(&ctx),
         Command::Accounts => accounts::Accounts.run(&ctx),
+        Command::Completions(cmd) => cmd.run(&ctx),
     }
 }
 

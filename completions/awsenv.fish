@@ -1,0 +1,132 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_awsenv_global_optspecs
+    string join \n config= debug h/help V/version
+end
+
+function __fish_awsenv_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_awsenv_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_awsenv_using_subcommand
+    set -l cmd (__fish_awsenv_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c awsenv -n "__fish_awsenv_needs_command" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_needs_command" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_needs_command" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_needs_command" -s V -l version -d 'Print version'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "switch" -d 'Print exports for an account\'s cached MFA session, or its long-term keys (behind ec2switch)'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "mfa" -d 'Make or reuse an MFA session with STS GetSessionToken and print its exports (behind ec2mfa)'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "now" -d 'Describe the credentials set in this shell (behind ec2now)'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "refresh" -d 'Renew the session this shell holds when less than the refresh window is left (behind the aws wrapper)'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "assume" -d 'Print role credentials from STS AssumeRole, signed with the cached MFA session when there is one'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "exec" -d 'Run a command with an account\'s credentials, renewing them first when they would run out'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "shell" -d 'Open a subshell of your shell with an account\'s credentials and the awsenv functions'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "prompt" -d 'Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "accounts" -d 'List the accounts in the store, one per line'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "completions" -d 'Print the completion script for awsenv and the shell functions'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l no-prompt -d 'Leave the prompt alone; the segment stays available in $AWSENV_PROMPT and awsenv_prompt'
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l no-wrapper -d 'Do not define the aws function that renews credentials before running the aws CLI'
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
+zsh\t''
+fish\t''"
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
+zsh\t''
+fish\t''"
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s d -l duration -l session-duration -d 'Session lifetime in seconds, 900 to 129600 [default: 14400]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l code -d 'The MFA code (visible to other users in ps; prefer the prompt or AWSENV_MFA_CODE)' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand now" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
+zsh\t''
+fish\t''"
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l code -d 'The MFA code, if a new MFA session is needed' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l account -d 'Account from the store whose keys (or MFA session) sign the call, and that holds the role' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l role -d 'Role name in the account, or a full role ARN for a role elsewhere' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -s d -l duration -l session-duration -d 'Role session lifetime in seconds, 900 to 43200; over 3600 needs a new MFA code [default: 3600]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l session-name -d 'Role session name [default: the IAM user]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l external-id -d 'External ID the role\'s trust policy requires' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l code -d 'The MFA code, if one is needed (visible in ps; prefer the prompt or AWSENV_MFA_CODE)' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l min-ttl -d 'Renew a cached role session that has less than this left (e.g. 10m, 1h, 90s) [default: the refresh window]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l format -d 'Output format' -r -f -a "json\t'`{"access_key", "expiration", "secret_key", "session_token"}`, as generate-sts-role-token'
+bash\t'export lines for bash and zsh (`shell` is the same)'
+fish\t'set lines for fish'"
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l role -d 'Assume this role of the account instead of using its MFA session' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l min-ttl -d 'Renew the session first when less than this is left (e.g. 2h, 30m) [default: the refresh window]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l code -d 'The MFA code, if one is needed (visible in ps; prefer the prompt or AWSENV_MFA_CODE)' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l keys -d 'Use the account\'s long-term keys, not a session'
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l role -d 'Assume this role of the account' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l shell -d 'Shell whose prompt will show the segment (decides how colour codes are wrapped)' -r -f -a "bash\t''
+zsh\t''
+fish\t''"
+complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "switch" -d 'Print exports for an account\'s cached MFA session, or its long-term keys (behind ec2switch)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "mfa" -d 'Make or reuse an MFA session with STS GetSessionToken and print its exports (behind ec2mfa)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "now" -d 'Describe the credentials set in this shell (behind ec2now)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "refresh" -d 'Renew the session this shell holds when less than the refresh window is left (behind the aws wrapper)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "assume" -d 'Print role credentials from STS AssumeRole, signed with the cached MFA session when there is one'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "exec" -d 'Run a command with an account\'s credentials, renewing them first when they would run out'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "shell" -d 'Open a subshell of your shell with an account\'s credentials and the awsenv functions'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "prompt" -d 'Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "accounts" -d 'List the accounts in the store, one per line'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "completions" -d 'Print the completion script for awsenv and the shell functions'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
+# process: a Tab never waits for the binary.
+function __awsenv_accounts
+    set -l dir $AWSENV_DIR
+    set -q dir[1]; or set dir ~/aws-creds
+    for file in $dir/*.access_key
+        string replace -r '\.access_key$' '' -- (path basename -- $file)
+    end
+end
+
+complete -c awsenv -n '__fish_seen_subcommand_from switch mfa exec shell' -f -a '(__awsenv_accounts)'
+complete -c awsenv -n '__fish_seen_subcommand_from assume' -l account -x -a '(__awsenv_accounts)'

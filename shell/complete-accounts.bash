@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
+# process: a Tab never waits for the binary.
+
+__awsenv_complete_accounts() {
+    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file
+    COMPREPLY=()
+    for file in "${dir}/${1-}"*.access_key; do
+        [[ -e ${file} ]] || continue
+        file=${file##*/}
+        COMPREPLY+=("${file%.access_key}")
+    done
+}
+
+# Accounts where awsenv takes one (after --account, and as the first argument of switch, mfa,
+# exec and shell); everything else from clap's completion, which `awsenv init bash` leaves to be
+# loaded from the binary on the first Tab.
+__awsenv_complete() {
+    if ! \builtin declare -F _awsenv >/dev/null; then
+        local script
+        script=$(\command "${__awsenv_bin:-awsenv}" completions bash) || return 0
+        \builtin eval -- "${script}"
+    fi
+    local cur=${COMP_WORDS[COMP_CWORD]-} prev=${COMP_WORDS[COMP_CWORD - 1]-}
+    local before=${COMP_WORDS[COMP_CWORD - 2]-} sub=${COMP_WORDS[1]-}
+    if [[ ${prev} == --account ]]; then
+        __awsenv_complete_accounts "${cur}"
+        return 0
+    fi
+    case ${sub} in
+    switch | mfa | exec | shell)
+        if [[ ${cur} != -* && (${prev} == "${sub}" || ${prev} == --keys || ${before} == --*) ]]; then
+            __awsenv_complete_accounts "${cur}"
+            ((${#COMPREPLY[@]} > 0)) && return 0
+        fi
+        ;;
+    *) ;;
+    esac
+    _awsenv "$@"
+}
+\builtin complete -F __awsenv_complete -o nosort -o bashdefault -o default awsenv

@@ -1,0 +1,71 @@
+use anyhow::Result;
+
+use super::{Context, Run, print};
+use crate::cli::{Prompt, Shell};
+use crate::config;
+use crate::creds::{Timestamp, prompt_lifetime};
+
+/// Prints the prompt segment for fish (which has no clock builtin) and for prompts such as
+/// starship's `custom` module. bash and zsh compute the same segment in shell code, with no process.
+impl Run for Prompt {
+    fn run(&self, ctx: &Context) -> Result<()> {
+        let Some(current) = config::current_session() else {
+            return Ok(());
+        };
+        let label = match current.role_arn.as_deref().and_then(|arn| arn.rsplit('/').next()) {
+            Some(role) if current.kind == "role" => format!("{}/{role}", current.account),
+            _ => current.account.clone(),
+        };
+        let segment = segment(&label, current.expires.map(Timestamp), ctx.now, config::color(), self.shell);
+        print(segment.as_bytes())
+    }
+}
+
+/// `(aws:prod+42m) `, `(aws:prod!exp) `, or `(aws:prod) ` for keys that never expire. The time is
+/// yellow under five minutes and red under one, where colour is wanted.
+pub fn segment(label: &str, expires: Option<Timestamp>, now: Timestamp, color: bool, shell: Shell) -> String {
+    let Some(expires) = expires else {
+        return format!("(aws:{label}) ");
+    };
+    let left = expires.seconds_since(now);
+    let (sign, value) = match prompt_lifetime(left) {
+        Some(value) => ('+', value),
+        None => ('!', "exp".to_owned()),
+    };
+    let code = match left {
+        _ if !color => None,
+        l if l < 60 => Some(31),
+        l if l < 300 => Some(33),
+        _ => None,
+    };
+    let Some(code) = code else {
+        return format!("(aws:{label}{sign}{value}) ");
+    };
+    let (open, close) = match shell {
+        Shell::Bash => ("\\[", "\\]"),
+        Shell::Zsh => ("%{", "%}"),
+        Shell::Fish => ("", ""),
+    };
+    format!("(aws:{label}{sign}{open}\x1b[{code}m{close}{value}{open}\x1b[39m{close}) ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_in_aws_session_notation() {
+        let now = Timestamp(1_000_000);
+        let at = |left: i64| Some(Timestamp(now.0 + left));
+        assert_eq!(segment("prod", at(2520), now, true, Shell::Fish), "(aws:prod+42m) ");
+        assert_eq!(segment("prod", at(7200), now, false, Shell::Fish), "(aws:prod+02h) ");
+        assert_eq!(segment("prod", at(0), now, false, Shell::Fish), "(aws:prod!exp) ");
+        assert_eq!(segment("prod", None, now, true, Shell::Fish), "(aws:prod) ");
+        assert_eq!(segment("prod", at(299), now, true, Shell::Fish), "(aws:prod+\x1b[33m04m\x1b[39m) ");
+        assert_eq!(
+            segment("prod", at(59), now, true, Shell::Bash),
+            "(aws:prod+\\[\x1b[31m\\]59s\\[\x1b[39m\\]) "
+        );
+        assert_eq!(segment("prod", at(-5), now, true, Shell::Zsh), "(aws:prod!%{\x1b[31m%}exp%{\x1b[39m%}) ");
+    }
+}
