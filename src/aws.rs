@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::{Credentials as SdkCredentials, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -137,17 +138,26 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
 }
 
 /// One line for a failed call: AWS's own code and message when it answered, else why it could not.
-fn describe<E, R>(operation: &str, error: SdkError<E, R>) -> anyhow::Error
+fn describe<E>(operation: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match &error {
         SdkError::ServiceError(service) => {
             let inner = service.err();
-            let code = inner.code().unwrap_or("error");
-            let message = inner.message().unwrap_or("no message");
-            fail(Exit::Rejected, format!("sts {operation} failed: {code}: {message}"))
+            let raw = service.raw();
+            // An error body the SDK could not parse (a proxy's page, an emulator's dialect) still
+            // says something: look for the usual tags, else give the HTTP status.
+            let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+            let code = inner.code().map(str::to_owned).or_else(|| xml_tag(&body, "Code"));
+            let message = inner.message().map(str::to_owned).or_else(|| xml_tag(&body, "Message"));
+            let status = raw.status().as_u16();
+            let what = match (code, message) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => format!("{code} (HTTP {status})"),
+                (None, _) => format!("HTTP {status} with no error code"),
+            };
+            fail(Exit::Rejected, format!("sts {operation} failed: {what}"))
         }
         SdkError::TimeoutError(_) => fail(Exit::Unreachable, format!("sts {operation} timed out")),
         SdkError::DispatchFailure(dispatch) => {
@@ -161,6 +171,13 @@ where
             fail(Exit::Failure, format!("sts {operation} failed: {cause}"))
         }
     }
+}
+
+/// The text of the first `<tag>...</tag>` in an XML body.
+fn xml_tag(body: &str, tag: &str) -> Option<String> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
+    Some(body[start..end].trim().to_owned()).filter(|text| !text.is_empty())
 }
 
 fn chain(error: &(dyn std::error::Error + 'static)) -> String {

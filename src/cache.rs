@@ -112,7 +112,7 @@ impl Cache {
                 return Err(e).with_context(|| format!("could not read cache entry {}", path.display()));
             }
         };
-        check_private_dir(&self.dir, "cache directory")?;
+        self.check_dir()?;
         let entry = match parse(&text, account) {
             Ok(entry) => entry,
             Err(reason) => {
@@ -199,15 +199,20 @@ impl Cache {
                     .with_context(|| format!("could not create cache directory {}", self.dir.display()));
             }
         }
+        self.check_dir()
+    }
+
+    /// Sessions are secrets: the directory must be yours and closed to everyone else, for
+    /// reading as much as for writing.
+    fn check_dir(&self) -> Result<()> {
         check_private_dir(&self.dir, "cache directory")?;
         let mode = fs::metadata(&self.dir)?.mode() & 0o777;
         if mode & 0o077 != 0 {
+            let dir = self.dir.display();
             return Err(fail(
                 Exit::Config,
                 format!(
-                    "cache directory {} is readable by others (mode {mode:04o}); fix with: chmod 700 {}",
-                    self.dir.display(),
-                    self.dir.display()
+                    "cache directory {dir} is open to others (mode {mode:04o}); fix with: chmod 700 {dir}"
                 ),
             ));
         }
