@@ -208,14 +208,13 @@ add-zsh-hook precmd __awsenv_prompt_hook
 
 # Account names come from _awsenv_accounts, in the completion helpers that follow.
 __awsenv_complete_ec2() {
-    \builtin emulate -L zsh
     # shellcheck disable=SC2154 # CURRENT is set by zsh's completion system
     ((CURRENT == 2)) && _awsenv_accounts
 }
 
-# awsenv's own completion is loaded on first use.
+# awsenv's own completion is loaded on first use. Completion functions keep the options the
+# completion system sets (extended_glob and others): no `emulate -L zsh` here.
 __awsenv_complete_lazy() {
-    \builtin emulate -L zsh
     local script
     script=$(\command "${__awsenv_bin}" completions zsh) || return 0
     \builtin eval -- "${script}"
