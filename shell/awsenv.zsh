@@ -186,8 +186,9 @@ awsenv_prompt() {
 # >>> awsenv:prompt-hook
 # Before each prompt: take out the segment put in front of PS1 last time, put in the current one.
 __awsenv_prompt_hook() {
-    \builtin emulate -L zsh
+    # $? first: emulate would reset it.
     local __awsenv_status=$?
+    \builtin emulate -L zsh
     if [[ -n ${__awsenv_ps1_prefix-} && ${PS1-} == "${__awsenv_ps1_prefix}"* ]]; then
         PS1=${PS1#"${__awsenv_ps1_prefix}"}
     fi
