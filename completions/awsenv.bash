@@ -25,6 +25,9 @@ _awsenv() {
             awsenv,completions)
                 cmd="awsenv__subcmd__completions"
                 ;;
+            awsenv,credential-process)
+                cmd="awsenv__subcmd__credential__subcmd__process"
+                ;;
             awsenv,exec)
                 cmd="awsenv__subcmd__exec"
                 ;;
@@ -46,11 +49,20 @@ _awsenv() {
             awsenv,refresh)
                 cmd="awsenv__subcmd__refresh"
                 ;;
+            awsenv,serve)
+                cmd="awsenv__subcmd__serve"
+                ;;
             awsenv,shell)
                 cmd="awsenv__subcmd__shell"
                 ;;
             awsenv,switch)
                 cmd="awsenv__subcmd__switch"
+                ;;
+            awsenv,update)
+                cmd="awsenv__subcmd__update"
+                ;;
+            awsenv,version)
+                cmd="awsenv__subcmd__version"
                 ;;
             awsenv__subcmd__help,accounts)
                 cmd="awsenv__subcmd__help__subcmd__accounts"
@@ -60,6 +72,9 @@ _awsenv() {
                 ;;
             awsenv__subcmd__help,completions)
                 cmd="awsenv__subcmd__help__subcmd__completions"
+                ;;
+            awsenv__subcmd__help,credential-process)
+                cmd="awsenv__subcmd__help__subcmd__credential__subcmd__process"
                 ;;
             awsenv__subcmd__help,exec)
                 cmd="awsenv__subcmd__help__subcmd__exec"
@@ -82,11 +97,20 @@ _awsenv() {
             awsenv__subcmd__help,refresh)
                 cmd="awsenv__subcmd__help__subcmd__refresh"
                 ;;
+            awsenv__subcmd__help,serve)
+                cmd="awsenv__subcmd__help__subcmd__serve"
+                ;;
             awsenv__subcmd__help,shell)
                 cmd="awsenv__subcmd__help__subcmd__shell"
                 ;;
             awsenv__subcmd__help,switch)
                 cmd="awsenv__subcmd__help__subcmd__switch"
+                ;;
+            awsenv__subcmd__help,update)
+                cmd="awsenv__subcmd__help__subcmd__update"
+                ;;
+            awsenv__subcmd__help,version)
+                cmd="awsenv__subcmd__help__subcmd__version"
                 ;;
             *)
                 ;;
@@ -95,7 +119,7 @@ _awsenv() {
 
     case "${cmd}" in
         awsenv)
-            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt accounts completions help"
+            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,7 +137,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__accounts)
-            opts="-h --config --debug --help"
+            opts="-h --names --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +230,32 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__credential__subcmd__process)
+            opts="-h --role --min-ttl --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__exec)
             opts="-h --role --keys --min-ttl --code --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -237,7 +287,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help)
-            opts="init switch mfa now refresh assume exec shell prompt accounts completions help"
+            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,6 +329,20 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__credential__subcmd__process)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -390,6 +454,20 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__help__subcmd__shell)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -405,6 +483,34 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help__subcmd__switch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -540,6 +646,40 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__serve)
+            opts="-h --role --port --bind --hop-limit --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hop-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__shell)
             opts="-h --role --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -584,6 +724,50 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__update)
+            opts="-h --profile --role --once --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__version)
+            opts="-h --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
     esac
 }
 
@@ -593,22 +777,31 @@ else
     complete -F _awsenv -o bashdefault -o default awsenv
 fi
 # shellcheck shell=bash
-# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
-# process: a Tab never waits for the binary.
+# Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
+# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
 
 __awsenv_complete_accounts() {
-    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file
+    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file line
+    local pattern='^[[:space:]]*\[(profile[[:space:]]+)?([A-Za-z0-9._-]+)[[:space:]]*\]'
     COMPREPLY=()
     for file in "${dir}/${1-}"*.access_key; do
         [[ -e ${file} ]] || continue
         file=${file##*/}
         COMPREPLY+=("${file%.access_key}")
     done
+    for file in "${AWS_CONFIG_FILE:-${HOME}/.aws/config}" "${AWS_SHARED_CREDENTIALS_FILE:-${HOME}/.aws/credentials}"; do
+        [[ -r ${file} ]] || continue
+        while IFS= read -r line || [[ -n ${line} ]]; do
+            if [[ ${line} =~ ${pattern} && ${BASH_REMATCH[2]} == "${1-}"* ]]; then
+                COMPREPLY+=("${BASH_REMATCH[2]}")
+            fi
+        done <"${file}"
+    done
 }
 
 # Accounts where awsenv takes one (after --account, and as the first argument of switch, mfa,
-# exec and shell); everything else from clap's completion, which `awsenv init bash` leaves to be
-# loaded from the binary on the first Tab.
+# exec, shell, credential-process, update and serve); everything else from clap's completion,
+# which `awsenv init bash` leaves to be loaded from the binary on the first Tab.
 __awsenv_complete() {
     if ! \builtin declare -F _awsenv >/dev/null; then
         local script
@@ -622,8 +815,8 @@ __awsenv_complete() {
         return 0
     fi
     case ${sub} in
-    switch | mfa | exec | shell)
-        if [[ ${cur} != -* && (${prev} == "${sub}" || ${prev} == --keys || ${before} == --*) ]]; then
+    switch | mfa | exec | shell | credential-process | update | serve)
+        if [[ ${cur} != -* && (${prev} == "${sub}" || ${prev} == --keys || ${prev} == --once || ${before} == --*) ]]; then
             __awsenv_complete_accounts "${cur}"
             ((${#COMPREPLY[@]} > 0)) && return 0
         fi

@@ -37,7 +37,11 @@ complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "assume" -d 'Print rol
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "exec" -d 'Run a command with an account\'s credentials, renewing them first when they would run out'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "shell" -d 'Open a subshell of your shell with an account\'s credentials and the awsenv functions'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "prompt" -d 'Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `'
-complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "accounts" -d 'List the accounts in the store, one per line'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "credential-process" -d 'Print credentials as credential_process expects them (Version 1 JSON), renewing when needed'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "update" -d 'Write the account\'s session into a profile of ~/.aws/credentials, and keep it fresh'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "serve" -d 'Serve the account\'s session on an IMDSv2-compatible endpoint on 127.0.0.1'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "version" -d 'Print the version and the commit it was built from'
+complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "accounts" -d 'List the accounts (the store\'s, then the aws CLI\'s profiles) and where each comes from'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "completions" -d 'Print the completion script for awsenv and the shell functions'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
@@ -99,34 +103,68 @@ fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l role -d 'Assume this role of the account' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l min-ttl -d 'Renew a session with less than this left (e.g. 15m); a code is asked on the terminal' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l profile -d 'Profile of the credentials file to write' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l role -d 'Assume this role of the account' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l once -d 'Write once and exit, instead of renewing five minutes before each expiry'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l role -d 'Assume this role of the account' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l port -d 'Port on 127.0.0.1 (0: any free port)' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l bind -d 'Address to listen on; only loopback addresses are accepted' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l hop-limit -d 'IP TTL of the answers, 1 like EC2\'s endpoint so that a container behind a bridge cannot reach it' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c awsenv -n "__fish_awsenv_using_subcommand version" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand version" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand version" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l names -d 'Only the names, one per line'
 complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "switch" -d 'Print exports for an account\'s cached MFA session, or its long-term keys (behind ec2switch)'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "mfa" -d 'Make or reuse an MFA session with STS GetSessionToken and print its exports (behind ec2mfa)'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "now" -d 'Describe the credentials set in this shell (behind ec2now)'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "refresh" -d 'Renew the session this shell holds when less than the refresh window is left (behind the aws wrapper)'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "assume" -d 'Print role credentials from STS AssumeRole, signed with the cached MFA session when there is one'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "exec" -d 'Run a command with an account\'s credentials, renewing them first when they would run out'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "shell" -d 'Open a subshell of your shell with an account\'s credentials and the awsenv functions'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "prompt" -d 'Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "accounts" -d 'List the accounts in the store, one per line'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "completions" -d 'Print the completion script for awsenv and the shell functions'
-complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt accounts completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "switch" -d 'Print exports for an account\'s cached MFA session, or its long-term keys (behind ec2switch)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "mfa" -d 'Make or reuse an MFA session with STS GetSessionToken and print its exports (behind ec2mfa)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "now" -d 'Describe the credentials set in this shell (behind ec2now)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "refresh" -d 'Renew the session this shell holds when less than the refresh window is left (behind the aws wrapper)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "assume" -d 'Print role credentials from STS AssumeRole, signed with the cached MFA session when there is one'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "exec" -d 'Run a command with an account\'s credentials, renewing them first when they would run out'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "shell" -d 'Open a subshell of your shell with an account\'s credentials and the awsenv functions'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "prompt" -d 'Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "credential-process" -d 'Print credentials as credential_process expects them (Version 1 JSON), renewing when needed'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "update" -d 'Write the account\'s session into a profile of ~/.aws/credentials, and keep it fresh'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "serve" -d 'Serve the account\'s session on an IMDSv2-compatible endpoint on 127.0.0.1'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "version" -d 'Print the version and the commit it was built from'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "accounts" -d 'List the accounts (the store\'s, then the aws CLI\'s profiles) and where each comes from'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "completions" -d 'Print the completion script for awsenv and the shell functions'
+complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
-# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
-# process: a Tab never waits for the binary.
+# Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
+# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
 function __awsenv_accounts
     set -l dir $AWSENV_DIR
     set -q dir[1]; or set dir ~/aws-creds
     for file in $dir/*.access_key
         string replace -r '\.access_key$' '' -- (path basename -- $file)
     end
+    set -l config $AWS_CONFIG_FILE
+    set -q config[1]; or set config ~/.aws/config
+    set -l credentials $AWS_SHARED_CREDENTIALS_FILE
+    set -q credentials[1]; or set credentials ~/.aws/credentials
+    for file in $config $credentials
+        test -r $file; or continue
+        string match -rg '^\s*\[(?:profile\s+)?([A-Za-z0-9._-]+)\s*\]' <$file
+    end
 end
 
-complete -c awsenv -n '__fish_seen_subcommand_from switch mfa exec shell' -f -a '(__awsenv_accounts)'
+complete -c awsenv -n '__fish_seen_subcommand_from switch mfa exec shell credential-process update serve' -f -a '(__awsenv_accounts)'
 complete -c awsenv -n '__fish_seen_subcommand_from assume' -l account -x -a '(__awsenv_accounts)'

@@ -1,20 +1,29 @@
 # shellcheck shell=bash
-# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
-# process: a Tab never waits for the binary.
+# Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
+# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
 
 __awsenv_complete_accounts() {
-    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file
+    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file line
+    local pattern='^[[:space:]]*\[(profile[[:space:]]+)?([A-Za-z0-9._-]+)[[:space:]]*\]'
     COMPREPLY=()
     for file in "${dir}/${1-}"*.access_key; do
         [[ -e ${file} ]] || continue
         file=${file##*/}
         COMPREPLY+=("${file%.access_key}")
     done
+    for file in "${AWS_CONFIG_FILE:-${HOME}/.aws/config}" "${AWS_SHARED_CREDENTIALS_FILE:-${HOME}/.aws/credentials}"; do
+        [[ -r ${file} ]] || continue
+        while IFS= read -r line || [[ -n ${line} ]]; do
+            if [[ ${line} =~ ${pattern} && ${BASH_REMATCH[2]} == "${1-}"* ]]; then
+                COMPREPLY+=("${BASH_REMATCH[2]}")
+            fi
+        done <"${file}"
+    done
 }
 
 # Accounts where awsenv takes one (after --account, and as the first argument of switch, mfa,
-# exec and shell); everything else from clap's completion, which `awsenv init bash` leaves to be
-# loaded from the binary on the first Tab.
+# exec, shell, credential-process, update and serve); everything else from clap's completion,
+# which `awsenv init bash` leaves to be loaded from the binary on the first Tab.
 __awsenv_complete() {
     if ! \builtin declare -F _awsenv >/dev/null; then
         local script
@@ -28,8 +37,8 @@ __awsenv_complete() {
         return 0
     fi
     case ${sub} in
-    switch | mfa | exec | shell)
-        if [[ ${cur} != -* && (${prev} == "${sub}" || ${prev} == --keys || ${before} == --*) ]]; then
+    switch | mfa | exec | shell | credential-process | update | serve)
+        if [[ ${cur} != -* && (${prev} == "${sub}" || ${prev} == --keys || ${prev} == --once || ${before} == --*) ]]; then
             __awsenv_complete_accounts "${cur}"
             ((${#COMPREPLY[@]} > 0)) && return 0
         fi

@@ -1,13 +1,21 @@
 
-# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
-# process: a Tab never waits for the binary.
+# Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
+# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
 function __awsenv_accounts
     set -l dir $AWSENV_DIR
     set -q dir[1]; or set dir ~/aws-creds
     for file in $dir/*.access_key
         string replace -r '\.access_key$' '' -- (path basename -- $file)
     end
+    set -l config $AWS_CONFIG_FILE
+    set -q config[1]; or set config ~/.aws/config
+    set -l credentials $AWS_SHARED_CREDENTIALS_FILE
+    set -q credentials[1]; or set credentials ~/.aws/credentials
+    for file in $config $credentials
+        test -r $file; or continue
+        string match -rg '^\s*\[(?:profile\s+)?([A-Za-z0-9._-]+)\s*\]' <$file
+    end
 end
 
-complete -c awsenv -n '__fish_seen_subcommand_from switch mfa exec shell' -f -a '(__awsenv_accounts)'
+complete -c awsenv -n '__fish_seen_subcommand_from switch mfa exec shell credential-process update serve' -f -a '(__awsenv_accounts)'
 complete -c awsenv -n '__fish_seen_subcommand_from assume' -l account -x -a '(__awsenv_accounts)'

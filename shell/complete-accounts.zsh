@@ -1,14 +1,21 @@
 
-# Account names for awsenv's ACCOUNT arguments, from the store's NAME.access_key files, with no
-# process: a Tab never waits for the binary.
+# Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
+# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
 _awsenv_accounts() {
     emulate -L zsh
     setopt null_glob
-    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file
+    local dir=${AWSENV_DIR:-${HOME}/aws-creds} file line
+    local pattern='^[[:space:]]*\[(profile[[:space:]]+)?([A-Za-z0-9._-]+)[[:space:]]*\]'
     local -a names=()
     for file in "${dir}"/*.access_key; do
         file=${file##*/}
         names+=("${file%.access_key}")
+    done
+    for file in "${AWS_CONFIG_FILE:-${HOME}/.aws/config}" "${AWS_SHARED_CREDENTIALS_FILE:-${HOME}/.aws/credentials}"; do
+        [[ -r ${file} ]] || continue
+        while IFS= read -r line || [[ -n ${line} ]]; do
+            [[ ${line} =~ ${pattern} ]] && names+=("${match[2]}")
+        done <"${file}"
     done
     compadd -a names
 }

@@ -191,14 +191,12 @@ impl Cache {
     }
 
     fn ensure_dir(&self) -> Result<()> {
-        match DirBuilder::new().mode(0o700).create(&self.dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("could not create cache directory {}", self.dir.display()));
-            }
-        }
+        // The store itself may not exist for a user of ~/.aws profiles only: make both, private.
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| format!("could not create cache directory {}", self.dir.display()))?;
         self.check_dir()
     }
 

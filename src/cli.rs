@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "awsenv",
-    version,
+    version = crate::VERSION,
     about = "Temporary AWS credentials for bash, zsh and fish, kept fresh from a locked cache",
     after_help = "Environment: AWSENV_DIR (store, default ~/aws-creds), AWSENV_CONFIG (account file), \
                   AWSENV_MFA_CODE, AWSENV_DURATION, AWSENV_TIMEOUT, AWSENV_DEBUG.\n\
@@ -46,8 +46,16 @@ pub enum Command {
     Shell(ShellCmd),
     /// Print the prompt segment for the credentials in the environment, e.g. `(aws:prod+42m) `
     Prompt(Prompt),
-    /// List the accounts in the store, one per line
-    Accounts,
+    /// Print credentials as credential_process expects them (Version 1 JSON), renewing when needed
+    CredentialProcess(CredentialProcess),
+    /// Write the account's session into a profile of ~/.aws/credentials, and keep it fresh
+    Update(Update),
+    /// Serve the account's session on an IMDSv2-compatible endpoint on 127.0.0.1
+    Serve(Serve),
+    /// Print the version and the commit it was built from
+    Version,
+    /// List the accounts (the store's, then the aws CLI's profiles) and where each comes from
+    Accounts(Accounts),
     /// Print the completion script for awsenv and the shell functions
     Completions(Completions),
 }
@@ -205,6 +213,67 @@ pub struct Prompt {
     /// Shell whose prompt will show the segment (decides how colour codes are wrapped)
     #[arg(long, value_enum, default_value = "fish")]
     pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcess {
+    /// Account name, from the store or a profile
+    pub account: String,
+
+    /// Assume this role of the account
+    #[arg(long)]
+    pub role: Option<String>,
+
+    /// Renew a session with less than this left (e.g. 15m); a code is asked on the terminal
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub min_ttl: String,
+}
+
+#[derive(Debug, Args)]
+pub struct Update {
+    /// Profile of the credentials file to write
+    #[arg(long)]
+    pub profile: String,
+
+    /// Account name, from the store or a profile
+    pub account: String,
+
+    /// Assume this role of the account
+    #[arg(long)]
+    pub role: Option<String>,
+
+    /// Write once and exit, instead of renewing five minutes before each expiry
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Serve {
+    /// Account name, from the store or a profile
+    pub account: String,
+
+    /// Assume this role of the account
+    #[arg(long)]
+    pub role: Option<String>,
+
+    /// Port on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 9911)]
+    pub port: u16,
+
+    /// Address to listen on; only loopback addresses are accepted
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// IP TTL of the answers, 1 like EC2's endpoint so that a container behind a bridge cannot reach it
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
+    pub hop_limit: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct Accounts {
+    /// Only the names, one per line
+    #[arg(long)]
+    pub names: bool,
 }
 
 #[derive(Debug, Args)]

@@ -143,16 +143,19 @@ pub fn shell_state() -> ShellState {
 pub struct RegionVars {
     pub region: Option<String>,
     pub default_region: Option<String>,
+    /// Used when the shell has neither: a profile's `region`, else us-east-1.
+    pub fallback: Option<String>,
 }
 
 impl RegionVars {
-    pub fn read() -> Self {
-        Self { region: var("AWS_REGION"), default_region: var("AWS_DEFAULT_REGION") }
+    pub fn read(fallback: Option<String>) -> Self {
+        Self { region: var("AWS_REGION"), default_region: var("AWS_DEFAULT_REGION"), fallback }
     }
 
     /// The region an AWS call goes to, in the SDK's order of precedence.
     pub fn effective(&self) -> &str {
-        self.region.as_deref().or(self.default_region.as_deref()).unwrap_or(DEFAULT_REGION)
+        let set = self.region.as_deref().or(self.default_region.as_deref());
+        set.or(self.fallback.as_deref()).unwrap_or(DEFAULT_REGION)
     }
 }
 
@@ -167,6 +170,22 @@ pub fn aws_timeout() -> Result<Duration> {
         .filter(|s: &f64| s.is_finite() && *s > 0.0)
         .with_context(|| format!("AWSENV_TIMEOUT must be a positive number of seconds, not {raw:?}"))?;
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The aws CLI's config file: `AWS_CONFIG_FILE`, else `~/.aws/config`.
+pub fn aws_config_file() -> Result<PathBuf> {
+    match var_os("AWS_CONFIG_FILE") {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => Ok(home_dir()?.join(".aws").join("config")),
+    }
+}
+
+/// The aws CLI's credentials file: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+pub fn aws_credentials_file() -> Result<PathBuf> {
+    match var_os("AWS_SHARED_CREDENTIALS_FILE") {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => Ok(home_dir()?.join(".aws").join("credentials")),
+    }
 }
 
 /// A PEM file of extra trusted certificates for AWS calls, as the aws CLI reads it.

@@ -1,3 +1,4 @@
+mod accounts;
 mod aws;
 mod cache;
 mod cli;
@@ -5,6 +6,9 @@ mod cmd;
 mod config;
 mod creds;
 mod error;
+mod imds;
+mod ini;
+mod profile;
 mod session;
 mod shell;
 mod store;
@@ -13,6 +17,9 @@ mod tty;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// The version and the commit it was built from, as `--version` and `awsenv version` print it.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AWSENV_COMMIT"), ")");
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

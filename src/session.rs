@@ -6,11 +6,14 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::aws::{self, AssumeRoleInput, Connection};
-use crate::cache::{Cache, Lock, RoleSpec, Session, Slot};
+pub use crate::cache::Session;
+use crate::cache::{Cache, Lock, RoleSpec, Slot};
 use crate::config::{self, RegionVars};
-use crate::creds::{Credentials, Timestamp, human_duration};
+use crate::creds::{Credentials, Secret, Timestamp, human_duration};
 use crate::error::{Exit, fail};
-use crate::store::{AccountFile, Store};
+use crate::profile::{Profile, Profiles};
+use crate::shell::{Exports, Kind};
+use crate::store::{AccountFile, Store, validate_name};
 use crate::tty;
 
 /// The seed's `ec2mfa` asked for four hours.
@@ -52,6 +55,10 @@ fn parse_duration(
 /// Where an MFA code comes from when one is needed: given up front, else asked on the terminal.
 pub struct Codes {
     given: Option<String>,
+    /// Whether the terminal may be asked.
+    ask: bool,
+    /// What to tell a user who gave no code and has no terminal.
+    hint: &'static str,
 }
 
 impl Codes {
@@ -62,16 +69,24 @@ impl Codes {
         if given.as_deref().is_some_and(|code| !tty::is_mfa_code(code)) {
             return Err(fail(Exit::MfaCode, "the MFA code must be 6 digits"));
         }
-        Ok(Self { given })
+        Ok(Self { given, ask: true, hint: "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE" })
+    }
+
+    /// No code at all: for renewals nobody is there to answer, such as `update`'s later rounds.
+    pub fn none(hint: &'static str) -> Self {
+        Self { given: None, ask: false, hint }
+    }
+
+    /// Replaces the advice given when no code can be had.
+    pub fn with_hint(self, hint: &'static str) -> Self {
+        Self { hint, ..self }
     }
 
     fn get(&self, user: &str) -> Result<String> {
         match &self.given {
             Some(code) => Ok(code.clone()),
-            None => tty::ask_mfa_code(
-                &format!("Enter token for user {user}: "),
-                "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE",
-            ),
+            None if self.ask => tty::ask_mfa_code(&format!("Enter token for user {user}: "), self.hint),
+            None => Err(fail(Exit::MfaCode, format!("an MFA code is needed; {}", self.hint))),
         }
     }
 }
@@ -80,6 +95,16 @@ impl Codes {
 struct Device {
     user: String,
     serial: String,
+}
+
+/// Where an account's MFA device is named.
+enum DeviceSource {
+    /// The store's account file (`PREFIX` + `mfa/` + the IAM user).
+    AccountFile,
+    /// A profile's `mfa_serial`.
+    Serial(String),
+    /// Nowhere: the keys are used without MFA.
+    None,
 }
 
 /// What a caller wants from a session.
@@ -91,9 +116,13 @@ pub struct Want<'a> {
     pub account_file: Option<&'a Path>,
     /// Lifetime of a new MFA session.
     pub mfa_duration: i32,
+    /// When renewing would need a code that cannot be had, a cached session with at least this
+    /// many seconds left is used instead (for consumers that will simply ask again later).
+    pub fallback_ttl: Option<i64>,
 }
 
 /// A role to assume, as the user asked for it.
+#[derive(Debug, Clone)]
 pub struct RoleRequest {
     /// A role name in the account, or a full role ARN (for a role in another account).
     pub role: String,
@@ -109,62 +138,206 @@ impl RoleRequest {
     }
 }
 
+/// How an account gets its credentials.
+enum Source {
+    /// Long-term keys (the store's, or a profile's static keys) and the MFA device that goes with them.
+    Keys { keys: Credentials, device: DeviceSource, store: Option<Store> },
+    /// A role profile: the role, assumed with the session of its `source_profile`.
+    Role { request: RoleRequest, source: Box<Account> },
+}
+
 pub struct Account {
-    pub store: Store,
     pub name: String,
-    pub keys: Credentials,
+    /// A profile's `region`, applied when the shell has none.
+    pub region: Option<String>,
+    source: Source,
     cache: Cache,
 }
 
+/// Longest `source_profile` chain followed before calling it a loop.
+const MAX_CHAIN: usize = 8;
+
 impl Account {
-    /// The account `name` of the store at `AWSENV_DIR`, with its long-term keys.
+    /// The account `name`: from the store at `AWSENV_DIR` when it has it, else a profile of the
+    /// aws CLI's files.
     pub fn open(name: &str) -> Result<Self> {
-        let store = Store::open(config::store_dir()?)?;
-        let name = store.resolve(name)?;
-        let keys = store.long_term_keys(&name)?;
-        let cache = Cache::new(store.dir());
-        Ok(Self { store, name, keys, cache })
+        validate_name(name)?;
+        let store_dir = config::store_dir()?;
+        let cache = Cache::new(&store_dir);
+        let store = Store::open_optional(store_dir.clone())?;
+        if let Some(store) = store
+            && let Some(name) = store.find(name)?
+        {
+            let keys = store.long_term_keys(&name)?;
+            let source = Source::Keys { keys, device: DeviceSource::AccountFile, store: Some(store) };
+            return Ok(Self { name, region: None, source, cache });
+        }
+        let profiles = Profiles::load()?;
+        let Some(profile) = profiles.get(name) else {
+            let key_file = store_dir.join(format!("{name}.access_key"));
+            return Err(fail(
+                Exit::Config,
+                format!(
+                    "unknown account {name}: no {} and no such profile in {} or {} (run ec2switch to list accounts)",
+                    key_file.display(),
+                    config::aws_config_file()?.display(),
+                    config::aws_credentials_file()?.display()
+                ),
+            ));
+        };
+        Self::from_profile(profile, &profiles, &mut Vec::new())
     }
 
-    /// The cached MFA session, if it has `min_ttl` seconds left at `now`.
-    pub fn cached_mfa(&self, now: Timestamp, min_ttl: i64) -> Result<Option<Session>> {
-        self.cache.read(&self.name, Slot::Mfa, &self.keys.access_key_id, Timestamp(now.0 + min_ttl))
+    fn from_profile(profile: &Profile, profiles: &Profiles, chain: &mut Vec<String>) -> Result<Self> {
+        let file = profile.file.display().to_string();
+        let bad = |what: String| fail(Exit::Config, format!("profile {} in {file}: {what}", profile.name));
+        chain.push(profile.name.clone());
+        if chain.len() > MAX_CHAIN || chain[..chain.len() - 1].contains(&profile.name) {
+            return Err(bad(format!("source_profile loops: {}", chain.join(" -> "))));
+        }
+        let cache = Cache::new(&config::store_dir()?);
+        let region = profile.get("region").map(str::to_owned);
+        let Some(role_arn) = profile.get("role_arn") else {
+            let (Some(key_id), Some(secret)) =
+                (profile.get("aws_access_key_id"), profile.get("aws_secret_access_key"))
+            else {
+                return Err(bad(
+                    "it has neither aws_access_key_id and aws_secret_access_key nor role_arn".into()
+                ));
+            };
+            let keys = Credentials {
+                access_key_id: Secret::new(key_id),
+                secret_access_key: Secret::new(secret),
+                session_token: profile.get("aws_session_token").map(Secret::new),
+                expiration: None,
+            };
+            let device =
+                profile.get("mfa_serial").map_or(DeviceSource::None, |s| DeviceSource::Serial(s.to_owned()));
+            let source = Source::Keys { keys, device, store: None };
+            return Ok(Self { name: profile.name.clone(), region, source, cache });
+        };
+        let duration_seconds = match profile.get("duration_seconds") {
+            Some(raw) => parse_role_duration(Some(raw))
+                .map_err(|_| bad(format!("duration_seconds {raw:?} is not 900 to 43200")))?,
+            None => CHAINED_ROLE_LIMIT,
+        };
+        let request = RoleRequest {
+            role: role_arn.to_owned(),
+            duration_seconds,
+            session_name: profile.get("role_session_name").map(str::to_owned),
+            external_id: profile.get("external_id").map(str::to_owned),
+        };
+        let source_name = match (profile.get("source_profile"), profile.get("credential_source")) {
+            (Some(name), _) => name,
+            (None, Some(_)) => {
+                return Err(bad("credential_source is not supported; use source_profile".into()));
+            }
+            (None, None) => return Err(bad("role_arn needs a source_profile".into())),
+        };
+        let mut source = if source_name == profile.name {
+            // A profile may hold both the keys and the role: its keys are the source.
+            let mut keys_only = profile.clone();
+            keys_only.drop_role();
+            Self::from_profile(&keys_only, profiles, &mut Vec::new())?
+        } else {
+            let next = profiles
+                .get(source_name)
+                .ok_or_else(|| bad(format!("source_profile {source_name} does not exist")))?;
+            Self::from_profile(next, profiles, chain)?
+        };
+        // The role profile's mfa_serial names the device when its source names none.
+        if let (Some(serial), Source::Keys { device: device @ DeviceSource::None, .. }) =
+            (profile.get("mfa_serial"), &mut source.source)
+        {
+            *device = DeviceSource::Serial(serial.to_owned());
+        }
+        let region = region.or_else(|| source.region.clone());
+        let source = Source::Role { request, source: Box::new(source) };
+        Ok(Self { name: profile.name.clone(), region, source, cache })
     }
 
-    /// The request a cached session of `role_arn` was made for, else a plain one for that role.
-    pub fn role_request_for(&self, role_arn: &str) -> RoleRequest {
-        match self.cache.role_spec(&self.name, role_arn) {
-            Some(spec) => RoleRequest {
-                role: spec.role_arn,
-                duration_seconds: spec.duration_seconds,
-                session_name: Some(spec.session_name),
-                external_id: spec.external_id,
-            },
-            None => RoleRequest::named(role_arn, CHAINED_ROLE_LIMIT),
+    /// The complete exports for `creds` of this account; a profile's region fills in for a shell
+    /// that has none.
+    pub fn exports(&self, kind: &Kind, creds: &Credentials) -> Exports {
+        Exports::new(&self.name, kind, creds, &RegionVars::read(self.region.clone()))
+    }
+
+    /// The long-term keys at the root of the account's chain.
+    pub fn keys(&self) -> &Credentials {
+        match &self.source {
+            Source::Keys { keys, .. } => keys,
+            Source::Role { source, .. } => source.keys(),
         }
     }
 
-    fn device(&self, account_file: Option<&Path>) -> Result<Device> {
-        let user = self.store.iam_user(&self.name, config::login_user())?;
-        let prefix = AccountFile::locate(account_file, &self.store)?.arn_prefix(&self.name)?;
-        Ok(Device { serial: format!("{prefix}mfa/{user}"), user })
+    /// The account that holds the keys and the MFA device: itself, or the end of its chain.
+    fn root(&self) -> &Account {
+        match &self.source {
+            Source::Keys { .. } => self,
+            Source::Role { source, .. } => source.root(),
+        }
+    }
+
+    /// A role profile's own role, with the ARN it will be cached under.
+    pub fn profile_role(&self) -> Option<&RoleRequest> {
+        match &self.source {
+            Source::Role { request, .. } => Some(request),
+            Source::Keys { .. } => None,
+        }
+    }
+
+    /// The root's cached MFA session, if it has `min_ttl` seconds left at `now`.
+    pub fn cached_mfa(&self, now: Timestamp, min_ttl: i64) -> Result<Option<Session>> {
+        let root = self.root();
+        root.cache.read(&root.name, Slot::Mfa, &root.keys().access_key_id, Timestamp(now.0 + min_ttl))
+    }
+
+    /// The cached session of a role profile, if it has `min_ttl` left at `now`.
+    pub fn cached_profile_role(&self, now: Timestamp, min_ttl: i64) -> Result<Option<Session>> {
+        let Some(request) = self.profile_role() else {
+            return Ok(None);
+        };
+        let spec = self.role_spec(request, None)?;
+        self.cache.read(&self.name, Slot::Role(&spec), &self.keys().access_key_id, Timestamp(now.0 + min_ttl))
+    }
+
+    fn device(&self, account_file: Option<&Path>) -> Result<Option<Device>> {
+        match &self.source {
+            Source::Keys { device: DeviceSource::AccountFile, store: Some(store), .. } => {
+                let user = store.iam_user(&self.name, config::login_user())?;
+                let prefix = AccountFile::locate(account_file, store)?.arn_prefix(&self.name)?;
+                Ok(Some(Device { serial: format!("{prefix}mfa/{user}"), user }))
+            }
+            Source::Keys { device: DeviceSource::Serial(serial), .. } => {
+                let user = serial.rsplit('/').next().unwrap_or(serial).to_owned();
+                Ok(Some(Device { user, serial: serial.clone() }))
+            }
+            Source::Keys { .. } => Ok(None),
+            Source::Role { source, .. } => source.device(account_file),
+        }
     }
 
     fn source_key(&self) -> Result<String> {
-        Ok(self.keys.access_key_id.as_str("the access key id")?.to_owned())
+        Ok(self.keys().access_key_id.as_str("the access key id")?.to_owned())
     }
 
-    /// An MFA session with `want.min_ttl` left: the cached one, else a new one. The flag says
-    /// whether STS was called.
+    /// An MFA session of the root account with `want.min_ttl` left: the cached one, else a new
+    /// one. The flag says whether STS was called.
     pub fn mfa_session(&self, want: &Want) -> Result<(Session, bool)> {
-        if let Some(session) = self.cached_mfa(Timestamp::now(), want.min_ttl)? {
+        let root = self.root();
+        if let Some(session) = root.cached_mfa(Timestamp::now(), want.min_ttl)? {
             return Ok((session, false));
         }
         check_lifetime(want.min_ttl, want.mfa_duration, "MFA session")?;
-        let device = self.device(want.account_file)?;
-        let connection = connection()?;
-        let lock = self.cache.lock(&self.name)?;
-        self.mfa_session_locked(&lock, want, &device, &connection)
+        let device = root.device(want.account_file)?.ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!("account {} has no MFA device: set mfa_serial in its profile", root.name),
+            )
+        })?;
+        let connection = connection(root)?;
+        let lock = root.cache.lock(&root.name)?;
+        root.mfa_session_locked(&lock, want, &device, &connection)
     }
 
     fn mfa_session_locked(
@@ -178,9 +351,12 @@ impl Account {
         if let Some(session) = self.cached_mfa(Timestamp::now(), want.min_ttl)? {
             return Ok((session, false));
         }
-        let code = want.codes.get(&device.user)?;
+        let code = match want.codes.get(&device.user) {
+            Ok(code) => code,
+            Err(error) => return self.fallback(want, error).map(|session| (session, false)),
+        };
         let credentials =
-            aws::get_session_token(connection, &self.keys, &device.serial, &code, want.mfa_duration)
+            aws::get_session_token(connection, self.keys(), &device.serial, &code, want.mfa_duration)
                 .map_err(|e| e.context(format!("account {}", self.name)))?;
         let session = Session {
             credentials,
@@ -192,60 +368,147 @@ impl Account {
         Ok((session, true))
     }
 
-    /// The role's ARN: the request's own when it is one, else in this account.
+    /// The cached MFA session in place of a renewal that failed for want of a code, if the caller
+    /// accepts one with `want.fallback_ttl` left; else the error.
+    fn fallback(&self, want: &Want, error: anyhow::Error) -> Result<Session> {
+        let no_code = crate::error::exit_code(&error) == Exit::MfaCode as i32;
+        if let (true, Some(ttl)) = (no_code, want.fallback_ttl)
+            && let Some(session) = self.cached_mfa(Timestamp::now(), ttl)?
+        {
+            crate::error::debug!(
+                "no MFA code to renew {}; using the cached session until it ends",
+                self.name
+            );
+            return Ok(session);
+        }
+        Err(error)
+    }
+
+    /// The request a cached session of `role_arn` was made for, else a plain one for that role.
+    pub fn role_request_for(&self, role_arn: &str) -> RoleRequest {
+        if let Some(request) = self.profile_role().filter(|r| r.role == role_arn) {
+            return request.clone();
+        }
+        match self.cache.role_spec(&self.name, role_arn) {
+            Some(spec) => RoleRequest {
+                role: spec.role_arn,
+                duration_seconds: spec.duration_seconds,
+                session_name: Some(spec.session_name),
+                external_id: spec.external_id,
+            },
+            None => RoleRequest::named(role_arn, CHAINED_ROLE_LIMIT),
+        }
+    }
+
+    /// The role's ARN: the request's own when it is one, else in this account (store accounts).
     fn role_arn(&self, role: &str, account_file: Option<&Path>) -> Result<String> {
         if role.starts_with("arn:") {
             return Ok(role.to_owned());
         }
-        let prefix = AccountFile::locate(account_file, &self.store)?.arn_prefix(&self.name)?;
-        Ok(format!("{prefix}role/{role}"))
+        match &self.root().source {
+            Source::Keys { store: Some(store), .. } => {
+                let prefix = AccountFile::locate(account_file, store)?.arn_prefix(&self.root().name)?;
+                Ok(format!("{prefix}role/{role}"))
+            }
+            _ => Err(fail(
+                Exit::Usage,
+                format!("account {} is a profile: give the role as a full ARN", self.name),
+            )),
+        }
+    }
+
+    fn role_spec(&self, request: &RoleRequest, account_file: Option<&Path>) -> Result<RoleSpec> {
+        let session_name = match &request.session_name {
+            Some(name) => name.clone(),
+            None => match &self.root().source {
+                Source::Keys { store: Some(store), .. } => store
+                    .iam_user(&self.root().name, config::login_user())
+                    .unwrap_or_else(|_| "awsenv".into()),
+                _ => match self.device(account_file) {
+                    Ok(Some(device)) => device.user,
+                    _ => config::login_user().unwrap_or_else(|| "awsenv".into()),
+                },
+            },
+        };
+        Ok(RoleSpec {
+            role_arn: self.role_arn(&request.role, account_file)?,
+            session_name,
+            external_id: request.external_id.clone(),
+            duration_seconds: request.duration_seconds,
+        })
+    }
+
+    /// The account's own session: its MFA session for keys, its role session for a role profile.
+    pub fn session(&self, want: &Want) -> Result<(Session, bool)> {
+        match self.profile_role() {
+            Some(request) => self.role_session(request, want).map(|s| (s, true)),
+            None => self.mfa_session(want),
+        }
     }
 
     /// A role session with `want.min_ttl` left: the cached one, else AssumeRole signed with the
-    /// cached MFA session (made first if needed: one code for any number of roles), or, for more
-    /// than AWS allows a chained role, with the long-term keys and a code.
+    /// account's own session (for keys, the cached MFA session, made first if needed: one code
+    /// for any number of roles), or, for more than AWS allows a chained role, with the long-term
+    /// keys and a code.
     pub fn role_session(&self, request: &RoleRequest, want: &Want) -> Result<Session> {
-        let user = self.store.iam_user(&self.name, config::login_user());
-        let spec = RoleSpec {
-            role_arn: self.role_arn(&request.role, want.account_file)?,
-            session_name: match (&request.session_name, &user) {
-                (Some(name), _) => name.clone(),
-                (None, Ok(user)) => user.clone(),
-                (None, Err(_)) => "awsenv".to_owned(),
-            },
-            external_id: request.external_id.clone(),
-            duration_seconds: request.duration_seconds,
-        };
-        let valid_at = |now: Timestamp| Timestamp(now.0 + want.min_ttl);
+        let spec = self.role_spec(request, want.account_file)?;
         let slot = Slot::Role(&spec);
-        if let Some(session) =
-            self.cache.read(&self.name, slot, &self.keys.access_key_id, valid_at(Timestamp::now()))?
-        {
+        let source_key = &self.keys().access_key_id;
+        let valid_at = |now: Timestamp| Timestamp(now.0 + want.min_ttl);
+        if let Some(session) = self.cache.read(&self.name, slot, source_key, valid_at(Timestamp::now()))? {
             return Ok(session);
         }
         check_lifetime(want.min_ttl, spec.duration_seconds, "role session")?;
-        let device = self.device(want.account_file);
-        // Without a device in the account file a full role ARN is assumed with the keys alone.
+        let chained = spec.duration_seconds <= CHAINED_ROLE_LIMIT;
+        // The signer: this account's keys (and MFA), or, for a role profile, its own role session.
+        let is_profile_role = self.profile_role().is_some_and(|own| own.role == request.role);
+        let signer_account = match &self.source {
+            Source::Role { source, .. } if is_profile_role => source.as_ref(),
+            _ => self,
+        };
+        let device = signer_account.device(want.account_file);
         let device = match device {
-            Ok(device) => Some(device),
+            Ok(device) => device,
+            // Without a device in the account file a full role ARN is assumed with the keys alone.
             Err(_) if request.role.starts_with("arn:") => None,
             Err(e) => return Err(e),
         };
-        let chained = spec.duration_seconds <= CHAINED_ROLE_LIMIT;
-        if let (false, Some(_)) = (chained, &device) {
+        let direct = matches!(signer_account.source, Source::Keys { .. }) && device.is_some() && !chained;
+        if !chained && !direct && signer_account.profile_role().is_some() {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "{} is assumed with another role's session, which AWS limits to 1 hour; ask for 3600 seconds or less",
+                    spec.role_arn
+                ),
+            ));
+        }
+        if direct {
             eprintln!(
                 "awsenv: a role assumed with an MFA session lasts at most 1 hour; assuming {} for {} \
                  with the long-term keys of {} instead, which needs an MFA code",
                 spec.role_arn,
                 human_duration(spec.duration_seconds.into()),
-                self.name
+                signer_account.root().name
             );
         }
-        let connection = connection()?;
+        let connection = connection(self)?;
+        let signer_want = Want { min_ttl: SIGNER_MIN_TTL, ..*want };
+        // A signer with its own lock (another account's session) is got before this account's
+        // lock is taken, so that no process ever waits on a lock it holds.
+        let plan = match (&signer_account.source, &device) {
+            (Source::Role { .. }, _) => Signer::Ready(signer_account.session(&signer_want)?.0.credentials),
+            (Source::Keys { .. }, Some(device)) if direct => Signer::Direct(device),
+            (Source::Keys { .. }, Some(device)) if std::ptr::eq(signer_account, self) => {
+                Signer::OwnMfa(device)
+            }
+            (Source::Keys { .. }, Some(_)) => {
+                Signer::Ready(signer_account.mfa_session(&signer_want)?.0.credentials)
+            }
+            (Source::Keys { keys, .. }, None) => Signer::Ready(keys.clone()),
+        };
         let lock = self.cache.lock(&self.name)?;
-        if let Some(session) =
-            self.cache.read(&self.name, slot, &self.keys.access_key_id, valid_at(Timestamp::now()))?
-        {
+        if let Some(session) = self.cache.read(&self.name, slot, source_key, valid_at(Timestamp::now()))? {
             return Ok(session);
         }
         let mut input = AssumeRoleInput {
@@ -256,17 +519,16 @@ impl Account {
             mfa: None,
         };
         let code;
-        let signer = match &device {
-            Some(device) if chained => {
-                let signer_want = Want { min_ttl: SIGNER_MIN_TTL, ..*want };
+        let signer = match plan {
+            Signer::Ready(credentials) => credentials,
+            Signer::OwnMfa(device) => {
                 self.mfa_session_locked(&lock, &signer_want, device, &connection)?.0.credentials
             }
-            Some(device) => {
+            Signer::Direct(device) => {
                 code = want.codes.get(&device.user)?;
                 input.mfa = Some((&device.serial, &code));
-                self.keys.clone()
+                signer_account.keys().clone()
             }
-            None => self.keys.clone(),
         };
         let credentials = aws::assume_role(&connection, &signer, &input)
             .map_err(|e| e.context(format!("account {}", self.name)))?;
@@ -279,6 +541,16 @@ impl Account {
         self.cache.write(&lock, &self.name, &session)?;
         Ok(session)
     }
+}
+
+/// What signs an AssumeRole call.
+enum Signer<'a> {
+    /// Credentials already in hand: another account's session, or keys without MFA.
+    Ready(Credentials),
+    /// This account's MFA session, made under its lock if needed.
+    OwnMfa(&'a Device),
+    /// The long-term keys with a code, for a role longer than chaining allows.
+    Direct(&'a Device),
 }
 
 /// A new session must be able to satisfy the request at all, or asking for a code is pointless.
@@ -296,10 +568,8 @@ fn check_lifetime(min_ttl: i64, duration: i32, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn connection() -> Result<Connection> {
-    Ok(Connection {
-        region: RegionVars::read().effective().to_owned(),
-        timeout: config::aws_timeout()?,
-        ca_bundle: config::ca_bundle(),
-    })
+/// How to reach STS for `account`: the shell's region, else the profile's, else us-east-1.
+fn connection(account: &Account) -> Result<Connection> {
+    let region = RegionVars::read(account.region.clone()).effective().to_owned();
+    Ok(Connection { region, timeout: config::aws_timeout()?, ca_bundle: config::ca_bundle() })
 }

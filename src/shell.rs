@@ -1,8 +1,9 @@
 //! What awsenv says to shells: the init scripts (kept as real shell files under `shell/`) and the
 //! export lines that `ec2switch` and `ec2mfa` evaluate.
 
+use crate::cache::Session;
 use crate::cli::Shell;
-use crate::config::{DEFAULT_REGION, RegionVars};
+use crate::config::RegionVars;
 use crate::creds::{Credentials, Secret};
 
 const BASH_INIT: &str = include_str!("../shell/awsenv.bash");
@@ -110,6 +111,11 @@ impl Kind {
         }
     }
 
+    /// The kind of a role session, named by the role it was made for.
+    pub fn role_of(session: &Session) -> Self {
+        Self::Role(session.role.as_ref().map(|spec| spec.role_arn.clone()).unwrap_or_default())
+    }
+
     fn role_arn(&self) -> Option<&str> {
         match self {
             Self::Role(arn) => Some(arn),
@@ -140,8 +146,7 @@ impl Exports {
             ("MY_AWS_SET_FOR", text(kind.label(account))),
         ];
         // Fill in a missing region variable, never overwrite one: the user's choice wins.
-        let region =
-            regions.region.as_deref().or(regions.default_region.as_deref()).unwrap_or(DEFAULT_REGION);
+        let region = regions.effective();
         if regions.default_region.is_none() {
             values.push(("AWS_DEFAULT_REGION", text(region.to_owned())));
         }
@@ -227,7 +232,7 @@ mod tests {
             session_token: None,
             expiration: None,
         };
-        let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None };
+        let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None, fallback: None };
         let text =
             String::from_utf8(Exports::new("work", &Kind::LongTerm, &creds, &regions).render(Shell::Bash))
                 .unwrap();

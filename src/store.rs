@@ -66,6 +66,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// The store at `dir`, or `None` when there is no such directory (a user of ~/.aws only).
+    pub fn open_optional(dir: PathBuf) -> Result<Option<Self>> {
+        match fs::metadata(&dir) {
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            _ => Self::open(dir).map(Some),
+        }
+    }
+
     pub fn open(dir: PathBuf) -> Result<Self> {
         match fs::metadata(&dir) {
             Ok(meta) if meta.is_dir() => {}
@@ -103,24 +111,19 @@ impl Store {
         Ok(names)
     }
 
-    /// The account's name as its files spell it. Names match without regard to case, as the seed's
-    /// lowercasing did, but the exact spelling is tried first so the usual case costs one stat.
-    pub fn resolve(&self, name: &str) -> Result<String> {
+    /// The account's name as its files spell it, or `None` when the store has no such account.
+    /// Names match without regard to case, as the seed's lowercasing did, but the exact spelling
+    /// is tried first so the usual case costs one stat.
+    pub fn find(&self, name: &str) -> Result<Option<String>> {
         validate_name(name)?;
         if self.file(name, "access_key").is_file() {
-            return Ok(name.to_owned());
+            return Ok(Some(name.to_owned()));
         }
         let matches: Vec<String> =
             self.accounts()?.into_iter().filter(|known| known.eq_ignore_ascii_case(name)).collect();
         match matches.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(fail(
-                Exit::Config,
-                format!(
-                    "unknown account {name}: no {} (run ec2switch to list accounts)",
-                    self.file(name, "access_key").display()
-                ),
-            )),
+            [one] => Ok(Some(one.clone())),
+            [] => Ok(None),
             _ => Err(fail(
                 Exit::Config,
                 format!("account {name} is ambiguous in {}: {}", self.dir.display(), matches.join(", ")),

@@ -1,19 +1,21 @@
 use anyhow::Result;
 
 use super::{Context, Run, print};
-use crate::config;
-use crate::store::Store;
+use crate::accounts;
+use crate::cli::Accounts;
 
-/// Lists the store's accounts, one per line, for completion and scripts.
-pub struct Accounts;
-
+/// Lists the accounts with where each comes from, or only the names with `--names`.
 impl Run for Accounts {
     fn run(&self, _ctx: &Context) -> Result<()> {
-        let store = Store::open(config::store_dir()?)?;
+        let listed = accounts::list()?;
+        let width = listed.iter().map(|l| l.name.len()).max().unwrap_or(0);
         let mut out = String::new();
-        for name in store.accounts()? {
-            out.push_str(&name);
-            out.push('\n');
+        for entry in &listed {
+            if self.names {
+                out.push_str(&format!("{}\n", entry.name));
+            } else {
+                out.push_str(&format!("{:width$}  {}\n", entry.name, entry.origin.display()));
+            }
         }
         print(out.as_bytes())
     }

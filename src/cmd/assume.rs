@@ -5,11 +5,11 @@ use serde::Serialize;
 
 use super::{Context, Run, print};
 use crate::cli::{Assume, Format, Shell};
-use crate::config::{self, RegionVars};
+use crate::config;
 use crate::creds::parse_human_duration;
 use crate::error::{Exit, fail};
 use crate::session::{Account, Codes, RoleRequest, Want, parse_mfa_duration, parse_role_duration};
-use crate::shell::{Exports, Kind};
+use crate::shell::Kind;
 
 impl Run for Assume {
     fn run(&self, ctx: &Context) -> Result<()> {
@@ -29,6 +29,7 @@ impl Run for Assume {
             codes: &codes,
             account_file: ctx.cli.config.as_deref(),
             mfa_duration: parse_mfa_duration(config::duration_env().as_deref())?,
+            fallback_ttl: None,
         };
         let account = Account::open(&self.account)?;
         let session = account.role_session(&request, &want)?;
@@ -52,8 +53,7 @@ impl Run for Assume {
             }
             Format::Bash | Format::Fish => {
                 let shell = if self.format == Format::Fish { Shell::Fish } else { Shell::Bash };
-                Exports::new(&account.name, &Kind::Role(role_arn.clone()), &creds, &RegionVars::read())
-                    .render(shell)
+                account.exports(&Kind::Role(role_arn.clone()), &creds).render(shell)
             }
         };
         print(&out)?;

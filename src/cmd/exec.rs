@@ -9,10 +9,10 @@ use anyhow::Result;
 use super::assume::min_ttl;
 use super::{Context, Run};
 use crate::cli::Exec;
-use crate::config::{self, RegionVars};
+use crate::config;
 use crate::error::{Exit, fail};
 use crate::session::{Account, Codes, RoleRequest, Want, parse_mfa_duration, parse_role_duration};
-use crate::shell::{Exports, Kind};
+use crate::shell::Kind;
 
 /// What `exec` should run with.
 enum Source {
@@ -40,14 +40,23 @@ impl Run for Exec {
             (Some(role), ..) => Source::Role(RoleRequest::named(role, parse_role_duration(None)?)),
             (None, true, _) | (None, false, Some(("keys", _))) => Source::Keys,
             (None, false, Some(("role", Some(role_arn)))) => Source::Role(account.role_request_for(role_arn)),
-            _ => Source::Mfa,
+            // A role profile's own session is its role.
+            _ => match account.profile_role() {
+                Some(request) => Source::Role(request.clone()),
+                None => Source::Mfa,
+            },
         };
         let codes = Codes::new(self.code.clone())?;
         let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
-        let mut want =
-            Want { min_ttl: 0, codes: &codes, account_file: ctx.cli.config.as_deref(), mfa_duration };
+        let mut want = Want {
+            min_ttl: 0,
+            codes: &codes,
+            account_file: ctx.cli.config.as_deref(),
+            mfa_duration,
+            fallback_ttl: None,
+        };
         let (kind, creds) = match source {
-            Source::Keys => (Kind::LongTerm, account.keys.clone()),
+            Source::Keys => (Kind::LongTerm, account.keys().clone()),
             Source::Mfa => {
                 want.min_ttl = min_ttl(self.min_ttl.as_deref(), mfa_duration)?;
                 (Kind::Mfa, account.mfa_session(&want)?.0.credentials)
@@ -55,15 +64,14 @@ impl Run for Exec {
             Source::Role(request) => {
                 want.min_ttl = min_ttl(self.min_ttl.as_deref(), request.duration_seconds)?;
                 let session = account.role_session(&request, &want)?;
-                let arn = session.role.as_ref().map_or(request.role.clone(), |spec| spec.role_arn.clone());
-                (Kind::Role(arn), session.credentials)
+                (Kind::role_of(&session), session.credentials)
             }
         };
 
         let (program, args) = self.command.split_first().expect("clap requires a command");
         let mut command = Command::new(program);
         command.args(args);
-        for (name, value) in Exports::new(&account.name, &kind, &creds, &RegionVars::read()).pairs() {
+        for (name, value) in account.exports(&kind, &creds).pairs() {
             match value {
                 Some(value) => command.env(name, OsStr::from_bytes(value)),
                 None => command.env_remove(name),

@@ -14,10 +14,6 @@ impl Run for Mfa {
             fail(Exit::Config, "No keys set: switch to an account first with ec2switch NAME")
         })?;
         let account = Account::open(&name)?;
-        if let Some(session) = account.cached_mfa(ctx.now, 0)? {
-            eprintln!("MFA STS token already cached");
-            return emit(self.shell, &account.name, &Kind::Mfa, &session.credentials);
-        }
         // Everything that can be checked without AWS or the terminal is checked before either.
         let want = Want {
             min_ttl: 0,
@@ -26,11 +22,17 @@ impl Run for Mfa {
             mfa_duration: parse_mfa_duration(
                 self.duration.clone().or_else(config::legacy_duration).as_deref(),
             )?,
+            fallback_ttl: None,
         };
+        // A role profile's MFA session is its source's; the shell then takes the role.
+        if let Some(request) = account.profile_role() {
+            let session = account.role_session(request, &want)?;
+            return emit(self.shell, &account, &Kind::role_of(&session), &session.credentials);
+        }
         let (session, made) = account.mfa_session(&want)?;
         if !made {
             eprintln!("MFA STS token already cached");
         }
-        emit(self.shell, &account.name, &Kind::Mfa, &session.credentials)
+        emit(self.shell, &account, &Kind::Mfa, &session.credentials)
     }
 }

@@ -3,14 +3,18 @@
 mod accounts;
 mod assume;
 mod completions;
+mod credential_process;
 mod exec;
 mod init;
 mod mfa;
 mod now;
 mod prompt;
 mod refresh;
+mod serve;
 mod subshell;
 mod switch;
+mod update;
+mod version;
 
 use anyhow::Result;
 
@@ -40,7 +44,11 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Exec(cmd) => cmd.run(&ctx),
         Command::Shell(cmd) => cmd.run(&ctx),
         Command::Prompt(cmd) => cmd.run(&ctx),
-        Command::Accounts => accounts::Accounts.run(&ctx),
+        Command::CredentialProcess(cmd) => cmd.run(&ctx),
+        Command::Update(cmd) => cmd.run(&ctx),
+        Command::Serve(cmd) => cmd.run(&ctx),
+        Command::Version => version::Version.run(&ctx),
+        Command::Accounts(cmd) => cmd.run(&ctx),
         Command::Completions(cmd) => cmd.run(&ctx),
     }
 }

@@ -2,10 +2,10 @@ use anyhow::Result;
 
 use super::{Context, Run, print};
 use crate::cli::Refresh;
-use crate::config::{self, RegionVars};
+use crate::config;
 use crate::error::{Exit, fail};
 use crate::session::{Account, Codes, Want, parse_mfa_duration};
-use crate::shell::{Exports, Kind};
+use crate::shell::Kind;
 
 impl Run for Refresh {
     fn run(&self, ctx: &Context) -> Result<()> {
@@ -24,6 +24,7 @@ impl Run for Refresh {
             codes: &codes,
             account_file: ctx.cli.config.as_deref(),
             mfa_duration,
+            fallback_ttl: None,
         };
         let (kind, session) = match (current.kind.as_str(), current.role_arn) {
             ("mfa", _) => (Kind::Mfa, account.mfa_session(&want)?.0),
@@ -35,7 +36,7 @@ impl Run for Refresh {
             (kind, _) => return Err(fail(Exit::Config, format!("nothing to renew for {kind} credentials"))),
         };
         let credentials = session.credentials;
-        print(&Exports::new(&account.name, &kind, &credentials, &RegionVars::read()).render(self.shell))?;
+        print(&account.exports(&kind, &credentials).render(self.shell))?;
         if let Some(expiration) = credentials.expiration {
             let left = crate::creds::human_duration(expiration.seconds_since(ctx.now));
             eprintln!(

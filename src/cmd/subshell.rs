@@ -9,13 +9,14 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 
 use super::init::binary_path;
+use super::switch::best_credentials;
 use super::{Context, Run};
 use crate::cache::{Cache, write_atomic};
 use crate::cli::{Shell, ShellCmd};
-use crate::config::{self, RegionVars};
+use crate::config;
 use crate::error::{Exit, fail};
 use crate::session::{Account, Codes, RoleRequest, Want, parse_mfa_duration, parse_role_duration};
-use crate::shell::{Exports, Kind, quote};
+use crate::shell::{Kind, quote};
 
 /// Opens the user's shell with the account's credentials and the awsenv functions, as
 /// `aws-session shell` did; the user's own rc files are read first.
@@ -35,18 +36,15 @@ impl Run for ShellCmd {
                             codes: &codes,
                             account_file: ctx.cli.config.as_deref(),
                             mfa_duration,
+                            fallback_ttl: None,
                         };
                         let session = account
                             .role_session(&RoleRequest::named(role, parse_role_duration(None)?), &want)?;
-                        let arn = session.role.as_ref().map_or(role.clone(), |spec| spec.role_arn.clone());
-                        (Kind::Role(arn), session.credentials)
+                        (Kind::role_of(&session), session.credentials)
                     }
-                    None => match account.cached_mfa(ctx.now, 0)? {
-                        Some(session) => (Kind::Mfa, session.credentials),
-                        None => (Kind::LongTerm, account.keys.clone()),
-                    },
+                    None => best_credentials(&account, ctx)?,
                 };
-                for (name, value) in Exports::new(&account.name, &kind, &creds, &RegionVars::read()).pairs() {
+                for (name, value) in account.exports(&kind, &creds).pairs() {
                     match value {
                         Some(value) => command.env(name, OsStr::from_bytes(value)),
                         None => command.env_remove(name),

@@ -1,31 +1,69 @@
 use anyhow::Result;
 
 use super::{Context, Run, print};
+use crate::accounts;
 use crate::cli::{Shell, Switch};
-use crate::config::{self, RegionVars};
+use crate::config;
 use crate::creds::Credentials;
-use crate::session::Account;
-use crate::shell::{Exports, Kind};
-use crate::store::Store;
+use crate::error::{Exit, fail};
+use crate::session::{Account, Codes, Want, parse_mfa_duration};
+use crate::shell::Kind;
 
 impl Run for Switch {
     fn run(&self, ctx: &Context) -> Result<()> {
         let Some(name) = &self.account else {
-            let store = Store::open(config::store_dir()?)?;
-            eprintln!("Possible accounts: {}", store.accounts()?.join(" "));
+            let names: Vec<String> = accounts::list()?.into_iter().map(|listed| listed.name).collect();
+            let store = config::store_dir()?;
+            if names.is_empty() && !store.exists() {
+                let config_file = config::aws_config_file()?;
+                return Err(fail(
+                    Exit::Config,
+                    format!(
+                        "No creds directory? {} does not exist, and {} has no profiles",
+                        store.display(),
+                        config_file.display()
+                    ),
+                ));
+            }
+            eprintln!("Possible accounts: {}", names.join(" "));
             return Ok(());
         };
         let account = Account::open(name)?;
-        match account.cached_mfa(ctx.now, 0)? {
-            Some(session) => emit(self.shell, &account.name, &Kind::Mfa, &session.credentials),
-            None => emit(self.shell, &account.name, &Kind::LongTerm, &account.keys),
-        }
+        let (kind, creds) = best_credentials(&account, ctx)?;
+        emit(self.shell, &account, &kind, &creds)
     }
 }
 
+/// What `ec2switch` switches to: for keys, the cached MFA session while it is valid, else the
+/// keys themselves; for a role profile, its role session, assumed now if none is cached.
+pub(super) fn best_credentials(account: &Account, ctx: &Context) -> Result<(Kind, Credentials)> {
+    let Some(request) = account.profile_role() else {
+        return Ok(match account.cached_mfa(ctx.now, 0)? {
+            Some(session) => (Kind::Mfa, session.credentials),
+            None => (Kind::LongTerm, account.keys().clone()),
+        });
+    };
+    let session = match account.cached_profile_role(ctx.now, 0)? {
+        Some(session) => session,
+        None => {
+            let codes = Codes::new(None)?;
+            let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
+            let want = Want {
+                min_ttl: 0,
+                codes: &codes,
+                account_file: ctx.cli.config.as_deref(),
+                mfa_duration,
+                fallback_ttl: None,
+            };
+            account.role_session(request, &want)?
+        }
+    };
+    Ok((Kind::role_of(&session), session.credentials))
+}
+
 /// Prints the complete exports for `creds` on stdout, then says on stderr what was set.
-pub(super) fn emit(shell: Shell, account: &str, kind: &Kind, creds: &Credentials) -> Result<()> {
-    print(&Exports::new(account, kind, creds, &RegionVars::read()).render(shell))?;
-    eprintln!("Set keys for {} AWS account", kind.label(account));
+pub(super) fn emit(shell: Shell, account: &Account, kind: &Kind, creds: &Credentials) -> Result<()> {
+    print(&account.exports(kind, creds).render(shell))?;
+    eprintln!("Set keys for {} AWS account", kind.label(&account.name));
     Ok(())
 }

@@ -1,0 +1,35 @@
+//! Every account awsenv knows: the store's, then the aws CLI's profiles it does not shadow.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::config;
+use crate::profile::Profiles;
+use crate::store::Store;
+
+/// An account name and the file or directory it comes from.
+pub struct Listed {
+    pub name: String,
+    pub origin: PathBuf,
+}
+
+/// The store's accounts (sorted), then the profiles of the aws CLI's files whose names the store
+/// does not already have, in file order.
+pub fn list() -> Result<Vec<Listed>> {
+    let store_dir = config::store_dir()?;
+    let mut listed: Vec<Listed> = match Store::open_optional(store_dir)? {
+        Some(store) => store
+            .accounts()?
+            .into_iter()
+            .map(|name| Listed { name, origin: store.dir().to_owned() })
+            .collect(),
+        None => Vec::new(),
+    };
+    for profile in Profiles::load()?.iter() {
+        if !listed.iter().any(|l| l.name.eq_ignore_ascii_case(&profile.name)) {
+            listed.push(Listed { name: profile.name.clone(), origin: profile.file.clone() });
+        }
+    }
+    Ok(listed)
+}

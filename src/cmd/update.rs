@@ -1,0 +1,128 @@
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use super::credential_process::{NO_TERMINAL_HINT, consumer_session};
+use super::{Context, Run};
+use crate::cache::write_atomic;
+use crate::cli::Update;
+use crate::config;
+use crate::creds::{Credentials, Timestamp};
+use crate::error::{Exit, fail};
+use crate::ini;
+use crate::session::{Account, Codes};
+
+/// Renew this long before the session ends, as aws_signing_helper's update did.
+const RENEW_BEFORE: i64 = 300;
+
+impl Run for Update {
+    fn run(&self, ctx: &Context) -> Result<()> {
+        validate_profile(&self.profile)?;
+        let path = config::aws_credentials_file()?;
+        let account = Account::open(&self.account)?;
+        let mut codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
+        loop {
+            // A later round has nobody to ask: when only a new code could renew, stop.
+            let session = consumer_session(&account, self.role.as_deref(), &codes, RENEW_BEFORE + 60, None, ctx.cli.config.as_deref())
+                .map_err(|e| match crate::error::exit_code(&e) == Exit::MfaCode as i32 {
+                    true => fail(
+                        Exit::MfaCode,
+                        format!(
+                            "update stopped: renewing the session of {} needs a new MFA code; run ec2mfa {} (or awsenv mfa {}), then start awsenv update again",
+                            account.name, account.name, account.name
+                        ),
+                    ),
+                    false => e,
+                })?;
+            let credentials = &session.credentials;
+            write_profile(&path, &self.profile, credentials)?;
+            let ends = credentials.expiration.unwrap_or(Timestamp::now());
+            if self.once {
+                eprintln!(
+                    "awsenv: wrote profile {} of {}; the session ends at {}",
+                    self.profile,
+                    path.display(),
+                    ends.human_utc()
+                );
+                return Ok(());
+            }
+            let renew_at = Timestamp(ends.0 - RENEW_BEFORE);
+            eprintln!(
+                "awsenv: wrote profile {} of {}; renewing at {}, 5 minutes before the session ends",
+                self.profile,
+                path.display(),
+                renew_at.human_utc()
+            );
+            let wait = renew_at.seconds_since(Timestamp::now()).max(1);
+            std::thread::sleep(Duration::from_secs(wait.unsigned_abs()));
+            codes = Codes::none(NO_TERMINAL_HINT);
+        }
+    }
+}
+
+/// Profile names as the aws CLI writes them in a section header.
+fn validate_profile(name: &str) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-@+=,/:".contains(c);
+    if !name.is_empty() && name.len() <= 128 && name.chars().all(allowed) {
+        return Ok(());
+    }
+    Err(fail(Exit::Usage, format!("invalid profile name {name:?}")))
+}
+
+/// Sets the profile's keys and expiry in the credentials file, leaving every other byte alone.
+/// Writers of awsenv take a lock beside the file; against other writers (the aws CLI) the file is
+/// read again just before it is replaced, and the edit redone if it changed meanwhile.
+fn write_profile(path: &Path, profile: &str, creds: &Credentials) -> Result<()> {
+    let token = creds.session_token.as_ref().context("a session has a token")?;
+    let expiration = creds.expiration.map(|t| t.rfc3339()).unwrap_or_default();
+    let values = [
+        ("aws_access_key_id", creds.access_key_id.as_str("the access key id")?),
+        ("aws_secret_access_key", creds.secret_access_key.as_str("the secret key")?),
+        ("aws_session_token", token.as_str("the session token")?),
+        // starship's aws module reads the expiry from here.
+        ("expiration", expiration.as_str()),
+    ];
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => {
+            return Err(e).with_context(|| format!("could not create {}", dir.display()));
+        }
+        _ => {}
+    }
+    let file_name = path.file_name().and_then(|n| n.to_str()).context("the credentials file has a name")?;
+    let lock_path = dir.join(format!(".{file_name}.awsenv-lock"));
+    let lock = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .with_context(|| format!("could not open lock file {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
+    for _ in 0..5 {
+        let before = read_text(path)?;
+        let after = ini::set_in_section(&before, profile, &values);
+        ini::parse(&after, path)
+            .context("the updated credentials file would not parse; left it as it was")?;
+        if read_text(path)? != before {
+            continue;
+        }
+        write_atomic(dir, path, after.as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        return Ok(());
+    }
+    Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display()))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+    }
+}

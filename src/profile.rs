@@ -1,0 +1,94 @@
+//! Profiles of the aws CLI's own files (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`), which
+//! awsenv accepts wherever it accepts an account of the store.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config;
+use crate::ini;
+use crate::store::validate_name;
+
+/// One profile, its settings merged from both files (the credentials file wins, as in botocore).
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    /// The file that defines it (the config file when both do), for messages and `awsenv accounts`.
+    pub file: PathBuf,
+    settings: Vec<(String, String)>,
+}
+
+impl Profile {
+    /// The same profile without its role settings: the keys a self-referencing role uses.
+    pub fn drop_role(&mut self) {
+        self.settings
+            .retain(|(key, _)| !matches!(key.as_str(), "role_arn" | "source_profile" | "credential_source"));
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.settings.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+}
+
+/// Every profile of the two files. They are read only when a name is not in the store.
+pub struct Profiles {
+    profiles: Vec<Profile>,
+}
+
+impl Profiles {
+    pub fn load() -> Result<Self> {
+        let mut profiles: Vec<Profile> = Vec::new();
+        let files = [(config::aws_config_file()?, true), (config::aws_credentials_file()?, false)];
+        for (path, is_config) in files {
+            let Some(text) = read_optional(&path)? else {
+                continue;
+            };
+            for section in ini::parse(&text, &path)? {
+                let name = match (is_config, section.header.strip_prefix("profile ")) {
+                    (true, Some(name)) => name.trim(),
+                    (true, None) if section.header == "default" => "default",
+                    (true, None) => continue,
+                    (false, _) => section.header.as_str(),
+                };
+                if validate_name(name).is_err() {
+                    crate::error::debug!(
+                        "profile {name:?} in {} has a name awsenv cannot address",
+                        path.display()
+                    );
+                    continue;
+                }
+                match profiles.iter_mut().find(|p| p.name == name) {
+                    Some(profile) => profile.settings.extend(section.settings),
+                    None => profiles.push(Profile {
+                        name: name.to_owned(),
+                        file: path.clone(),
+                        settings: section.settings,
+                    }),
+                }
+            }
+        }
+        Ok(Self { profiles })
+    }
+
+    /// The profile `name`: spelled exactly, else the only one that matches without regard to case.
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name).or_else(|| {
+            let mut matches = self.profiles.iter().filter(|p| p.name.eq_ignore_ascii_case(name));
+            matches.next().filter(|_| matches.next().is_none())
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.iter()
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+    }
+}
