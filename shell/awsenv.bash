@@ -16,12 +16,22 @@
 
 __awsenv_bin='::AWSENV_BIN::'
 
-# Ctrl-C is ignored while the exports are evaluated, so a set is applied whole or not at all.
-__awsenv_apply() {
-    [[ -n ${1-} ]] || return 0
+# __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
+# meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put
+# back. The trap is read by the same subshell that execs awsenv, so that costs no process.
+__awsenv_run() {
+    local __awsenv_out __awsenv_trap
+    __awsenv_out=$(
+        \builtin trap -p INT
+        \builtin printf '\n#awsenv\n'
+        \builtin exec "$@"
+    ) || \builtin return
+    __awsenv_trap=${__awsenv_out%%$'\n#awsenv\n'*}
+    __awsenv_out=${__awsenv_out#*$'\n#awsenv\n'}
+    [[ -n ${__awsenv_out} ]] || return 0
     \builtin trap '' INT
-    \builtin eval -- "$1"
-    \builtin trap - INT
+    \builtin eval -- "${__awsenv_out}"
+    \builtin eval -- "${__awsenv_trap:-\builtin trap - INT}"
 }
 
 # Seconds since the epoch in __awsenv_time, without a process: bash 5 has EPOCHSECONDS, bash 4.2
@@ -46,15 +56,13 @@ __awsenv_owned() {
 # ec2switch [ACCOUNT]: use the account's cached MFA session, else its long-term keys.
 # Without an account, list them.
 ec2switch() {
-    local __awsenv_out
-    __awsenv_out=$(\command "${__awsenv_bin}" switch --shell bash -- "$@") || \builtin return
-    __awsenv_apply "${__awsenv_out}"
+    __awsenv_run "${__awsenv_bin}" switch --shell bash -- "$@"
 }
 
 # ec2mfa [--duration SECONDS] [CODE]: make or reuse an MFA session for the current account.
 # The code travels in the environment, never in a process's arguments.
 ec2mfa() {
-    local __awsenv_out __awsenv_code=${AWSENV_MFA_CODE-}
+    local __awsenv_code=${AWSENV_MFA_CODE-}
     local -a __awsenv_args=()
     while (($# > 0)); do
         case $1 in
@@ -67,8 +75,7 @@ ec2mfa() {
         esac
         \builtin shift
     done
-    __awsenv_out=$(AWSENV_MFA_CODE=${__awsenv_code} \command "${__awsenv_bin}" mfa --shell bash "${__awsenv_args[@]}") || \builtin return
-    __awsenv_apply "${__awsenv_out}"
+    AWSENV_MFA_CODE=${__awsenv_code} __awsenv_run "${__awsenv_bin}" mfa --shell bash "${__awsenv_args[@]}"
 }
 
 # ec2role ACCOUNT ROLE [awsenv assume options]: switch to a role of the account, assumed with its
@@ -78,9 +85,7 @@ ec2role() {
         \builtin printf 'usage: ec2role ACCOUNT ROLE [--duration SECONDS] [--external-id ID] [--session-name NAME]\n' >&2
         \builtin return 2
     fi
-    local __awsenv_out
-    __awsenv_out=$(\command "${__awsenv_bin}" assume --format bash --account "$1" --role "$2" "${@:3}") || \builtin return
-    __awsenv_apply "${__awsenv_out}"
+    __awsenv_run "${__awsenv_bin}" assume --format bash --account "$1" --role "$2" "${@:3}"
 }
 
 # ec2now: which credentials this shell holds, the region, and how long a session has left.
@@ -93,13 +98,13 @@ ec2now() {
 # AWSENV_REFRESH_WINDOW seconds (default 600) left. Returns aws's own status.
 aws() {
     if [[ -n ${AWSENV_EXPIRES-} ]] && __awsenv_owned; then
-        local __awsenv_window=${AWSENV_REFRESH_WINDOW:-600} __awsenv_left __awsenv_out
+        local __awsenv_window=${AWSENV_REFRESH_WINDOW:-600} __awsenv_left
         [[ ${__awsenv_window} =~ ^[0-9]+$ ]] || __awsenv_window=600
         __awsenv_now
         __awsenv_left=$((AWSENV_EXPIRES - __awsenv_time))
         if ((__awsenv_left <= __awsenv_window)); then
-            if __awsenv_out=$(\command "${__awsenv_bin}" refresh --shell bash); then
-                __awsenv_apply "${__awsenv_out}"
+            if __awsenv_run "${__awsenv_bin}" refresh --shell bash; then
+                \builtin true
             elif ((__awsenv_left > 0)); then
                 \builtin printf 'awsenv: could not renew the session of %s; running aws on the current one (%ss left)\n' "${AWSENV_ACCOUNT}" "${__awsenv_left}" >&2
             else
