@@ -46,6 +46,9 @@ _awsenv() {
             awsenv,prompt)
                 cmd="awsenv__subcmd__prompt"
                 ;;
+            awsenv,provision-mfa)
+                cmd="awsenv__subcmd__provision__subcmd__mfa"
+                ;;
             awsenv,refresh)
                 cmd="awsenv__subcmd__refresh"
                 ;;
@@ -94,6 +97,9 @@ _awsenv() {
             awsenv__subcmd__help,prompt)
                 cmd="awsenv__subcmd__help__subcmd__prompt"
                 ;;
+            awsenv__subcmd__help,provision-mfa)
+                cmd="awsenv__subcmd__help__subcmd__provision__subcmd__mfa"
+                ;;
             awsenv__subcmd__help,refresh)
                 cmd="awsenv__subcmd__help__subcmd__refresh"
                 ;;
@@ -119,7 +125,7 @@ _awsenv() {
 
     case "${cmd}" in
         awsenv)
-            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help"
+            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +293,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help)
-            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve version accounts completions help"
+            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -427,6 +433,20 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help__subcmd__prompt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__provision__subcmd__mfa)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -609,6 +629,24 @@ _awsenv() {
                     COMPREPLY=($(compgen -W "bash zsh fish" -- "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__provision__subcmd__mfa)
+            opts="-h --show-secret --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -23,6 +23,81 @@ pub struct Connection {
     pub ca_bundle: Option<std::path::PathBuf>,
 }
 
+/// A connection to AWS with one set of credentials: the tokio runtime and the SDK's config, made
+/// only by the commands that call AWS.
+pub struct Aws {
+    runtime: tokio::runtime::Runtime,
+    config: aws_config::SdkConfig,
+}
+
+impl Aws {
+    pub fn connect(connection: &Connection, creds: &Credentials) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let config = runtime.block_on(sdk_config(connection, creds))?;
+        Ok(Self { runtime, config })
+    }
+
+    fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.config)
+    }
+
+    fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.config)
+    }
+
+    /// The ARN of the credentials' own identity (STS GetCallerIdentity).
+    pub fn caller_arn(&self) -> Result<String> {
+        let output = self
+            .runtime
+            .block_on(self.sts().get_caller_identity().send())
+            .map_err(|e| describe("sts GetCallerIdentity", e))?;
+        output.arn.context("sts GetCallerIdentity returned no ARN")
+    }
+
+    /// The serial numbers of the user's MFA devices.
+    pub fn mfa_devices(&self, user: &str) -> Result<Vec<String>> {
+        debug!("iam ListMFADevices user {user}");
+        let output = self
+            .runtime
+            .block_on(self.iam().list_mfa_devices().user_name(user).send())
+            .map_err(|e| describe("iam ListMFADevices", e))?;
+        Ok(output.mfa_devices.into_iter().map(|device| device.serial_number).collect())
+    }
+
+    /// Creates a virtual MFA device named `name`: its serial and its base32 seed.
+    pub fn create_virtual_mfa_device(&self, name: &str) -> Result<(String, Secret)> {
+        debug!("iam CreateVirtualMFADevice {name}");
+        let output = self
+            .runtime
+            .block_on(self.iam().create_virtual_mfa_device().virtual_mfa_device_name(name).send())
+            .map_err(|e| describe("iam CreateVirtualMFADevice", e))?;
+        let device = output.virtual_mfa_device.context("iam CreateVirtualMFADevice returned no device")?;
+        let seed = device.base32_string_seed.context("iam CreateVirtualMFADevice returned no seed")?;
+        Ok((device.serial_number, Secret::new(seed.into_inner())))
+    }
+
+    /// Enables the device for the user with two consecutive codes.
+    pub fn enable_mfa_device(&self, user: &str, serial: &str, codes: (&str, &str)) -> Result<()> {
+        debug!("iam EnableMFADevice {serial} for {user}");
+        let request = self
+            .iam()
+            .enable_mfa_device()
+            .user_name(user)
+            .serial_number(serial)
+            .authentication_code1(codes.0)
+            .authentication_code2(codes.1);
+        self.runtime.block_on(request.send()).map_err(|e| describe("iam EnableMFADevice", e))?;
+        Ok(())
+    }
+
+    pub fn delete_virtual_mfa_device(&self, serial: &str) -> Result<()> {
+        debug!("iam DeleteVirtualMFADevice {serial}");
+        let request = self.iam().delete_virtual_mfa_device().serial_number(serial);
+        self.runtime.block_on(request.send()).map_err(|e| describe("iam DeleteVirtualMFADevice", e))?;
+        Ok(())
+    }
+}
+
 /// STS GetSessionToken signed with `keys`, for the device `serial` and its current `code`.
 pub fn get_session_token(
     connection: &Connection,
@@ -31,29 +106,22 @@ pub fn get_session_token(
     code: &str,
     duration_seconds: i32,
 ) -> Result<Credentials> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let client = aws_sdk_sts::Client::new(&sdk_config(connection, keys).await?);
-        debug!(
-            "sts GetSessionToken serial {serial} duration {duration_seconds}s region {}",
-            connection.region
-        );
-        let output = client
-            .get_session_token()
-            .serial_number(serial)
-            .token_code(code)
-            .duration_seconds(duration_seconds)
-            .send()
-            .await
-            .map_err(|e| describe("GetSessionToken", e))?;
-        let creds = output.credentials.context("sts GetSessionToken returned no credentials")?;
-        Ok(Credentials {
-            access_key_id: Secret::new(creds.access_key_id),
-            secret_access_key: Secret::new(creds.secret_access_key),
-            session_token: Some(Secret::new(creds.session_token)),
-            expiration: Some(Timestamp(creds.expiration.secs())),
-        })
-    })
+    let aws = Aws::connect(connection, keys)?;
+    debug!("sts GetSessionToken serial {serial} duration {duration_seconds}s region {}", connection.region);
+    let request = aws
+        .sts()
+        .get_session_token()
+        .serial_number(serial)
+        .token_code(code)
+        .duration_seconds(duration_seconds);
+    let output = aws.runtime.block_on(request.send()).map_err(|e| describe("sts GetSessionToken", e))?;
+    let creds = output.credentials.context("sts GetSessionToken returned no credentials")?;
+    Ok(session_credentials(
+        creds.access_key_id,
+        creds.secret_access_key,
+        creds.session_token,
+        creds.expiration,
+    ))
 }
 
 /// What AssumeRole is asked for.
@@ -72,35 +140,45 @@ pub fn assume_role(
     signer: &Credentials,
     input: &AssumeRoleInput,
 ) -> Result<Credentials> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let client = aws_sdk_sts::Client::new(&sdk_config(connection, signer).await?);
-        debug!(
-            "sts AssumeRole {} session {} duration {}s{}",
-            input.role_arn,
-            input.session_name,
-            input.duration_seconds,
-            if input.mfa.is_some() { " with an MFA code" } else { "" }
-        );
-        let output = client
-            .assume_role()
-            .role_arn(input.role_arn)
-            .role_session_name(input.session_name)
-            .duration_seconds(input.duration_seconds)
-            .set_external_id(input.external_id.map(str::to_owned))
-            .set_serial_number(input.mfa.map(|(serial, _)| serial.to_owned()))
-            .set_token_code(input.mfa.map(|(_, code)| code.to_owned()))
-            .send()
-            .await
-            .map_err(|e| describe("AssumeRole", e))?;
-        let creds = output.credentials.context("sts AssumeRole returned no credentials")?;
-        Ok(Credentials {
-            access_key_id: Secret::new(creds.access_key_id),
-            secret_access_key: Secret::new(creds.secret_access_key),
-            session_token: Some(Secret::new(creds.session_token)),
-            expiration: Some(Timestamp(creds.expiration.secs())),
-        })
-    })
+    let aws = Aws::connect(connection, signer)?;
+    debug!(
+        "sts AssumeRole {} session {} duration {}s{}",
+        input.role_arn,
+        input.session_name,
+        input.duration_seconds,
+        if input.mfa.is_some() { " with an MFA code" } else { "" }
+    );
+    let request = aws
+        .sts()
+        .assume_role()
+        .role_arn(input.role_arn)
+        .role_session_name(input.session_name)
+        .duration_seconds(input.duration_seconds)
+        .set_external_id(input.external_id.map(str::to_owned))
+        .set_serial_number(input.mfa.map(|(serial, _)| serial.to_owned()))
+        .set_token_code(input.mfa.map(|(_, code)| code.to_owned()));
+    let output = aws.runtime.block_on(request.send()).map_err(|e| describe("sts AssumeRole", e))?;
+    let creds = output.credentials.context("sts AssumeRole returned no credentials")?;
+    Ok(session_credentials(
+        creds.access_key_id,
+        creds.secret_access_key,
+        creds.session_token,
+        creds.expiration,
+    ))
+}
+
+fn session_credentials(
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: aws_sdk_sts::primitives::DateTime,
+) -> Credentials {
+    Credentials {
+        access_key_id: Secret::new(access_key_id),
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: Some(Secret::new(session_token)),
+        expiration: Some(Timestamp(expiration.secs())),
+    }
 }
 
 async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_config::SdkConfig> {
@@ -157,18 +235,18 @@ where
                 (Some(code), None) => format!("{code} (HTTP {status})"),
                 (None, _) => format!("HTTP {status} with no error code"),
             };
-            fail(Exit::Rejected, format!("sts {operation} failed: {what}"))
+            fail(Exit::Rejected, format!("{operation} failed: {what}"))
         }
-        SdkError::TimeoutError(_) => fail(Exit::Unreachable, format!("sts {operation} timed out")),
+        SdkError::TimeoutError(_) => fail(Exit::Unreachable, format!("{operation} timed out")),
         SdkError::DispatchFailure(dispatch) => {
             let why = if dispatch.is_timeout() { "timed out" } else { "could not reach the endpoint" };
             let cause =
                 std::error::Error::source(&error).map(|s| format!(" ({})", chain(s))).unwrap_or_default();
-            fail(Exit::Unreachable, format!("sts {operation} {why}{cause}"))
+            fail(Exit::Unreachable, format!("{operation} {why}{cause}"))
         }
         _ => {
             let cause = std::error::Error::source(&error).map(chain).unwrap_or_else(|| error.to_string());
-            fail(Exit::Failure, format!("sts {operation} failed: {cause}"))
+            fail(Exit::Failure, format!("{operation} failed: {cause}"))
         }
     }
 }

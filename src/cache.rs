@@ -83,7 +83,7 @@ impl Cache {
         match slot {
             Slot::Mfa => self.dir.join(format!("{account}.mfa.json")),
             Slot::Role(spec) => {
-                self.dir.join(format!("{account}.role.{}.json", role_file_key(&spec.role_arn)))
+                self.dir.join(format!("{account}.role.{}.json", arn_file_key(&spec.role_arn)))
             }
         }
     }
@@ -138,6 +138,25 @@ impl Cache {
         }
         debug!("cached session {} valid until {expiration}", path.display());
         Ok(Some(session))
+    }
+
+    fn code_path(&self, serial: &str) -> PathBuf {
+        self.dir.join(format!("last-code.{}", arn_file_key(serial)))
+    }
+
+    /// The last MFA code sent for the device `serial`, and when.
+    pub fn last_code(&self, serial: &str) -> Option<(String, Timestamp)> {
+        let text = fs::read_to_string(self.code_path(serial)).ok()?;
+        let (code, at) = text.trim().split_once(' ')?;
+        Some((code.to_owned(), Timestamp(at.parse().ok()?)))
+    }
+
+    /// Remembers the code sent for `serial`, so that it is never sent twice.
+    pub fn record_code(&self, serial: &str, code: &str, at: Timestamp) -> Result<()> {
+        self.ensure_dir()?;
+        let path = self.code_path(serial);
+        write_atomic(&self.dir, &path, format!("{code} {}\n", at.0).as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))
     }
 
     /// What the cached session of the role `role_arn` was asked for, to renew it the same way.
@@ -282,12 +301,12 @@ impl Cache {
     }
 }
 
-/// `ACCOUNTID.ROLENAME` from a role ARN, in the characters IAM allows in role names.
-fn role_file_key(role_arn: &str) -> String {
-    let account_id = role_arn.split(':').nth(4).unwrap_or("");
-    let role_name = role_arn.rsplit('/').next().unwrap_or(role_arn);
-    let safe = |c: char| c.is_ascii_alphanumeric() || "+=,@_-".contains(c);
-    format!("{account_id}.{role_name}").chars().map(|c| if safe(c) || c == '.' { c } else { '_' }).collect()
+/// `ACCOUNTID.NAME` from an ARN (a role's, an MFA device's), safe as part of a file name.
+fn arn_file_key(arn: &str) -> String {
+    let account_id = arn.split(':').nth(4).unwrap_or("");
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    let safe = |c: char| c.is_ascii_alphanumeric() || "+=,@_-.".contains(c);
+    format!("{account_id}.{name}").chars().map(|c| if safe(c) { c } else { '_' }).collect()
 }
 
 fn parse(text: &[u8], account: &str) -> std::result::Result<Entry, String> {

@@ -52,6 +52,8 @@ pub enum Command {
     Update(Update),
     /// Serve the account's session on an IMDSv2-compatible endpoint on 127.0.0.1
     Serve(Serve),
+    /// Create and enable a virtual MFA device for the account's IAM user, with its QR code drawn here
+    ProvisionMfa(ProvisionMfa),
     /// Print the version and the commit it was built from
     Version,
     /// List the accounts (the store's, then the aws CLI's profiles) and where each comes from
@@ -267,6 +269,16 @@ pub struct Serve {
     /// IP TTL of the answers, 1 like EC2's endpoint so that a container behind a bridge cannot reach it
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
     pub hop_limit: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvisionMfa {
+    /// Account name [default: the account set in this shell]
+    pub account: Option<String>,
+
+    /// Also print the base32 secret, for typing into an app instead of scanning
+    #[arg(long)]
+    pub show_secret: bool,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,24 @@ pub fn mfa_code() -> Option<String> {
     var("AWSENV_MFA_CODE").or_else(|| var("AWS_SESSION_MFA_CODE"))
 }
 
+/// A command that prints an MFA code (`ykman oath accounts code -s aws`, a password manager's
+/// `otp` command), for accounts without one of their own.
+pub fn mfa_command() -> Option<String> {
+    var("AWSENV_MFA_COMMAND")
+}
+
+/// How long an MFA command may take: `AWSENV_MFA_COMMAND_TIMEOUT` seconds, default 30.
+pub fn mfa_command_timeout() -> Result<Duration> {
+    let Some(raw) = var("AWSENV_MFA_COMMAND_TIMEOUT") else {
+        return Ok(Duration::from_secs(30));
+    };
+    let seconds: u64 =
+        raw.parse().ok().filter(|s| *s > 0).with_context(|| {
+            format!("AWSENV_MFA_COMMAND_TIMEOUT must be a number of seconds, not {raw:?}")
+        })?;
+    Ok(Duration::from_secs(seconds))
+}
+
 /// aws-session's name for `AWSENV_DURATION` (which clap reads for `--duration`).
 pub fn legacy_duration() -> Option<String> {
     var("AWS_SESSION_DURATION")

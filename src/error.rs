@@ -17,6 +17,8 @@ pub enum Exit {
     Rejected = 5,
     /// AWS could not be reached in time.
     Unreachable = 6,
+    /// `provision-mfa`: the IAM user already has an MFA device (aws-session's code).
+    HasDevice = 10,
     /// `awsenv exec` found the command but could not run it.
     CannotRun = 126,
     /// `awsenv exec` could not find the command.

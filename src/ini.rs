@@ -1,10 +1,14 @@
 //! The aws CLI's shared files, `~/.aws/config` and `~/.aws/credentials`: parsed for profiles,
 //! and edited for `awsenv update` so that only the keys it owns change.
 
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use crate::cache::write_atomic;
 use crate::error::{Exit, fail};
 
 /// One `[section]` and its `key = value` settings, with line numbers for messages.
@@ -128,6 +132,50 @@ pub fn set_in_section(text: &str, name: &str, values: &[(&str, &str)]) -> String
         }
     }
     lines.concat()
+}
+
+/// Sets `values` in section `[header]` of the file at `path` (created 0600 in a 0700 directory
+/// when missing), leaving every other byte alone. awsenv's writers take a lock beside the file;
+/// against other writers (the aws CLI) the file is read again just before it is replaced, and the
+/// edit redone if it changed meanwhile.
+pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("could not create {}", dir.display()))?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).context("the file has a name")?;
+    let lock_path = dir.join(format!(".{file_name}.awsenv-lock"));
+    let lock = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .with_context(|| format!("could not open lock file {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
+    for _ in 0..5 {
+        let before = read_text(path)?;
+        let after = set_in_section(&before, header, values);
+        parse(&after, path).context("the edited file would not parse; left it as it was")?;
+        if read_text(path)? != before {
+            continue;
+        }
+        write_atomic(dir, path, after.as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        return Ok(());
+    }
+    Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display()))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
 //! Getting a usable session for an account: from the cache when it has one with enough life left,
 //! else from STS while holding the account's lock, so that concurrent callers share one call.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::aws::{self, AssumeRoleInput, Connection};
+use crate::aws::{self, AssumeRoleInput, Aws, Connection};
 pub use crate::cache::Session;
 use crate::cache::{Cache, Lock, RoleSpec, Slot};
+pub use crate::codes::Codes;
+use crate::codes::Device;
 use crate::config::{self, RegionVars};
 use crate::creds::{Credentials, Secret, Timestamp, human_duration};
-use crate::error::{Exit, fail};
+use crate::error::{Exit, fail, one_line};
 use crate::profile::{Profile, Profiles};
 use crate::shell::{Exports, Kind};
 use crate::store::{AccountFile, Store, validate_name};
@@ -52,57 +54,12 @@ fn parse_duration(
     })
 }
 
-/// Where an MFA code comes from when one is needed: given up front, else asked on the terminal.
-pub struct Codes {
-    given: Option<String>,
-    /// Whether the terminal may be asked.
-    ask: bool,
-    /// What to tell a user who gave no code and has no terminal.
-    hint: &'static str,
-}
-
-impl Codes {
-    /// `--code`, else `AWSENV_MFA_CODE` (or aws-session's `AWS_SESSION_MFA_CODE`); checked now so
-    /// that a malformed code fails before any file lock or network call.
-    pub fn new(flag: Option<String>) -> Result<Self> {
-        let given = flag.or_else(config::mfa_code);
-        if given.as_deref().is_some_and(|code| !tty::is_mfa_code(code)) {
-            return Err(fail(Exit::MfaCode, "the MFA code must be 6 digits"));
-        }
-        Ok(Self { given, ask: true, hint: "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE" })
-    }
-
-    /// No code at all: for renewals nobody is there to answer, such as `update`'s later rounds.
-    pub fn none(hint: &'static str) -> Self {
-        Self { given: None, ask: false, hint }
-    }
-
-    /// Replaces the advice given when no code can be had.
-    pub fn with_hint(self, hint: &'static str) -> Self {
-        Self { hint, ..self }
-    }
-
-    fn get(&self, user: &str) -> Result<String> {
-        match &self.given {
-            Some(code) => Ok(code.clone()),
-            None if self.ask => tty::ask_mfa_code(&format!("Enter token for user {user}: "), self.hint),
-            None => Err(fail(Exit::MfaCode, format!("an MFA code is needed; {}", self.hint))),
-        }
-    }
-}
-
-/// The MFA device that signs for an account.
-struct Device {
-    user: String,
-    serial: String,
-}
-
 /// Where an account's MFA device is named.
 enum DeviceSource {
     /// The store's account file (`PREFIX` + `mfa/` + the IAM user).
     AccountFile,
-    /// A profile's `mfa_serial`.
-    Serial(String),
+    /// A profile's `mfa_serial`, and its `mfa_process` command for codes.
+    Serial { serial: String, command: Option<String> },
     /// Nowhere: the keys are used without MFA.
     None,
 }
@@ -211,8 +168,10 @@ impl Account {
                 session_token: profile.get("aws_session_token").map(Secret::new),
                 expiration: None,
             };
-            let device =
-                profile.get("mfa_serial").map_or(DeviceSource::None, |s| DeviceSource::Serial(s.to_owned()));
+            let command = profile.get("mfa_process").map(str::to_owned);
+            let device = profile.get("mfa_serial").map_or(DeviceSource::None, |serial| {
+                DeviceSource::Serial { serial: serial.to_owned(), command }
+            });
             let source = Source::Keys { keys, device, store: None };
             return Ok(Self { name: profile.name.clone(), region, source, cache });
         };
@@ -249,7 +208,8 @@ impl Account {
         if let (Some(serial), Source::Keys { device: device @ DeviceSource::None, .. }) =
             (profile.get("mfa_serial"), &mut source.source)
         {
-            *device = DeviceSource::Serial(serial.to_owned());
+            let command = profile.get("mfa_process").map(str::to_owned);
+            *device = DeviceSource::Serial { serial: serial.to_owned(), command };
         }
         let region = region.or_else(|| source.region.clone());
         let source = Source::Role { request, source: Box::new(source) };
@@ -267,6 +227,53 @@ impl Account {
         match &self.source {
             Source::Keys { keys, .. } => keys,
             Source::Role { source, .. } => source.keys(),
+        }
+    }
+
+    /// AWS, signed with the long-term keys at the root of the account's chain.
+    pub fn connect_root(&self) -> Result<Aws> {
+        let root = self.root();
+        Aws::connect(&connection(root)?, root.keys())
+    }
+
+    /// Remembers a code sent for `serial`, so that it is never sent again in its window.
+    pub fn record_code(&self, serial: &str, code: &str) -> Result<()> {
+        self.cache.record_code(serial, code, Timestamp::now())
+    }
+
+    /// Records a code once AWS has answered; a code that got no answer (AWS unreachable or too
+    /// slow) may be tried again.
+    fn note_sent<T>(&self, serial: &str, code: &str, result: &Result<T>) {
+        let reached = match result {
+            Ok(_) => true,
+            Err(error) => crate::error::exit_code(error) != Exit::Unreachable as i32,
+        };
+        if reached && let Err(error) = self.record_code(serial, code) {
+            eprintln!("awsenv: could not remember the MFA code sent: {}", one_line(&error));
+        }
+    }
+
+    /// The name of the account that holds the keys (itself, or the end of its chain).
+    pub fn root_name(&self) -> &str {
+        &self.root().name
+    }
+
+    /// Makes `serial` the root account's MFA device for `ec2mfa` and the rest: `NAME.mfa_serial`
+    /// in the store, `mfa_serial` in a profile's section of the config file. Returns the file.
+    pub fn remember_serial(&self, serial: &str) -> Result<PathBuf> {
+        let root = self.root();
+        match &root.source {
+            Source::Keys { store: Some(store), .. } => store.write_text(&root.name, "mfa_serial", serial),
+            _ => {
+                let path = config::aws_config_file()?;
+                let header = if root.name == "default" {
+                    "default".to_owned()
+                } else {
+                    format!("profile {}", root.name)
+                };
+                crate::ini::update_file(&path, &header, &[("mfa_serial", serial)])?;
+                Ok(path)
+            }
         }
     }
 
@@ -301,20 +308,72 @@ impl Account {
         self.cache.read(&self.name, Slot::Role(&spec), &self.keys().access_key_id, Timestamp(now.0 + min_ttl))
     }
 
+    /// The account's MFA device: for the store, `NAME.mfa_serial`, else the account file's prefix
+    /// with `mfa/` and the IAM user, else asked of AWS (and remembered in `NAME.mfa_serial`); for a
+    /// profile, its `mfa_serial`.
     fn device(&self, account_file: Option<&Path>) -> Result<Option<Device>> {
         match &self.source {
-            Source::Keys { device: DeviceSource::AccountFile, store: Some(store), .. } => {
-                let user = store.iam_user(&self.name, config::login_user())?;
-                let prefix = AccountFile::locate(account_file, store)?.arn_prefix(&self.name)?;
-                Ok(Some(Device { serial: format!("{prefix}mfa/{user}"), user }))
+            Source::Keys { device: DeviceSource::AccountFile, store: Some(store), keys } => {
+                let command = store.text(&self.name, "mfa_command")?;
+                if let Some(serial) = store.text(&self.name, "mfa_serial")? {
+                    let user = store.iam_user(&self.name, None).unwrap_or_else(|_| arn_tail(&serial));
+                    return Ok(Some(Device { user, serial, command }));
+                }
+                if let Some(file) = AccountFile::locate(account_file, store)?
+                    && let Some(prefix) = file.arn_prefix(&self.name)?
+                {
+                    let user = store.iam_user(&self.name, config::login_user())?;
+                    return Ok(Some(Device { serial: format!("{prefix}mfa/{user}"), user, command }));
+                }
+                let device = self.discover_device(keys, command)?;
+                let path = store.write_text(&self.name, "mfa_serial", &device.serial)?;
+                eprintln!(
+                    "awsenv: MFA device {} of IAM user {} found; remembered in {}",
+                    device.serial,
+                    device.user,
+                    path.display()
+                );
+                Ok(Some(device))
             }
-            Source::Keys { device: DeviceSource::Serial(serial), .. } => {
-                let user = serial.rsplit('/').next().unwrap_or(serial).to_owned();
-                Ok(Some(Device { user, serial: serial.clone() }))
+            Source::Keys { device: DeviceSource::Serial { serial, command }, .. } => {
+                Ok(Some(Device { user: arn_tail(serial), serial: serial.clone(), command: command.clone() }))
             }
             Source::Keys { .. } => Ok(None),
             Source::Role { source, .. } => source.device(account_file),
         }
+    }
+
+    /// Finds the device as aws-session did: the caller's identity gives the IAM user, whose MFA
+    /// devices AWS lists; with several, the user picks one.
+    fn discover_device(&self, keys: &Credentials, command: Option<String>) -> Result<Device> {
+        let aws = Aws::connect(&connection(self)?, keys)?;
+        let arn = aws
+            .caller_arn()
+            .map_err(|e| e.context(format!("looking for the MFA device of {}", self.name)))?;
+        let user = iam_user_of(&arn).ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!(
+                    "the keys of {} belong to {arn}, not an IAM user: name the MFA device in {}.mfa_serial",
+                    self.name, self.name
+                ),
+            )
+        })?;
+        let mut serials = aws.mfa_devices(&user)?;
+        let serial = match serials.len() {
+            0 => {
+                return Err(fail(
+                    Exit::Config,
+                    format!(
+                        "IAM user {user} has no MFA device: create one with awsenv provision-mfa {}",
+                        self.name
+                    ),
+                ));
+            }
+            1 => serials.remove(0),
+            _ => choose_device(&user, &self.name, &serials)?,
+        };
+        Ok(Device { user, serial, command })
     }
 
     fn source_key(&self) -> Result<String> {
@@ -351,13 +410,14 @@ impl Account {
         if let Some(session) = self.cached_mfa(Timestamp::now(), want.min_ttl)? {
             return Ok((session, false));
         }
-        let code = match want.codes.get(&device.user) {
+        let code = match want.codes.get(device, &self.cache) {
             Ok(code) => code,
             Err(error) => return self.fallback(want, error).map(|session| (session, false)),
         };
-        let credentials =
-            aws::get_session_token(connection, self.keys(), &device.serial, &code, want.mfa_duration)
-                .map_err(|e| e.context(format!("account {}", self.name)))?;
+        let result =
+            aws::get_session_token(connection, self.keys(), &device.serial, &code, want.mfa_duration);
+        self.note_sent(&device.serial, &code, &result);
+        let credentials = result.map_err(|e| e.context(format!("account {}", self.name)))?;
         let session = Session {
             credentials,
             source_access_key_id: self.source_key()?,
@@ -400,21 +460,39 @@ impl Account {
         }
     }
 
-    /// The role's ARN: the request's own when it is one, else in this account (store accounts).
+    /// The role's ARN: the request's own when it is one, else in this account: the account file's
+    /// prefix, else the one of the account's MFA device.
     fn role_arn(&self, role: &str, account_file: Option<&Path>) -> Result<String> {
         if role.starts_with("arn:") {
             return Ok(role.to_owned());
         }
-        match &self.root().source {
-            Source::Keys { store: Some(store), .. } => {
-                let prefix = AccountFile::locate(account_file, store)?.arn_prefix(&self.root().name)?;
-                Ok(format!("{prefix}role/{role}"))
-            }
-            _ => Err(fail(
-                Exit::Usage,
-                format!("account {} is a profile: give the role as a full ARN", self.name),
-            )),
-        }
+        let root = self.root();
+        let listed = match &root.source {
+            Source::Keys { store: Some(store), .. } => match AccountFile::locate(account_file, store)? {
+                Some(file) => file.arn_prefix(&root.name)?,
+                None => None,
+            },
+            _ => None,
+        };
+        let prefix = match listed {
+            Some(prefix) => prefix,
+            None => match self
+                .device(account_file)?
+                .and_then(|device| device.serial.split_once("mfa/").map(|(p, _)| p.to_owned()))
+            {
+                Some(prefix) => prefix,
+                None => {
+                    return Err(fail(
+                        Exit::Usage,
+                        format!(
+                            "cannot tell which AWS account {} is in: give the role as a full ARN",
+                            self.name
+                        ),
+                    ));
+                }
+            },
+        };
+        Ok(format!("{prefix}role/{role}"))
     }
 
     fn role_spec(&self, request: &RoleRequest, account_file: Option<&Path>) -> Result<RoleSpec> {
@@ -525,13 +603,16 @@ impl Account {
                 self.mfa_session_locked(&lock, &signer_want, device, &connection)?.0.credentials
             }
             Signer::Direct(device) => {
-                code = want.codes.get(&device.user)?;
+                code = want.codes.get(device, &self.cache)?;
                 input.mfa = Some((&device.serial, &code));
                 signer_account.keys().clone()
             }
         };
-        let credentials = aws::assume_role(&connection, &signer, &input)
-            .map_err(|e| e.context(format!("account {}", self.name)))?;
+        let result = aws::assume_role(&connection, &signer, &input);
+        if let Some((serial, code)) = input.mfa {
+            self.note_sent(serial, code, &result);
+        }
+        let credentials = result.map_err(|e| e.context(format!("account {}", self.name)))?;
         let session = Session {
             credentials,
             source_access_key_id: self.source_key()?,
@@ -541,6 +622,41 @@ impl Account {
         self.cache.write(&lock, &self.name, &session)?;
         Ok(session)
     }
+}
+
+/// The last part of an ARN: the user of `arn:aws:iam::1:mfa/alice`.
+fn arn_tail(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_owned()
+}
+
+/// The user name of an IAM user's ARN, `arn:PARTITION:iam::ACCOUNT:user/PATH/NAME`.
+pub fn iam_user_of(arn: &str) -> Option<String> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    resource.strip_prefix("user/").map(arn_tail)
+}
+
+/// Asks which of several MFA devices to use.
+fn choose_device(user: &str, account: &str, serials: &[String]) -> Result<String> {
+    let tty = tty::open(|| {
+        format!(
+            "IAM user {user} has {} MFA devices ({}) and there is no terminal to ask which: put one in {account}.mfa_serial",
+            serials.len(),
+            serials.join(", ")
+        )
+    })?;
+    let mut menu = format!("IAM user {user} has {} MFA devices:\n", serials.len());
+    for (number, serial) in serials.iter().enumerate() {
+        menu.push_str(&format!("  {}) {serial}\n", number + 1));
+    }
+    std::io::Write::write_all(&mut &tty, menu.as_bytes())?;
+    for _ in 0..3 {
+        let answer = tty::ask(&tty, "Which one? ")?;
+        let chosen = answer.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| serials.get(i));
+        if let Some(serial) = chosen {
+            return Ok(serial.clone());
+        }
+    }
+    Err(fail(Exit::MfaCode, "no MFA device chosen"))
 }
 
 /// What signs an AssumeRole call.

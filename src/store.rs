@@ -131,6 +131,22 @@ impl Store {
         }
     }
 
+    /// An optional text file of the account, `NAME.SUFFIX` (`mfa_serial`, `mfa_command`).
+    pub fn text(&self, name: &str, suffix: &str) -> Result<Option<String>> {
+        let path = self.file(name, suffix);
+        self.read_value(name, suffix)?
+            .map(|value| Ok(value.as_str(&path.display().to_string())?.to_owned()))
+            .transpose()
+    }
+
+    /// Writes `NAME.SUFFIX` (0600, atomically): awsenv remembers a discovered MFA serial this way.
+    pub fn write_text(&self, name: &str, suffix: &str, value: &str) -> Result<PathBuf> {
+        let path = self.file(name, suffix);
+        crate::cache::write_atomic(&self.dir, &path, format!("{value}\n").as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        Ok(path)
+    }
+
     fn read_value(&self, name: &str, suffix: &str) -> Result<Option<Secret>> {
         let path = self.file(name, suffix);
         let bytes = match fs::read(&path) {
@@ -189,22 +205,18 @@ pub struct AccountFile {
 }
 
 impl AccountFile {
-    /// The first of: `--config`/`AWSENV_CONFIG`, `STORE/accounts.json`, the seed's system file.
-    pub fn locate(explicit: Option<&Path>, store: &Store) -> Result<Self> {
+    /// The first of: `--config`/`AWSENV_CONFIG`, `STORE/accounts.json`, the seed's system file;
+    /// `None` when none exists (a file named explicitly must exist).
+    pub fn locate(explicit: Option<&Path>, store: &Store) -> Result<Option<Self>> {
         if let Some(path) = explicit {
-            return Self::load(path);
+            return Self::load(path).map(Some);
         }
         let candidates =
             [store.dir().join("accounts.json"), PathBuf::from(crate::config::SYSTEM_ACCOUNT_FILE)];
-        for path in &candidates {
-            if path.exists() {
-                return Self::load(path);
-            }
+        match candidates.iter().find(|path| path.exists()) {
+            Some(path) => Self::load(path).map(Some),
+            None => Ok(None),
         }
-        Err(fail(
-            Exit::Config,
-            format!("no account file: create {} (or set AWSENV_CONFIG)", candidates[0].display()),
-        ))
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -228,13 +240,14 @@ impl AccountFile {
         Ok(Self { path: path.to_owned(), entries })
     }
 
-    /// `arn:PARTITION:iam::ACCOUNT:` for the account, from an ARN prefix or a bare 12-digit id.
-    pub fn arn_prefix(&self, name: &str) -> Result<String> {
-        let (_, value) =
-            self.entries.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).ok_or_else(|| {
-                fail(Exit::Config, format!("account {name} is not in account file {}", self.path.display()))
-            })?;
-        parse_arn_prefix(value).ok_or_else(|| {
+    /// `arn:PARTITION:iam::ACCOUNT:` for the account, from an ARN prefix or a bare 12-digit id;
+    /// `None` when the file does not list the account.
+    pub fn arn_prefix(&self, name: &str) -> Result<Option<String>> {
+        let Some((_, value)) = self.entries.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)) else {
+            debug!("account {name} is not in account file {}", self.path.display());
+            return Ok(None);
+        };
+        parse_arn_prefix(value).map(Some).ok_or_else(|| {
             fail(
                 Exit::Config,
                 format!(

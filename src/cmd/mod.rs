@@ -9,6 +9,7 @@ mod init;
 mod mfa;
 mod now;
 mod prompt;
+mod provision;
 mod refresh;
 mod serve;
 mod subshell;
@@ -47,6 +48,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::CredentialProcess(cmd) => cmd.run(&ctx),
         Command::Update(cmd) => cmd.run(&ctx),
         Command::Serve(cmd) => cmd.run(&ctx),
+        Command::ProvisionMfa(cmd) => cmd.run(&ctx),
         Command::Version => version::Version.run(&ctx),
         Command::Accounts(cmd) => cmd.run(&ctx),
         Command::Completions(cmd) => cmd.run(&ctx),

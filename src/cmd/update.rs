@@ -1,6 +1,3 @@
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Duration;
 
@@ -8,7 +5,6 @@ use anyhow::{Context as _, Result};
 
 use super::credential_process::{NO_TERMINAL_HINT, consumer_session};
 use super::{Context, Run};
-use crate::cache::write_atomic;
 use crate::cli::Update;
 use crate::config;
 use crate::creds::{Credentials, Timestamp};
@@ -74,8 +70,6 @@ fn validate_profile(name: &str) -> Result<()> {
 }
 
 /// Sets the profile's keys and expiry in the credentials file, leaving every other byte alone.
-/// Writers of awsenv take a lock beside the file; against other writers (the aws CLI) the file is
-/// read again just before it is replaced, and the edit redone if it changed meanwhile.
 fn write_profile(path: &Path, profile: &str, creds: &Credentials) -> Result<()> {
     let token = creds.session_token.as_ref().context("a session has a token")?;
     let expiration = creds.expiration.map(|t| t.rfc3339()).unwrap_or_default();
@@ -86,43 +80,5 @@ fn write_profile(path: &Path, profile: &str, creds: &Credentials) -> Result<()> 
         // starship's aws module reads the expiry from here.
         ("expiration", expiration.as_str()),
     ];
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-        Err(e) if e.kind() != ErrorKind::AlreadyExists => {
-            return Err(e).with_context(|| format!("could not create {}", dir.display()));
-        }
-        _ => {}
-    }
-    let file_name = path.file_name().and_then(|n| n.to_str()).context("the credentials file has a name")?;
-    let lock_path = dir.join(format!(".{file_name}.awsenv-lock"));
-    let lock = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .with_context(|| format!("could not open lock file {}", lock_path.display()))?;
-    lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
-    for _ in 0..5 {
-        let before = read_text(path)?;
-        let after = ini::set_in_section(&before, profile, &values);
-        ini::parse(&after, path)
-            .context("the updated credentials file would not parse; left it as it was")?;
-        if read_text(path)? != before {
-            continue;
-        }
-        write_atomic(dir, path, after.as_bytes())
-            .with_context(|| format!("could not write {}", path.display()))?;
-        return Ok(());
-    }
-    Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display()))),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
-    }
+    ini::update_file(path, profile, &values)
 }

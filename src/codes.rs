@@ -1,0 +1,162 @@
+//! Where MFA codes come from, in order: given (`--code`, `AWSENV_MFA_CODE`), a command (the
+//! account's own, else `AWSENV_MFA_COMMAND`), the terminal. A code already sent for a device is
+//! never sent again within its window: AWS would refuse it, after a round trip.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::cache::Cache;
+use crate::config;
+use crate::creds::Timestamp;
+use crate::error::{Exit, debug, fail};
+use crate::tty;
+
+/// A TOTP code is accepted in its own 30-second step and the neighbouring ones.
+const REUSE_WINDOW: i64 = 90;
+const STEP: i64 = 30;
+
+/// The MFA device that signs for an account.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub user: String,
+    pub serial: String,
+    /// The account's own code command (`NAME.mfa_command`, a profile's `mfa_process`).
+    pub command: Option<String>,
+}
+
+pub struct Codes {
+    given: Option<String>,
+    /// Whether the terminal may be asked.
+    ask: bool,
+    /// What to tell a user who gave no code and has no terminal.
+    hint: &'static str,
+}
+
+impl Codes {
+    /// `--code`, else `AWSENV_MFA_CODE` (or aws-session's `AWS_SESSION_MFA_CODE`); checked now so
+    /// that a malformed code fails before any file lock or network call.
+    pub fn new(flag: Option<String>) -> Result<Self> {
+        let given = flag.or_else(config::mfa_code);
+        if given.as_deref().is_some_and(|code| !tty::is_mfa_code(code)) {
+            return Err(fail(Exit::MfaCode, "the MFA code must be 6 digits"));
+        }
+        Ok(Self { given, ask: true, hint: "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE" })
+    }
+
+    /// No code given and no terminal: for renewals nobody is there to answer. A code command
+    /// still works.
+    pub fn none(hint: &'static str) -> Self {
+        Self { given: None, ask: false, hint }
+    }
+
+    /// Replaces the advice given when no code can be had.
+    pub fn with_hint(self, hint: &'static str) -> Self {
+        Self { hint, ..self }
+    }
+
+    /// A code for `device` from the first source that has one; the caller records it once sent.
+    pub fn get(&self, device: &Device, cache: &Cache) -> Result<String> {
+        let last = cache.last_code(&device.serial);
+        let reused = |code: &str| match &last {
+            Some((used, at)) if used == code => {
+                let ago = Timestamp::now().seconds_since(*at);
+                (ago < REUSE_WINDOW).then_some(ago)
+            }
+            _ => None,
+        };
+        let command = device.command.clone().or_else(config::mfa_command);
+        let code = if let Some(code) = &self.given {
+            if let Some(ago) = reused(code) {
+                return Err(fail(
+                    Exit::MfaCode,
+                    format!(
+                        "MFA code {code} was already sent for {} {ago}s ago and AWS accepts a code once; wait for the next one",
+                        device.serial
+                    ),
+                ));
+            }
+            code.clone()
+        } else if let Some(command) = command {
+            let mut code = run_command(&command)?;
+            if reused(&code).is_some() {
+                let wait = STEP - Timestamp::now().0.rem_euclid(STEP) + 1;
+                eprintln!(
+                    "awsenv: the MFA command gave the code already sent; waiting {wait}s for the next one"
+                );
+                std::thread::sleep(Duration::from_secs(wait.unsigned_abs()));
+                code = run_command(&command)?;
+                if reused(&code).is_some() {
+                    return Err(fail(Exit::MfaCode, "the MFA command keeps giving the code already sent"));
+                }
+            }
+            code
+        } else if self.ask {
+            let prompt = format!("Enter token for user {}: ", device.user);
+            let check = |code: &str| {
+                reused(code)
+                    .map(|ago| format!("That code was already used {ago}s ago; wait for the next one."))
+            };
+            tty::ask_mfa_code(&prompt, self.hint, check)?
+        } else {
+            return Err(fail(
+                Exit::MfaCode,
+                format!(
+                    "an MFA code is needed and none of --code, AWSENV_MFA_CODE, an MFA command (AWSENV_MFA_COMMAND) or a terminal can give one; {}",
+                    self.hint
+                ),
+            ));
+        };
+        Ok(code)
+    }
+}
+
+/// Runs a code command through `sh -c` (so it may be a pipeline) with no input; its stderr goes to
+/// the user (a YubiKey asking for a touch), its stdout must be six digits.
+pub fn run_command(command: &str) -> Result<String> {
+    let limit = config::mfa_command_timeout()?;
+    debug!("MFA code from: {command}");
+    eprintln!("awsenv: getting an MFA code from the MFA command (touch your key if it asks)");
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", command])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| "could not start the MFA command")?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(fail(
+                Exit::MfaCode,
+                format!(
+                    "the MFA command gave no code within {}s (AWSENV_MFA_COMMAND_TIMEOUT)",
+                    limit.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut output = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout.read_to_string(&mut output).context("could not read the MFA command's output")?;
+    }
+    if !status.success() {
+        return Err(fail(Exit::MfaCode, format!("the MFA command failed ({status})")));
+    }
+    let code = output.trim();
+    if !tty::is_mfa_code(code) {
+        // Not echoed: it might be anything, a secret included.
+        return Err(fail(
+            Exit::MfaCode,
+            format!("the MFA command printed {} characters, not a 6-digit code", code.chars().count()),
+        ));
+    }
+    Ok(code.to_owned())
+}
