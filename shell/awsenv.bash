@@ -139,7 +139,8 @@ __awsenv_color() {
 __awsenv_prompt_update() {
     AWSENV_PROMPT=
     __awsenv_prompt_ps1=
-    __awsenv_owned || return 0
+    # Inlined rather than calls to __awsenv_owned and __awsenv_now: this runs before every prompt.
+    [[ -n ${AWSENV_ACCOUNT-} && -n ${AWS_ACCESS_KEY_ID-} && ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID}" ]] || return 0
     local label=${AWSENV_ACCOUNT} left value sign=+ color=
     if [[ ${AWSENV_SESSION-} == role && -n ${AWSENV_ROLE-} ]]; then
         label+=/${AWSENV_ROLE##*/}
@@ -149,8 +150,12 @@ __awsenv_prompt_update() {
         __awsenv_prompt_ps1=${AWSENV_PROMPT}
         return 0
     fi
-    __awsenv_now
-    left=$((AWSENV_EXPIRES - __awsenv_time))
+    if [[ -n ${EPOCHSECONDS-} ]]; then
+        left=$((AWSENV_EXPIRES - EPOCHSECONDS))
+    else
+        \builtin printf -v left '%(%s)T' -1
+        left=$((AWSENV_EXPIRES - left))
+    fi
     if ((left >= 6000)); then
         value=$((left / 3600))h
     elif ((left >= 100)); then
