@@ -345,30 +345,50 @@ impl Entry {
 /// Replaces `path` with `contents` so that a crash at any moment leaves the old file or the new one.
 /// Callers hold the lock, so any temp file left in `dir` is from a writer that died: remove it.
 pub fn write_atomic(dir: &Path, path: &Path, contents: &[u8]) -> Result<()> {
-    let file_name = path.file_name().and_then(|n| n.to_str()).context("cache path has a file name")?;
-    let temp_prefix = format!("{file_name}.tmp-");
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_str().is_some_and(|n| n.starts_with(&temp_prefix)) {
-                let _ = fs::remove_file(entry.path());
+    Staged::write(dir, path, contents)?.commit()
+}
+
+/// A new version of a file, written and synced beside it, not yet renamed into place.
+pub struct Staged {
+    dir: PathBuf,
+    path: PathBuf,
+    temp: PathBuf,
+}
+
+impl Staged {
+    pub fn write(dir: &Path, path: &Path, contents: &[u8]) -> Result<Self> {
+        let file_name = path.file_name().and_then(|n| n.to_str()).context("the file has a name")?;
+        let temp_prefix = format!("{file_name}.tmp-");
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_str().is_some_and(|n| n.starts_with(&temp_prefix)) {
+                    let _ = fs::remove_file(entry.path());
+                }
             }
         }
-    }
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let temp = dir.join(format!("{temp_prefix}{}-{nanos}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let temp = dir.join(format!("{temp_prefix}{}-{nanos}", std::process::id()));
+        let staged = Self { dir: dir.to_owned(), path: path.to_owned(), temp };
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&staged.temp)?;
         file.write_all(contents)?;
         // Rust ignores errors from close(); sync first so that a full disk is reported here.
         file.sync_all()?;
-        fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+        Ok(staged)
     }
-    result
+
+    /// Renames the new version into place and syncs the directory.
+    pub fn commit(self) -> Result<()> {
+        fs::rename(&self.temp, &self.path)?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    /// A version that was not committed is removed (after a commit there is nothing to remove).
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.temp);
+    }
 }
 
 #[cfg(test)]

@@ -1,84 +1,109 @@
 //! The aws CLI's shared files, `~/.aws/config` and `~/.aws/credentials`: parsed for profiles,
 //! and edited for `awsenv update` so that only the keys it owns change.
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::ErrorKind;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cache::write_atomic;
+use crate::cache::Staged;
 use crate::error::{Exit, fail};
 
 /// One `[section]` and its `key = value` settings, with line numbers for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
-    /// The header's text between the brackets, trimmed: `default`, `profile dev`, `dev`.
+    /// The header's text between the brackets, as botocore reads it (`[ x ]` is " x ").
     pub header: String,
     pub line: usize,
+    /// Key names lowercased, as botocore's parser does.
     pub settings: Vec<(String, String)>,
 }
 
-/// Parses an INI file as botocore reads it: `#` and `;` start comment lines, indented lines
-/// continue the previous setting (nested settings such as `s3 =`), and anything else must be a
-/// header or `key = value` inside a section. Errors name the file and line.
-pub fn parse(text: &str, path: &Path) -> Result<Vec<Section>> {
-    let mut sections: Vec<Section> = Vec::new();
-    let mut in_setting = false;
-    for (index, raw) in text.split('\n').enumerate() {
-        let number = index + 1;
+/// What one line of an INI file is, read the way Python's configparser (botocore's) reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Line {
+    Blank,
+    Comment,
+    Header(String),
+    /// `key = value` (or `key: value`); the key lowercased.
+    Setting(String, String),
+    /// Indented deeper than the setting before it: part of that setting's value.
+    Continuation,
+    Malformed(String),
+}
+
+fn classify(text: &str) -> Vec<Line> {
+    let mut lines = Vec::new();
+    // The indentation of the last setting, while a continuation may follow it.
+    let mut setting_indent: Option<usize> = None;
+    for raw in text.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let trimmed = line.trim();
-        let malformed =
-            |what: &str| fail(Exit::Config, format!("malformed {}:{number}: {what}", path.display()));
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-            continue;
-        }
-        let indented = line.starts_with([' ', '\t']);
-        if indented && in_setting {
-            continue;
-        }
-        if let Some(inner) = trimmed.strip_prefix('[') {
-            let header =
-                inner.strip_suffix(']').ok_or_else(|| malformed("a section header must end with ']'"))?;
-            let header = header.trim();
-            if header.is_empty() {
-                return Err(malformed("empty section name"));
+        let indent = line.len() - line.trim_start().len();
+        let kind = if trimmed.is_empty() {
+            Line::Blank
+        } else if trimmed.starts_with('#') || trimmed.starts_with(';') {
+            Line::Comment
+        } else if setting_indent.is_some_and(|level| indent > level) {
+            Line::Continuation
+        } else if let Some(inner) = trimmed.strip_prefix('[') {
+            match inner.rfind(']') {
+                Some(end) if end > 0 => Line::Header(inner[..end].to_owned()),
+                _ => Line::Malformed("a section header must be [name]".to_owned()),
             }
-            sections.push(Section { header: header.to_owned(), line: number, settings: Vec::new() });
-            in_setting = false;
-            continue;
-        }
-        let Some((key, value)) = trimmed.split_once('=') else {
-            return Err(malformed(&format!("expected 'key = value', found {trimmed:?}")));
+        } else {
+            match trimmed.find(['=', ':']) {
+                Some(at) if at > 0 => {
+                    let key = trimmed[..at].trim().to_ascii_lowercase();
+                    Line::Setting(key, trimmed[at + 1..].trim().to_owned())
+                }
+                _ => Line::Malformed(format!("expected 'key = value', found {trimmed:?}")),
+            }
         };
-        let key = key.trim();
-        if key.is_empty() {
-            return Err(malformed("a setting needs a name before '='"));
-        }
-        let Some(section) = sections.last_mut() else {
-            return Err(malformed(&format!("setting {key:?} comes before any [section]")));
+        setting_indent = match &kind {
+            Line::Setting(..) => Some(indent),
+            Line::Header(_) => None,
+            _ => setting_indent,
         };
-        section.settings.push((key.to_owned(), value.trim().to_owned()));
-        in_setting = true;
+        lines.push(kind);
+    }
+    lines
+}
+
+/// Parses an INI file as botocore reads it: `#` and `;` start comment lines, lines indented
+/// deeper than a setting continue it (nested settings such as `s3 =`), and anything else must be
+/// a header or `key = value` inside a section. Errors name the file and line.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Section>> {
+    let mut sections: Vec<Section> = Vec::new();
+    for (index, line) in classify(text).into_iter().enumerate() {
+        let number = index + 1;
+        let malformed = |what: &str| fail(Exit::Config, format!("malformed {}:{number}: {what}", path.display()));
+        match line {
+            Line::Blank | Line::Comment | Line::Continuation => {}
+            Line::Malformed(what) => return Err(malformed(&what)),
+            Line::Header(header) => sections.push(Section { header, line: number, settings: Vec::new() }),
+            Line::Setting(key, value) => match sections.last_mut() {
+                Some(section) => section.settings.push((key, value)),
+                None => return Err(malformed(&format!("setting {key:?} comes before any [section]"))),
+            },
+        }
     }
     Ok(sections)
 }
 
-/// Sets `values` in section `[name]` of a credentials file's text and returns the new text.
-/// Existing keys are rewritten where they stand, missing ones are added after the section's last
-/// setting, a missing section is appended; every other byte stays as it was. New lines use the
-/// file's own line ending.
+/// Sets `values` in section `[name]` of an INI file's text and returns the new text. Existing keys
+/// are rewritten where they stand, missing ones are added after the section's last setting, a
+/// missing section is appended; every other byte stays as it was. New lines use the file's own
+/// line ending.
 pub fn set_in_section(text: &str, name: &str, values: &[(&str, &str)]) -> String {
     let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let kinds = classify(text);
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
-    let header_of = |line: &str| {
-        let t = line.trim();
-        t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).map(|s| s.trim().to_owned())
-    };
-    let start = lines.iter().position(|line| header_of(line).as_deref() == Some(name));
-    let Some(start) = start else {
+    let start = kinds.iter().position(|kind| *kind == Line::Header(name.to_owned()));
+    let Some(start) = start.filter(|&i| i < lines.len()) else {
         let mut out = text.to_owned();
         if !out.is_empty() && !out.ends_with('\n') {
             out.push_str(newline);
@@ -92,38 +117,23 @@ pub fn set_in_section(text: &str, name: &str, values: &[(&str, &str)]) -> String
         }
         return out;
     };
-    let end = lines
-        .iter()
-        .skip(start + 1)
-        .position(|line| header_of(line).is_some())
-        .map_or(lines.len(), |i| start + 1 + i);
-    let key_of = |line: &str| {
-        let t = line.trim();
-        if t.starts_with('#') || t.starts_with(';') || line.starts_with([' ', '\t']) {
-            return None;
-        }
-        t.split_once('=').map(|(k, _)| k.trim().to_owned())
-    };
+    let end = (start + 1..lines.len()).find(|&i| matches!(kinds[i], Line::Header(_))).unwrap_or(lines.len());
+    let is_key = |i: usize, key: &str| matches!(&kinds[i], Line::Setting(k, _) if k == key);
     let mut missing = Vec::new();
     for (key, value) in values {
-        match (start + 1..end).find(|&i| key_of(&lines[i]).as_deref() == Some(key)) {
+        match (start + 1..end).find(|&i| is_key(i, &key.to_ascii_lowercase())) {
             Some(i) => {
-                let ending = if lines[i].ends_with("\r\n") {
-                    "\r\n"
-                } else if lines[i].ends_with('\n') {
-                    "\n"
-                } else {
-                    ""
-                };
+                let ending = &lines[i][lines[i].trim_end_matches(['\r', '\n']).len()..];
                 lines[i] = format!("{key} = {value}{ending}");
             }
             None => missing.push(format!("{key} = {value}{newline}")),
         }
     }
     if !missing.is_empty() {
-        // After the last setting of the section, so blank lines and comments before the next
-        // section stay where they are.
-        let after = (start + 1..end).rev().find(|&i| key_of(&lines[i]).is_some()).unwrap_or(start);
+        // After the section's last setting (and its continuation lines), so that blank lines and
+        // comments before the next section stay where they are.
+        let last = (start + 1..end).rev().find(|&i| matches!(kinds[i], Line::Setting(..) | Line::Continuation));
+        let after = last.unwrap_or(start);
         if !lines[after].ends_with('\n') {
             lines[after].push_str(newline);
         }
@@ -134,10 +144,24 @@ pub fn set_in_section(text: &str, name: &str, values: &[(&str, &str)]) -> String
     lines.concat()
 }
 
+/// Whether section `[name]` of `text` holds each of `values`.
+fn holds(text: &str, name: &str, values: &[(&str, &str)]) -> bool {
+    let Ok(sections) = parse(text, Path::new("-")) else {
+        return false;
+    };
+    let settings: Vec<&(String, String)> =
+        sections.iter().filter(|s| s.header == name).flat_map(|s| s.settings.iter()).collect();
+    values.iter().all(|(key, value)| settings.iter().rev().find(|(k, _)| k == key).is_some_and(|(_, v)| v == value))
+}
+
+/// How long a writer that raced this one is given to finish before the result is checked.
+const SETTLE: Duration = Duration::from_millis(25);
+
 /// Sets `values` in section `[header]` of the file at `path` (created 0600 in a 0700 directory
-/// when missing), leaving every other byte alone. awsenv's writers take a lock beside the file;
-/// against other writers (the aws CLI) the file is read again just before it is replaced, and the
-/// edit redone if it changed meanwhile.
+/// when missing), leaving every other byte alone. awsenv's writers take a lock beside the file.
+/// The aws CLI takes none and rewrites the file in place, so after each replacement the old file
+/// and the new one are checked: a change the CLI made to the old one is merged in, a rewrite of
+/// the new one that dropped these values is done again.
 pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     DirBuilder::new()
@@ -155,24 +179,52 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
         .open(&lock_path)
         .with_context(|| format!("could not open lock file {}", lock_path.display()))?;
     lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
-    for _ in 0..5 {
-        let before = read_text(path)?;
+    let mut base = None;
+    for _ in 0..10 {
+        let old = File::open(path).ok();
+        let before = match base.take() {
+            Some(text) => text,
+            None => read_open(old.as_ref(), path)?,
+        };
         let after = set_in_section(&before, header, values);
         parse(&after, path).context("the edited file would not parse; left it as it was")?;
-        if read_text(path)? != before {
+        let staged =
+            Staged::write(dir, path, after.as_bytes()).with_context(|| format!("could not write {}", path.display()))?;
+        if read_open(old.as_ref(), path)? != before {
             continue;
         }
-        write_atomic(dir, path, after.as_bytes())
-            .with_context(|| format!("could not write {}", path.display()))?;
-        return Ok(());
+        staged.commit().with_context(|| format!("could not replace {}", path.display()))?;
+        std::thread::sleep(SETTLE);
+        let old_now = read_open(old.as_ref(), path)?;
+        if old.is_some() && old_now != before {
+            base = Some(old_now);
+            continue;
+        }
+        let current = read_text(path)?;
+        if holds(&current, header, values) {
+            return Ok(());
+        }
+        base = Some(current);
     }
     Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
 }
 
+/// The text of an open file from its start (the file as it was opened, even once replaced).
+fn read_open(file: Option<&File>, path: &Path) -> Result<String> {
+    let Some(mut file) = file else {
+        return Ok(String::new());
+    };
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_end(&mut bytes).with_context(|| format!("could not read {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display())))
+}
+
 fn read_text(path: &Path) -> Result<String> {
     match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display()))),
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display())))
+        }
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
     }
@@ -216,6 +268,18 @@ mod tests {
             new,
             "# keep me\n[other]\naws_access_key_id=OTHER\n\n[p]\n  odd = spacing\naws_access_key_id = NEW\noutput = json\naws_session_token = T\n\n# tail\n[z]\nk = v"
         );
+    }
+
+    #[test]
+    fn keys_match_as_botocore_reads_them() {
+        // An indented first key and a capitalised key are the same settings to botocore.
+        let text = "[t]\n  aws_access_key_id   =   OLD  \nAWS_SECRET_ACCESS_KEY: S\nregion = x\n";
+        let new = set_in_section(text, "t", &[("aws_access_key_id", "NEW"), ("aws_secret_access_key", "T")]);
+        assert_eq!(new, "[t]\naws_access_key_id = NEW\naws_secret_access_key = T\nregion = x\n");
+        // [ t ] is the section " t ", not "t".
+        let new = set_in_section("[ t ]\nk = v\n", "t", &[("k", "w")]);
+        assert_eq!(new, "[ t ]\nk = v\n\n[t]\nk = w\n");
+        assert!(holds(&new, "t", &[("k", "w")]) && !holds(&new, " t ", &[("k", "w")]));
     }
 
     #[test]
