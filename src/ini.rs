@@ -80,7 +80,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Section>> {
     let mut sections: Vec<Section> = Vec::new();
     for (index, line) in classify(text).into_iter().enumerate() {
         let number = index + 1;
-        let malformed = |what: &str| fail(Exit::Config, format!("malformed {}:{number}: {what}", path.display()));
+        let malformed =
+            |what: &str| fail(Exit::Config, format!("malformed {}:{number}: {what}", path.display()));
         match line {
             Line::Blank | Line::Comment | Line::Continuation => {}
             Line::Malformed(what) => return Err(malformed(&what)),
@@ -132,7 +133,8 @@ pub fn set_in_section(text: &str, name: &str, values: &[(&str, &str)]) -> String
     if !missing.is_empty() {
         // After the section's last setting (and its continuation lines), so that blank lines and
         // comments before the next section stay where they are.
-        let last = (start + 1..end).rev().find(|&i| matches!(kinds[i], Line::Setting(..) | Line::Continuation));
+        let last =
+            (start + 1..end).rev().find(|&i| matches!(kinds[i], Line::Setting(..) | Line::Continuation));
         let after = last.unwrap_or(start);
         if !lines[after].ends_with('\n') {
             lines[after].push_str(newline);
@@ -151,7 +153,9 @@ fn holds(text: &str, name: &str, values: &[(&str, &str)]) -> bool {
     };
     let settings: Vec<&(String, String)> =
         sections.iter().filter(|s| s.header == name).flat_map(|s| s.settings.iter()).collect();
-    values.iter().all(|(key, value)| settings.iter().rev().find(|(k, _)| k == key).is_some_and(|(_, v)| v == value))
+    values
+        .iter()
+        .all(|(key, value)| settings.iter().rev().find(|(k, _)| k == key).is_some_and(|(_, v)| v == value))
 }
 
 /// How long a writer that raced this one is given to finish before the result is checked.
@@ -188,8 +192,8 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
         };
         let after = set_in_section(&before, header, values);
         parse(&after, path).context("the edited file would not parse; left it as it was")?;
-        let staged =
-            Staged::write(dir, path, after.as_bytes()).with_context(|| format!("could not write {}", path.display()))?;
+        let staged = Staged::write(dir, path, after.as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
         if read_open(old.as_ref(), path)? != before {
             continue;
         }
@@ -222,9 +226,8 @@ fn read_open(file: Option<&File>, path: &Path) -> Result<String> {
 
 fn read_text(path: &Path) -> Result<String> {
     match fs::read(path) {
-        Ok(bytes) => {
-            String::from_utf8(bytes).map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display())))
-        }
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display()))),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
     }
