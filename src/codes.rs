@@ -3,6 +3,7 @@
 //! never sent again within its window: AWS would refuse it, after a round trip.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ use crate::tty;
 /// A TOTP code is accepted in its own 30-second step and the neighbouring ones.
 const REUSE_WINDOW: i64 = 90;
 const STEP: i64 = 30;
+/// A code command still running after this is probably waiting for a touch: say so.
+const NOTICE_AFTER: Duration = Duration::from_secs(1);
 
 /// The MFA device that signs for an account.
 #[derive(Debug, Clone)]
@@ -43,7 +46,11 @@ impl Codes {
         if given.as_deref().is_some_and(|code| !tty::is_mfa_code(code)) {
             return Err(fail(Exit::MfaCode, "the MFA code must be 6 digits"));
         }
-        Ok(Self { given, ask: true, hint: "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE" })
+        Ok(Self {
+            given,
+            ask: true,
+            hint: "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE, or set AWSENV_MFA_COMMAND",
+        })
     }
 
     /// No code given and no terminal: for renewals nobody is there to answer. A code command
@@ -113,25 +120,34 @@ impl Codes {
     }
 }
 
-/// Runs a code command through `sh -c` (so it may be a pipeline) with no input; its stderr goes to
-/// the user (a YubiKey asking for a touch), its stdout must be six digits.
+/// Runs a code command through `sh -c` (so it may be a pipeline) in its own process group, with
+/// no input; its stderr goes to the user (a YubiKey asking for a touch), its stdout must be six
+/// digits. On timeout the whole group is killed, so nothing it started holds awsenv's stderr.
 pub fn run_command(command: &str) -> Result<String> {
     let limit = config::mfa_command_timeout()?;
     debug!("MFA code from: {command}");
-    eprintln!("awsenv: getting an MFA code from the MFA command (touch your key if it asks)");
     let mut child = Command::new("/bin/sh")
         .args(["-c", command])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
+        .process_group(0)
         .spawn()
         .with_context(|| "could not start the MFA command")?;
     let started = Instant::now();
+    let mut told = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
         }
+        if !told && started.elapsed() >= NOTICE_AFTER {
+            eprintln!("awsenv: waiting for the MFA command (touch your key if it asks)");
+            told = true;
+        }
         if started.elapsed() >= limit {
-            let _ = child.kill();
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: kill has no memory effects; -pid names the group the child leads.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
             let _ = child.wait();
             return Err(fail(
                 Exit::MfaCode,
@@ -141,7 +157,7 @@ pub fn run_command(command: &str) -> Result<String> {
                 ),
             ));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     };
     let mut output = String::new();
     if let Some(mut stdout) = child.stdout.take() {

@@ -359,7 +359,9 @@ impl Account {
                 ),
             )
         })?;
-        let mut serials = aws.mfa_devices(&user)?;
+        let mut serials = aws
+            .mfa_devices(&user)
+            .map_err(|e| e.context(format!("looking for the MFA device of {}", self.name)))?;
         let serial = match serials.len() {
             0 => {
                 return Err(fail(

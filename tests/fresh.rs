@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Moto, Sandbox, Shell, assert_success, init_line, stderr, stdout};
+use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -72,14 +72,15 @@ fn world() -> World {
     World { moto, sb, key }
 }
 
-/// `awsenv mfa ACCOUNT` with the code in the environment (and `--duration` if given).
+/// `awsenv mfa ACCOUNT` with a code of its own in the environment (and `--duration` if given).
+/// Every account of [`ACCOUNTS`] signs with alice's device, and awsenv never sends one code twice.
 fn make_mfa_session(sb: &Sandbox, account: &str, duration: Option<&str>) {
     let mut cmd = sb.awsenv();
     cmd.args(["mfa", "--shell", "bash"]);
     if let Some(duration) = duration {
         cmd.args(["--duration", duration]);
     }
-    let out = cmd.arg(account).env("AWSENV_MFA_CODE", CODE).output().unwrap();
+    let out = cmd.arg(account).env("AWSENV_MFA_CODE", fresh_code()).output().unwrap();
     assert_success(&out);
 }
 
@@ -391,13 +392,15 @@ fn check_wrapper(shell: Shell) {
     assert_renewed_quietly(&format!("(f) {shell}"), &out, 3);
 
     // (b) A 15-minute session: a window of 800 s does not reach it; one of 1000 s does, and
-    // since the cache has no more than the shell, the refresh makes exactly one new session.
+    // since the cache has no more than the shell, the refresh makes exactly one new session (with
+    // a code of its own: the one ec2mfa sent may not be sent again).
+    let (first_code, renewal_code) = (fresh_code(), fresh_code());
     let out = fx.run(
         shell,
         &format!(
-            "ec2switch lab\nec2mfa --duration 900 {CODE}\necho e1=$AWSENV_EXPIRES\n\
+            "ec2switch lab\nec2mfa --duration 900 {first_code}\necho e1=$AWSENV_EXPIRES\n\
              AWSENV_REFRESH_WINDOW=800 aws w800\n\
-             AWSENV_REFRESH_WINDOW=1000 AWSENV_MFA_CODE={CODE} aws w1000\n{}\n\
+             AWSENV_REFRESH_WINDOW=1000 AWSENV_MFA_CODE={renewal_code} aws w1000\n{}\n\
              echo e2=$AWSENV_EXPIRES\naws after",
             echo_status(shell, "status")
         ),
@@ -858,13 +861,14 @@ fn exec_runs_the_command_in_place() {
     let want = [&session.key, &session.secret, &session.token, "mfa", expires.as_str()];
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), want);
 
-    // --min-ttl: 1h is left in the 4h session; 5h is not, so a 6h session is made.
-    let out = output(exec(&["work", "--min-ttl", "1h", "--", "true"]).env("AWSENV_MFA_CODE", CODE));
+    // --min-ttl: 1h is left in the 4h session; 5h is not, so a 6h session is made. Each run has
+    // a code of its own, so that only the STS count tells whether a session was made.
+    let out = output(exec(&["work", "--min-ttl", "1h", "--", "true"]).env("AWSENV_MFA_CODE", fresh_code()));
     assert_success(&out);
     assert_eq!(w.moto.sts_token_count(), 1, "--min-ttl 1h made an STS call");
     let out = output(
         exec(&["work", "--min-ttl", "5h", "--", "sh", "-c", "echo $AWSENV_EXPIRES"])
-            .env("AWSENV_MFA_CODE", CODE)
+            .env("AWSENV_MFA_CODE", fresh_code())
             .env("AWSENV_DURATION", "21600"),
     );
     assert_success(&out);
@@ -909,10 +913,12 @@ fn assume_prints_role_credentials_with_one_code() {
     };
     let counts = || (moto.sts_token_count(), moto.assumed_role_count());
 
-    // One code for three roles: one GetSessionToken, three AssumeRole.
+    // One code for three roles: one GetSessionToken, three AssumeRole. (The code is offered to all
+    // three runs; only the first may send it, the others would be refused if they tried.)
     let mut documents = Vec::new();
+    let code = fresh_code();
     for role in ["A", "B", "C"] {
-        let out = output(assume("work", role, &[]).env("AWSENV_MFA_CODE", CODE));
+        let out = output(assume("work", role, &[]).env("AWSENV_MFA_CODE", &code));
         assert_success(&out);
         documents.push(stdout(&out));
     }
@@ -955,8 +961,9 @@ fn assume_prints_role_credentials_with_one_code() {
     assert!((1700..=1800).contains(&left), "--duration 1800 gave {left} s");
     assert_eq!(counts(), (1, 4));
 
-    // Only the first role needs a code: the next ones work with no terminal and no code.
-    let out = output(detach(&mut assume("lab", "A", &[])).env("AWSENV_MFA_CODE", CODE));
+    // Only the first role needs a code: the next ones work with no terminal and no code. Every
+    // account here signs with alice's device, so lab's session needs a code work's did not use.
+    let out = output(detach(&mut assume("lab", "A", &[])).env("AWSENV_MFA_CODE", fresh_code()));
     assert_success(&out);
     for role in ["B", "C"] {
         let out = output(detach(&mut assume("lab", role, &[])));
@@ -972,7 +979,7 @@ fn assume_prints_role_credentials_with_one_code() {
     assert!(lines[0].contains("1 hour") && lines[0].contains("long-term keys"), "{}", show(&out));
     assert!(lines[1].contains("no terminal"), "{}", show(&out));
     assert_eq!(counts(), (2, 7));
-    let out = output(assume("ops", "Admin", &["--duration", "7200"]).env("AWSENV_MFA_CODE", CODE));
+    let out = output(assume("ops", "Admin", &["--duration", "7200"]).env("AWSENV_MFA_CODE", fresh_code()));
     assert_success(&out);
     assert!(stderr(&out).contains("1 hour"), "{}", show(&out));
     assert_eq!(counts(), (2, 8), "a chained call would have made a GetSessionToken first");

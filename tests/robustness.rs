@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Moto, Sandbox, Shell, assert_success, init_line, stderr, stdout};
+use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
@@ -63,10 +63,12 @@ fn add_work_account(moto: &Moto, sb: &Sandbox) -> String {
     key
 }
 
-/// `awsenv mfa --shell bash work` with the code in the environment.
-fn mfa_command(sb: &Sandbox) -> Command {
+/// `awsenv mfa --shell bash work` with `code` in the environment. awsenv never sends a code twice
+/// for a device within 90 s, so a run that is meant to make a new session needs a code of its own
+/// ([`fresh_code`]); processes racing for one session share one.
+fn mfa_command(sb: &Sandbox, code: &str) -> Command {
     let mut cmd = sb.awsenv();
-    cmd.args(["mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", "123456");
+    cmd.args(["mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", code);
     cmd
 }
 
@@ -246,12 +248,14 @@ fn racing_shells_make_one_sts_call() {
     let first = first.unwrap();
     assert_eq!(first.lines().next(), entry["session_token"].as_str());
 
-    // The same with 16 bare `awsenv mfa` processes started together.
+    // The same with 16 bare `awsenv mfa` processes started together, all given one new code (the
+    // shells' 123456 was sent a moment ago and may not be sent again).
     moto.reset();
     fs::remove_file(entry_path(&sb, "work")).unwrap();
+    let code = fresh_code();
     let start = Instant::now();
     let children: Vec<_> = (0..16)
-        .map(|_| mfa_command(&sb).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|_| mfa_command(&sb, &code).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
         .collect();
     let outputs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     eprintln!("race: 16 processes took {:.0} ms", start.elapsed().as_secs_f64() * 1000.0);
@@ -290,11 +294,12 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
     };
 
     // Calibrate: how long one complete run takes (the fastest of three), so the kills cover it.
+    // Every run makes a new session, with a code of its own.
     let mut full_run = Duration::MAX;
     for _ in 0..3 {
         let _ = fs::remove_file(&entry);
         let start = Instant::now();
-        let out = mfa_command(&sb).output().unwrap();
+        let out = mfa_command(&sb, &fresh_code()).output().unwrap();
         full_run = full_run.min(start.elapsed());
         assert_success(&out);
     }
@@ -306,7 +311,8 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
     let mut temps_seen = std::collections::BTreeSet::new();
     for i in 0..ITERATIONS {
         let _ = fs::remove_file(&entry);
-        let mut child = mfa_command(&sb).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child =
+            mfa_command(&sb, &fresh_code()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         // Every other kill aims at the end of a run, where the entry is written and renamed.
         let delay = Duration::from_millis(if i % 2 == 0 {
             rng.below(max_delay_ms + 1)
@@ -356,7 +362,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
     let _ = fs::remove_file(&entry);
     let planted = dir.join("work.mfa.json.tmp-4194304-123");
     fs::write(&planted, b"{\"version\": 1, \"acc").unwrap();
-    let out = mfa_command(&sb).output().unwrap();
+    let out = mfa_command(&sb, &fresh_code()).output().unwrap();
     assert_success(&out);
     assert!(!stderr(&out).contains("waiting for another"), "{}", stderr(&out));
     assert_eq!(temp_files(), Vec::<String>::new(), "stale temp files survived a successful write");
@@ -721,7 +727,7 @@ fn silent_endpoint_times_out_with_exit_6() {
     sb.write_accounts_json(ACCOUNTS_JSON);
 
     let start = Instant::now();
-    let out = mfa_command(&sb).output().unwrap();
+    let out = mfa_command(&sb, "123456").output().unwrap();
     let elapsed = start.elapsed();
     let connections = endpoint.finish().len();
     eprintln!("timeout: exit after {:.2} s, {connections} connection(s) accepted", elapsed.as_secs_f64());
@@ -760,7 +766,7 @@ fn sts_rejection_exits_5_with_the_aws_error_code() {
     sb.add_account("work", "AKIAUNKNOWNUNKNOWN00", "not-a-real-secret-key-at-all-000000000", Some("alice"));
     sb.write_accounts_json(ACCOUNTS_JSON);
 
-    let out = mfa_command(&sb).output().unwrap();
+    let out = mfa_command(&sb, "123456").output().unwrap();
     let requests = endpoint.finish();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");
@@ -799,12 +805,15 @@ fn moto_rejection_exits_5_and_caches_nothing() {
         r#"{"ghost": "arn:aws:iam::123456789012:", "forged": "arn:aws:iam::123456789012:"}"#,
     );
 
+    // Both accounts sign with alice's device, and AWS has answered the first one's code (with a
+    // rejection), so each account sends a code of its own: the same code would be refused (exit 4)
+    // before reaching AWS, and the second rejection would go untested.
     let mut failures = Vec::new();
     for (account, code) in [("ghost", "InvalidClientTokenId"), ("forged", "SignatureDoesNotMatch")] {
         let out = sb
             .awsenv()
             .args(["mfa", "--shell", "bash", account])
-            .env("AWSENV_MFA_CODE", "123456")
+            .env("AWSENV_MFA_CODE", fresh_code())
             .output()
             .unwrap();
         let err = stderr(&out);

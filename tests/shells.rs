@@ -890,10 +890,12 @@ fn failures() -> Vec<Failure> {
             says: &["{store}/accounts.json", "line 1 column "],
             ..case("a malformed account file", "ec2mfa 123456", 3)
         },
+        // Without an entry in the account file awsenv asks AWS for the user's device (as
+        // aws-session did); an IAM user that has none is a configuration error.
         Failure {
-            setup: other_accounts,
-            says: &["work", "{store}/accounts.json"],
-            ..case("an account missing from the account file", "ec2mfa 123456", 3)
+            setup: user_without_device,
+            says: &["IAM user", "has no MFA device", "provision-mfa work"],
+            ..case("an account missing from the account file, whose user has no device", "ec2mfa 123456", 3)
         },
         Failure { pre: &[], says: &["No keys set"], ..case("ec2mfa with no account", "ec2mfa 123456", 3) },
         case("a five-digit code", "ec2mfa 12345", 4),
@@ -929,8 +931,26 @@ fn malformed_accounts(sb: &Sandbox) {
     sb.write_accounts_json("{\"work\": \"arn:aws:iam::123456789012:\" \"lab\": \"210987654321\"}\n");
 }
 
-fn other_accounts(sb: &Sandbox) {
+/// `work` becomes a real IAM user of moto with no MFA device, absent from the account file.
+fn user_without_device(sb: &Sandbox) {
     sb.write_accounts_json(r#"{"lab": "arn:aws:iam::123456789012:"}"#);
+    let script = "import boto3, os\n\
+                  iam = boto3.client('iam', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1')\n\
+                  name = 'nodevice-%d' % os.getpid()\n\
+                  iam.create_user(UserName=name)\n\
+                  key = iam.create_access_key(UserName=name)['AccessKey']\n\
+                  print(key['AccessKeyId'], key['SecretAccessKey'])\n";
+    let out = sb
+        .command("python3")
+        .args(["-c", script])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("python3 runs");
+    common::assert_success(&out);
+    let text = common::stdout(&out);
+    let (key, secret) = text.trim().split_once(' ').expect("a key and a secret");
+    sb.add_account("work", key, secret, Some("alice"));
 }
 
 /// A stand-in for the binary that records the arguments and stdout of the real one, so the test

@@ -23,7 +23,7 @@ struct ProcessCredentials<'a> {
 
 /// Hint for SDKs and IDEs that run awsenv with no terminal.
 pub(super) const NO_TERMINAL_HINT: &str =
-    "run ec2mfa (or awsenv mfa ACCOUNT) in a terminal first, or set AWSENV_MFA_CODE";
+    "run ec2mfa (or awsenv mfa ACCOUNT) in a terminal first, or set AWSENV_MFA_CODE or AWSENV_MFA_COMMAND";
 
 impl Run for CredentialProcess {
     fn run(&self, ctx: &Context) -> Result<()> {

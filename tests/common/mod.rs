@@ -14,6 +14,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,20 @@ use tempfile::TempDir;
 pub const MOTO_ACCOUNT_ID: &str = "123456789012";
 /// Region used for every boto3 call made by the harness.
 pub const REGION: &str = "us-east-1";
+
+/// A valid 6-digit MFA code that no earlier call returned in this process.
+///
+/// awsenv never sends the same code twice for one MFA device within 90 s (AWS accepts a code
+/// once), so every STS call that means "a new session" needs its own code. The codes start with
+/// 9, which none of the fixed codes the tests use does (`123456`, `111111`, ...); the process id
+/// picks where the sequence starts, the counter keeps the next 100 000 calls distinct.
+pub fn fresh_code() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let start = u64::from(std::process::id()) * 7919;
+    format!("9{:05}", (start + u64::from(n)) % 100_000)
+}
+
 /// How long moto may take to answer after being spawned.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
