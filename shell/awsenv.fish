@@ -3,12 +3,26 @@
 # The functions run the binary only when credentials must change, and source what it prints on
 # stdout: `set` lines for the complete set of variables awsenv owns, or nothing at all when it
 # fails, so a failed command leaves the shell's variables as they were. Messages and questions go
-# to stderr and the terminal. fish 3.6 has no clock builtin, so the aws wrapper's freshness check
-# runs `date` and the prompt runs the binary once per prompt, and only while awsenv's credentials
-# are set. Names starting with __awsenv_ are internal. `awsenv init` drops the sections between
+# to stderr and the terminal. fish 3.6 has no clock builtin: on Linux the time is the boot time
+# plus the uptime, both read with builtins, so the prompt segment and the aws wrapper's freshness
+# check start no process; elsewhere they run `date`. Names starting with __awsenv_ are internal. `awsenv init` drops the sections between
 # ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that its options turn off.
 
 set -g __awsenv_bin '::AWSENV_BIN::'
+
+# Read once: the boot time changes only when the clock is set.
+if test -r /proc/stat
+    set -g __awsenv_boot_time (string match -rg '^btime (\d+)' </proc/stat)
+end
+
+# Seconds since the epoch, give or take one.
+function __awsenv_now
+    if set -q __awsenv_boot_time[1]; and read -l uptime rest </proc/uptime
+        math --scale=0 "floor($__awsenv_boot_time + $uptime)"
+    else
+        date +%s
+    end
+end
 
 # True while the shell's keys are the ones awsenv set: the user may have exported others since.
 function __awsenv_owned
@@ -61,7 +75,7 @@ function aws --wraps aws --description 'The aws CLI, after renewing awsenv crede
         if string match -qr '^[0-9]+$' -- "$AWSENV_REFRESH_WINDOW"
             set window $AWSENV_REFRESH_WINDOW
         end
-        set -l left (math $AWSENV_EXPIRES - (date +%s))
+        set -l left (math $AWSENV_EXPIRES - (__awsenv_now))
         if test $left -le $window
             command $__awsenv_bin refresh --shell fish | source
             if test $pipestatus[1] -ne 0
@@ -78,11 +92,57 @@ function aws --wraps aws --description 'The aws CLI, after renewing awsenv crede
 end
 # <<< awsenv:wrapper
 
-# awsenv_prompt: print the segment for this shell's credentials, "(aws:prod+42m) ": one process,
-# and only while awsenv's credentials are set.
+# awsenv_prompt: print the segment for this shell's credentials, in aws-session's notation:
+# "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys, nothing for none; the
+# time yellow under 5 minutes and red under 1 where colour is wanted.
 function awsenv_prompt --description 'Print the awsenv prompt segment'
     __awsenv_owned; or return 0
-    command $__awsenv_bin prompt --shell fish
+    set -l label $AWSENV_ACCOUNT
+    if test "$AWSENV_SESSION" = role; and set -q AWSENV_ROLE[1]
+        set label $label/(string split -r -m1 / -- $AWSENV_ROLE)[-1]
+    end
+    if not set -q AWSENV_EXPIRES[1]
+        printf '(aws:%s) ' $label
+        return 0
+    end
+    set -l left (math $AWSENV_EXPIRES - (__awsenv_now))
+    set -l sign +
+    set -l value exp
+    if test $left -ge 6000
+        set value (math --scale=0 "floor($left / 3600)")h
+    else if test $left -ge 100
+        set value (math --scale=0 "floor($left / 60)")m
+    else if test $left -gt 0
+        set value {$left}s
+    else
+        set sign '!'
+    end
+    test (string length -- $value) -ge 3; or set value 0$value
+    set -l color
+    if test $left -lt 300; and __awsenv_color
+        set color yellow
+        test $left -ge 60; or set color red
+    end
+    if set -q color[1]
+        printf '(aws:%s%s%s%s%s) ' $label $sign (set_color $color) $value (set_color normal)
+    else
+        printf '(aws:%s%s%s) ' $label $sign $value
+    end
+end
+
+# Whether the segment may carry colour: NO_COLOR wins, then AWSENV_COLOR (or aws-session's
+# AWS_SESSION_COLOR), else any terminal but a dumb one.
+function __awsenv_color
+    set -q NO_COLOR[1]; and test -n "$NO_COLOR"; and return 1
+    set -l choice $AWSENV_COLOR
+    set -q choice[1]; or set choice $AWS_SESSION_COLOR
+    switch "$choice"
+        case 0 never no false
+            return 1
+        case 1 always yes true
+            return 0
+    end
+    set -q TERM[1]; and test "$TERM" != dumb
 end
 
 # >>> awsenv:prompt-hook
