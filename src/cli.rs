@@ -1,5 +1,6 @@
 //! Every command-line type, and nothing else: `--help` is generated from the doc comments here.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -24,6 +25,33 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The forms the shell functions run at start-up and on every switch, recognised without
+    /// clap: building clap's command tree costs more than their work (callgrind, `switch`: 207k of
+    /// 897k instructions). Anything else, and any option clap would read from the environment
+    /// (the caller checks), goes through `Cli::parse`.
+    pub fn parse_fast(args: &[OsString]) -> Option<Self> {
+        let args: Vec<&str> = args.iter().skip(1).map(|arg| arg.to_str()).collect::<Option<_>>()?;
+        let shell = |name: &str| match name {
+            "bash" => Some(Shell::Bash),
+            "zsh" => Some(Shell::Zsh),
+            "fish" => Some(Shell::Fish),
+            _ => None,
+        };
+        let switch = |sh: &str, account: &str| {
+            Some(Command::Switch(Switch { shell: shell(sh)?, account: Some(account.to_owned()) }))
+        };
+        let command = match args.as_slice() {
+            ["init", sh] => Command::Init(Init { shell: shell(sh)?, no_prompt: false, no_wrapper: false }),
+            ["switch", "--shell", sh, "--", account] => switch(sh, account)?,
+            ["switch", "--shell", sh, account] if !account.starts_with('-') => switch(sh, account)?,
+            ["prompt", "--shell", sh] => Command::Prompt(Prompt { shell: shell(sh)? }),
+            _ => return None,
+        };
+        Some(Self { config: None, debug: false, command })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,4 +320,30 @@ pub struct Accounts {
 pub struct Completions {
     /// The shell to generate completions for
     pub shell: Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_reads_what_clap_reads() {
+        let forms: [&[&str]; 6] = [
+            &["awsenv", "init", "zsh"],
+            &["awsenv", "switch", "--shell", "fish", "work"],
+            &["awsenv", "switch", "--shell", "bash", "--", "-odd"],
+            &["awsenv", "prompt", "--shell", "bash"],
+            &["awsenv", "switch", "--shell", "bash", "--help"],
+            &["awsenv", "init", "tcsh"],
+        ];
+        for form in forms {
+            let args: Vec<OsString> = form.iter().map(OsString::from).collect();
+            match Cli::parse_fast(&args) {
+                Some(fast) => {
+                    assert_eq!(format!("{fast:?}"), format!("{:?}", Cli::parse_from(&args)), "{form:?}")
+                }
+                None => assert!(form.contains(&"--help") || form.contains(&"tcsh"), "{form:?} not taken"),
+            }
+        }
+    }
 }

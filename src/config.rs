@@ -135,6 +135,12 @@ pub fn current_session() -> Option<CurrentSession> {
     })
 }
 
+/// True when no variable is set that clap reads for a global option (`--config`, `--debug`), so
+/// that the fast path, which does not consult them, parses the same as clap.
+pub fn clap_env_unset() -> bool {
+    ["AWSENV_CONFIG", "AWSENV_DEBUG"].iter().all(|name| env::var_os(name).is_none())
+}
+
 /// The account the current shell is switched to: `AWSENV_ACCOUNT`, else the seed's
 /// `MY_AWS_SET_FOR` without its `-MFA-STS` suffix.
 pub fn current_account() -> Option<String> {

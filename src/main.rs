@@ -24,7 +24,9 @@ use clap::Parser;
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AWSENV_COMMIT"), ")");
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let fast = config::clap_env_unset().then(|| cli::Cli::parse_fast(&args)).flatten();
+    let cli = fast.unwrap_or_else(|| cli::Cli::parse_from(&args));
     error::enable_debug(cli.debug || config::legacy_debug());
     match cmd::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
