@@ -198,9 +198,7 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(timeouts);
     if let Some(bundle) = &connection.ca_bundle {
-        let pem = std::fs::read(bundle).map_err(|e| {
-            fail(Exit::Config, format!("could not read AWS_CA_BUNDLE {}: {e}", bundle.display()))
-        })?;
+        let pem = ca_bundle(bundle)?;
         let trust = TrustStore::empty().with_native_roots(true).with_pem_certificate(pem);
         let context = TlsContext::builder()
             .with_trust_store(trust)
@@ -213,6 +211,27 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
         loader = loader.http_client(client);
     }
     Ok(loader.load().await)
+}
+
+/// The PEM certificates of `AWS_CA_BUNDLE`, each checked here: the SDK's TLS stack would
+/// silently ignore a file with none and panic on a malformed one.
+fn ca_bundle(path: &std::path::Path) -> Result<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |what: String| fail(Exit::Config, format!("AWS_CA_BUNDLE {}: {what}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("could not read it: {e}")))?;
+    let mut count = 0;
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| bad(format!("not valid PEM: {e}")))?;
+        rustls::RootCertStore::empty()
+            .add(cert)
+            .map_err(|e| bad(format!("a certificate in it is invalid: {e}")))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err(bad("it holds no PEM certificate (BEGIN CERTIFICATE)".to_owned()));
+    }
+    Ok(pem)
 }
 
 /// One line for a failed call: AWS's own code and message when it answered, else why it could not.
