@@ -132,49 +132,57 @@ __awsenv_color() {
     esac
 }
 
-# Sets AWSENV_PROMPT to the segment for this shell's credentials, in aws-session's notation:
-# "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys, "" for none; and
-# __awsenv_prompt_ps1 to the same with the time coloured for PS1 (yellow under 5 minutes, red
-# under 1).
+# The prompt hook. Sets AWSENV_PROMPT to the segment for this shell's credentials, in
+# aws-session's notation: "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys,
+# "" for none; and __awsenv_prompt_ps1 to the same with the time coloured (yellow under 5 minutes,
+# red under 1). When init manages the prompt (__awsenv_ps1_managed), it also takes the segment it
+# put in front of PS1 last time out and puts the current one in. It keeps $?. Every statement
+# counts here, as it runs before each prompt: one function, no process.
+__awsenv_prompt_hook() {
+    local __awsenv_status=$? label left value sign=+ color=33
+    [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
+    AWSENV_PROMPT='' __awsenv_prompt_ps1=''
+    if [[ ${AWSENV_KEY_ID-} != "${AWS_ACCESS_KEY_ID-}" || -z ${AWSENV_KEY_ID-} || -z ${AWSENV_ACCOUNT-} ]]; then
+        :
+    elif [[ -z ${AWSENV_EXPIRES-} ]]; then
+        AWSENV_PROMPT="(aws:${AWSENV_ACCOUNT}) " __awsenv_prompt_ps1="(aws:${AWSENV_ACCOUNT}) "
+    else
+        label=${AWSENV_ACCOUNT}
+        [[ ${AWSENV_SESSION-} != role || -z ${AWSENV_ROLE-} ]] || label+=/${AWSENV_ROLE##*/}
+        if [[ -n ${EPOCHSECONDS-} ]]; then
+            left=$((AWSENV_EXPIRES - EPOCHSECONDS))
+        else
+            \builtin printf -v left '%(%s)T' -1
+            left=$((AWSENV_EXPIRES - left))
+        fi
+        if ((left >= 6000)); then
+            value=$((left / 3600))h
+        elif ((left >= 100)); then
+            value=$((left / 60))m
+        elif ((left > 0)); then
+            value=${left}s
+        else
+            value=exp sign='!'
+        fi
+        ((${#value} > 2)) || value=0${value}
+        AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1="(aws:${label}${sign}${value}) "
+        if ((left < 300)) && __awsenv_color; then
+            ((left >= 60)) || color=31
+            __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
+        fi
+    fi
+    if [[ -n ${__awsenv_ps1_managed-} ]]; then
+        __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
+        PS1=${__awsenv_ps1_prefix}${PS1-}
+    fi
+    return "${__awsenv_status}"
+}
+
+# __awsenv_prompt_update: set AWSENV_PROMPT (and __awsenv_prompt_ps1) without touching PS1, for a
+# prompt of your own.
 __awsenv_prompt_update() {
-    AWSENV_PROMPT=
-    __awsenv_prompt_ps1=
-    # Inlined rather than calls to __awsenv_owned and __awsenv_now: this runs before every prompt.
-    [[ -n ${AWSENV_ACCOUNT-} && -n ${AWS_ACCESS_KEY_ID-} && ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID}" ]] || return 0
-    local label=${AWSENV_ACCOUNT} left value sign=+ color=
-    if [[ ${AWSENV_SESSION-} == role && -n ${AWSENV_ROLE-} ]]; then
-        label+=/${AWSENV_ROLE##*/}
-    fi
-    if [[ -z ${AWSENV_EXPIRES-} ]]; then
-        AWSENV_PROMPT="(aws:${label}) "
-        __awsenv_prompt_ps1=${AWSENV_PROMPT}
-        return 0
-    fi
-    if [[ -n ${EPOCHSECONDS-} ]]; then
-        left=$((AWSENV_EXPIRES - EPOCHSECONDS))
-    else
-        \builtin printf -v left '%(%s)T' -1
-        left=$((AWSENV_EXPIRES - left))
-    fi
-    if ((left >= 6000)); then
-        value=$((left / 3600))h
-    elif ((left >= 100)); then
-        value=$((left / 60))m
-    elif ((left > 0)); then
-        value=${left}s
-    else
-        value=exp
-        sign='!'
-    fi
-    ((${#value} >= 3)) || value=0${value}
-    AWSENV_PROMPT="(aws:${label}${sign}${value}) "
-    if ((left < 300)) && __awsenv_color; then
-        color=33
-        ((left >= 60)) || color=31
-        __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
-    else
-        __awsenv_prompt_ps1=${AWSENV_PROMPT}
-    fi
+    local __awsenv_ps1_managed=''
+    __awsenv_prompt_hook
 }
 
 # awsenv_prompt: print the segment, for a prompt of your own: PS1='$(awsenv_prompt)...'
@@ -185,17 +193,8 @@ awsenv_prompt() {
 }
 
 # >>> awsenv:prompt-hook
-# Before each prompt: take out the segment put in front of PS1 last time, put in the current one.
-__awsenv_prompt_hook() {
-    local __awsenv_status=$?
-    if [[ -n ${__awsenv_ps1_prefix-} && ${PS1-} == "${__awsenv_ps1_prefix}"* ]]; then
-        PS1=${PS1#"${__awsenv_ps1_prefix}"}
-    fi
-    __awsenv_prompt_update
-    __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
-    PS1=${__awsenv_ps1_prefix}${PS1-}
-    return "${__awsenv_status}"
-}
+# init manages PS1: the hook puts the segment in front of it.
+__awsenv_ps1_managed=1
 
 # Last in PROMPT_COMMAND, so a prompt that rebuilds PS1 each time (starship, git prompts) keeps
 # the segment; element 0 when PROMPT_COMMAND is an array (bash 5.1).
