@@ -80,7 +80,7 @@ impl Codes {
                 return Err(fail(
                     Exit::MfaCode,
                     format!(
-                        "MFA code {code} was already sent for {} {ago}s ago and AWS accepts a code once; wait for the next one",
+                        "this MFA code was already sent for {} {ago}s ago and AWS accepts a code once; wait for the next one",
                         device.serial
                     ),
                 ));

@@ -138,7 +138,9 @@ fn assert_exit_4(o: &Output) -> String {
 fn assert_refused(o: &Output, code: &str) {
     let line = assert_exit_4(o);
     assert_eq!(stderr(o).lines().count(), 1, "more than the refusal on stderr\n{}", show(o));
-    let head = format!("awsenv: MFA code {code} was already sent for {SERIAL} ");
+    // The code itself is not repeated on stderr.
+    assert!(!stderr(o).contains(code), "the refusal shows the code\n{}", show(o));
+    let head = format!("awsenv: this MFA code was already sent for {SERIAL} ");
     let tail = "s ago and AWS accepts a code once; wait for the next one";
     let ago = line
         .strip_prefix(&head)
