@@ -220,7 +220,7 @@ mod tests {
         assert!(full.contains("__awsenv_bin='/bin/awsenv'") && full.contains("aws() {"));
         let bare = InitOptions::default();
         let bare = String::from_utf8(init_script(Shell::Bash, b"/bin/awsenv", bare, "# extra\n")).unwrap();
-        assert!(!bare.contains("aws() {") && !bare.contains("__awsenv_prompt_hook"), "{bare}");
+        assert!(!bare.contains("aws() {") && !bare.contains("__awsenv_ps1_managed=1"), "{bare}");
         assert!(bare.contains("awsenv_prompt() {") && bare.ends_with("# extra\n"));
     }
 
