@@ -168,6 +168,15 @@ function fish_right_prompt --description 'awsenv segment, then the right prompt 
 end
 # <<< awsenv:prompt-hook
 
-# Account names come from __awsenv_accounts, in the completion script that follows.
+# Account names come from __awsenv_accounts, in the completion helpers that follow.
 complete -c ec2switch -f -n 'test (count (commandline -opc)) -eq 1' -a '(__awsenv_accounts)'
 complete -c ec2role -f -n 'test (count (commandline -opc)) -eq 1' -a '(__awsenv_accounts)'
+
+# awsenv's own completion (clap's) is loaded from the binary on the first Tab: parsing it at every
+# start would cost more than the rest of init. The stub replaces itself, then answers this Tab.
+function __awsenv_complete_lazy
+    complete -e -c awsenv
+    command $__awsenv_bin completions fish | source
+    complete -C (commandline -cp)
+end
+complete -c awsenv -f -a '(__awsenv_complete_lazy)'

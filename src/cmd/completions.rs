@@ -8,7 +8,7 @@ use crate::cli::{Cli, Completions, Shell};
 /// Completion for account names, read from the store when Tab is pressed, without a process.
 pub const BASH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.bash");
 pub const ZSH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.zsh");
-const FISH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.fish");
+pub const FISH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.fish");
 
 impl Run for Completions {
     fn run(&self, _ctx: &Context) -> Result<()> {

@@ -3,14 +3,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use super::completions::{BASH_ACCOUNTS, ZSH_ACCOUNTS};
+use super::completions::{BASH_ACCOUNTS, FISH_ACCOUNTS, ZSH_ACCOUNTS};
 use super::{Context, Run, print};
 use crate::cli::{Init, Shell};
 use crate::shell::{InitOptions, init_script};
-
-/// awsenv's own completion for fish, included whole: fish has no cheap way to load it on first
-/// use. bash and zsh load it from the binary on the first Tab.
-const FISH_COMPLETIONS: &str = include_str!("../../completions/awsenv.fish");
 
 impl Run for Init {
     fn run(&self, _ctx: &Context) -> Result<()> {
@@ -18,7 +14,7 @@ impl Run for Init {
         let extra = match self.shell {
             Shell::Bash => BASH_ACCOUNTS,
             Shell::Zsh => ZSH_ACCOUNTS,
-            Shell::Fish => FISH_COMPLETIONS,
+            Shell::Fish => FISH_ACCOUNTS,
         };
         print(&init_script(self.shell, binary_path()?.as_os_str().as_bytes(), options, extra))
     }
