@@ -78,6 +78,15 @@ pub struct Want<'a> {
     pub fallback_ttl: Option<i64>,
 }
 
+impl<'a> Want<'a> {
+    /// What most callers want: any valid session, new MFA sessions as long as `AWSENV_DURATION`
+    /// (or aws-session's `AWS_SESSION_DURATION`) says, no fallback.
+    pub fn new(codes: &'a Codes, account_file: Option<&'a Path>) -> Result<Self> {
+        let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
+        Ok(Self { min_ttl: 0, codes, account_file, mfa_duration, fallback_ttl: None })
+    }
+}
+
 /// A role to assume, as the user asked for it.
 #[derive(Debug, Clone)]
 pub struct RoleRequest {

@@ -8,7 +8,7 @@ use crate::cli::{Assume, Format, Shell};
 use crate::config;
 use crate::creds::parse_human_duration;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Want, parse_mfa_duration, parse_role_duration};
+use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
 use crate::shell::Kind;
 
 impl Run for Assume {
@@ -24,13 +24,7 @@ impl Run for Assume {
         };
         let min_ttl = min_ttl(self.min_ttl.as_deref(), request.duration_seconds)?;
         let codes = Codes::new(self.code.clone())?;
-        let want = Want {
-            min_ttl,
-            codes: &codes,
-            account_file: ctx.cli.config.as_deref(),
-            mfa_duration: parse_mfa_duration(config::duration_env().as_deref())?,
-            fallback_ttl: None,
-        };
+        let want = Want { min_ttl, ..Want::new(&codes, ctx.cli.config.as_deref())? };
         let account = Account::open(&self.account)?;
         let session = account.role_session(&request, &want)?;
         let role_arn = session.role.map(|spec| spec.role_arn).context("a role session names its role")?;

@@ -5,10 +5,9 @@ use serde::Serialize;
 
 use super::{Context, Run, print};
 use crate::cli::CredentialProcess;
-use crate::config;
 use crate::creds::{Credentials, parse_human_duration};
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Session, Want, parse_mfa_duration, parse_role_duration};
+use crate::session::{Account, Codes, RoleRequest, Session, Want, parse_role_duration};
 
 /// The Version 1 document of the `credential_process` protocol, fields in the documented order.
 #[derive(Serialize)]
@@ -50,13 +49,7 @@ pub(super) fn consumer_session(
     fallback_ttl: Option<i64>,
     account_file: Option<&Path>,
 ) -> Result<Session> {
-    let want = Want {
-        min_ttl,
-        codes,
-        account_file,
-        mfa_duration: parse_mfa_duration(config::duration_env().as_deref())?,
-        fallback_ttl,
-    };
+    let want = Want { min_ttl, fallback_ttl, ..Want::new(codes, account_file)? };
     match role {
         Some(role) => {
             let request = RoleRequest::named(role, parse_role_duration(None)?);

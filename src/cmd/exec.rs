@@ -11,7 +11,7 @@ use super::{Context, Run};
 use crate::cli::Exec;
 use crate::config;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Want, parse_mfa_duration, parse_role_duration};
+use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
 use crate::shell::Kind;
 
 /// What `exec` should run with.
@@ -47,18 +47,11 @@ impl Run for Exec {
             },
         };
         let codes = Codes::new(self.code.clone())?;
-        let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
-        let mut want = Want {
-            min_ttl: 0,
-            codes: &codes,
-            account_file: ctx.cli.config.as_deref(),
-            mfa_duration,
-            fallback_ttl: None,
-        };
+        let mut want = Want::new(&codes, ctx.cli.config.as_deref())?;
         let (kind, creds) = match source {
             Source::Keys => (Kind::LongTerm, account.keys().clone()),
             Source::Mfa => {
-                want.min_ttl = min_ttl(self.min_ttl.as_deref(), mfa_duration)?;
+                want.min_ttl = min_ttl(self.min_ttl.as_deref(), want.mfa_duration)?;
                 (Kind::Mfa, account.mfa_session(&want)?.0.credentials)
             }
             Source::Role(request) => {

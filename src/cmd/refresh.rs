@@ -4,7 +4,7 @@ use super::{Context, Run, print};
 use crate::cli::Refresh;
 use crate::config;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, Want, parse_mfa_duration};
+use crate::session::{Account, Codes, Want};
 use crate::shell::Kind;
 
 impl Run for Refresh {
@@ -15,17 +15,11 @@ impl Run for Refresh {
         let account = Account::open(&current.account)?;
         let window = config::refresh_window()?;
         let codes = Codes::new(self.code.clone())?;
-        let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
         // A window longer than the session would renew on every call; half the lifetime keeps
         // the wrapper from ever looping on STS.
         let min_ttl = |duration: i32| window.min(i64::from(duration) / 2);
-        let mut want = Want {
-            min_ttl: min_ttl(mfa_duration),
-            codes: &codes,
-            account_file: ctx.cli.config.as_deref(),
-            mfa_duration,
-            fallback_ttl: None,
-        };
+        let mut want = Want::new(&codes, ctx.cli.config.as_deref())?;
+        want.min_ttl = min_ttl(want.mfa_duration);
         let (kind, session) = match (current.kind.as_str(), current.role_arn) {
             ("mfa", _) => (Kind::Mfa, account.mfa_session(&want)?.0),
             ("role", Some(role_arn)) => {

@@ -15,7 +15,7 @@ use crate::cache::{Cache, write_atomic};
 use crate::cli::{Shell, ShellCmd};
 use crate::config;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Want, parse_mfa_duration, parse_role_duration};
+use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
 use crate::shell::{Kind, quote};
 
 /// Opens the user's shell with the account's credentials and the awsenv functions, as
@@ -30,14 +30,7 @@ impl Run for ShellCmd {
                 let (kind, creds) = match &self.role {
                     Some(role) => {
                         let codes = Codes::new(None)?;
-                        let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
-                        let want = Want {
-                            min_ttl: 0,
-                            codes: &codes,
-                            account_file: ctx.cli.config.as_deref(),
-                            mfa_duration,
-                            fallback_ttl: None,
-                        };
+                        let want = Want::new(&codes, ctx.cli.config.as_deref())?;
                         let session = account
                             .role_session(&RoleRequest::named(role, parse_role_duration(None)?), &want)?;
                         (Kind::role_of(&session), session.credentials)

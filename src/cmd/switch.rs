@@ -6,7 +6,7 @@ use crate::cli::{Shell, Switch};
 use crate::config;
 use crate::creds::Credentials;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, Want, parse_mfa_duration};
+use crate::session::{Account, Codes, Want};
 use crate::shell::Kind;
 
 impl Run for Switch {
@@ -47,14 +47,7 @@ pub(super) fn best_credentials(account: &Account, ctx: &Context) -> Result<(Kind
         Some(session) => session,
         None => {
             let codes = Codes::new(None)?;
-            let mfa_duration = parse_mfa_duration(config::duration_env().as_deref())?;
-            let want = Want {
-                min_ttl: 0,
-                codes: &codes,
-                account_file: ctx.cli.config.as_deref(),
-                mfa_duration,
-                fallback_ttl: None,
-            };
+            let want = Want::new(&codes, ctx.cli.config.as_deref())?;
             account.role_session(request, &want)?
         }
     };
