@@ -368,7 +368,7 @@ def register_client(state, body, _base):
     expected = state.accounts.get("startUrl")
     if expected and body.get("issuerUrl") and body["issuerUrl"] != expected:
         raise ApiError("InvalidClientMetadataException", "issuerUrl does not match this instance")
-    issued = int(now())
+    issued = now()
     client_id = secrets.token_urlsafe(16)
     secret = new_secret("fake-client-secret-")
     state.clients[client_id] = {
@@ -387,7 +387,7 @@ def register_client(state, body, _base):
     return {
         "clientId": client_id,
         "clientSecret": secret,
-        "clientIdIssuedAt": issued,
+        "clientIdIssuedAt": int(issued),
         "clientSecretExpiresAt": int(issued + state.config["registration_ttl"]),
     }, params
 

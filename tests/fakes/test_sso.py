@@ -824,7 +824,6 @@ def boto3_as_user(home, profile):
                AWS_ENDPOINT_URL_SSO=SRV.url, AWS_ENDPOINT_URL_SSO_OIDC=SRV.url)
     script = ("import boto3, json, sys\n"
               "s = boto3.Session(profile_name=sys.argv[1])\n"
-              "c = s.get_credentials().get_frozen_credentials()\n"
               "print(json.dumps({'method': s.get_credentials().method,"
               " 'who': s.client('sts').get_caller_identity()['Arn']}))\n")
     done = subprocess.run([sys.executable, "-c", script, profile], env=env, capture_output=True,
