@@ -97,7 +97,7 @@ ec2now() {
 # aws ARGS...: the aws CLI, after renewing awsenv's session when it has less than
 # AWSENV_REFRESH_WINDOW seconds (default 600) left. Returns aws's own status.
 aws() {
-    if [[ -n ${AWSENV_EXPIRES-} ]] && __awsenv_owned; then
+    if [[ -n ${AWSENV_EXPIRES-} && ${AWSENV_EXPIRES} != *[!0-9]* ]] && __awsenv_owned; then
         local __awsenv_window=${AWSENV_REFRESH_WINDOW:-600} __awsenv_left
         [[ ${__awsenv_window} =~ ^[0-9]+$ ]] || __awsenv_window=600
         __awsenv_now
@@ -126,8 +126,8 @@ aws() {
 __awsenv_color() {
     [[ -z ${NO_COLOR-} ]] || return 1
     case ${AWSENV_COLOR:-${AWS_SESSION_COLOR-}} in
-    0 | never | no | false) return 1 ;;
-    1 | always | yes | true) return 0 ;;
+    0 | never | no | false | off) return 1 ;;
+    1 | always | yes | true | on) return 0 ;;
     *) [[ -n ${TERM-} && ${TERM} != dumb ]] ;;
     esac
 }
@@ -142,31 +142,37 @@ __awsenv_prompt_hook() {
     local __awsenv_status=$? label left value sign=+ color=33
     [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
     AWSENV_PROMPT='' __awsenv_prompt_ps1=''
-    if [[ ${AWSENV_KEY_ID-} != "${AWS_ACCESS_KEY_ID-}" || -z ${AWSENV_KEY_ID-} || -z ${AWSENV_ACCOUNT-} ]]; then
-        :
-    elif [[ -z ${AWSENV_EXPIRES-} ]]; then
-        AWSENV_PROMPT="(aws:${AWSENV_ACCOUNT}) " __awsenv_prompt_ps1="(aws:${AWSENV_ACCOUNT}) "
-    else
+    if [[ ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID-}" && -n ${AWSENV_KEY_ID-} && -n ${AWSENV_ACCOUNT-} ]]; then
         label=${AWSENV_ACCOUNT}
         [[ ${AWSENV_SESSION-} != role || -z ${AWSENV_ROLE-} ]] || label+=/${AWSENV_ROLE##*/}
-        if [[ -n ${EPOCHSECONDS-} ]]; then
-            left=$((AWSENV_EXPIRES - EPOCHSECONDS))
+        # PS1 runs $(...) and backticks: whatever set these variables, only the characters of
+        # valid names reach it, anything else shows as '?'.
+        label=${label//[!A-Za-z0-9._@+=,\/-]/?}
+        if [[ -z ${AWSENV_EXPIRES-} ]]; then
+            value='' sign=''
+        elif [[ ${AWSENV_EXPIRES} == *[!0-9]* ]]; then
+            # Not a number: arithmetic on it could run code. Shown as expired.
+            value=exp sign='!' left=0
         else
-            \builtin printf -v left '%(%s)T' -1
-            left=$((AWSENV_EXPIRES - left))
+            if [[ -n ${EPOCHSECONDS-} ]]; then
+                left=$((AWSENV_EXPIRES - EPOCHSECONDS))
+            else
+                \builtin printf -v left '%(%s)T' -1
+                left=$((AWSENV_EXPIRES - left))
+            fi
+            if ((left >= 6000)); then
+                value=$((left / 3600))h
+            elif ((left >= 100)); then
+                value=$((left / 60))m
+            elif ((left > 0)); then
+                value=${left}s
+            else
+                value=exp sign='!'
+            fi
+            ((${#value} > 2)) || value=0${value}
         fi
-        if ((left >= 6000)); then
-            value=$((left / 3600))h
-        elif ((left >= 100)); then
-            value=$((left / 60))m
-        elif ((left > 0)); then
-            value=${left}s
-        else
-            value=exp sign='!'
-        fi
-        ((${#value} > 2)) || value=0${value}
-        AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1="(aws:${label}${sign}${value}) "
-        if ((left < 300)) && __awsenv_color; then
+        AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
+        if [[ -n ${value} ]] && ((left < 300)) && __awsenv_color; then
             ((left >= 60)) || color=31
             __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
         fi

@@ -70,7 +70,7 @@ end
 
 # >>> awsenv:wrapper
 function aws --wraps aws --description 'The aws CLI, after renewing awsenv credentials that are about to run out'
-    if set -q AWSENV_EXPIRES[1]; and __awsenv_owned
+    if string match -qr '^[0-9]+$' -- "$AWSENV_EXPIRES"; and __awsenv_owned
         set -l window 600
         if string match -qr '^[0-9]+$' -- "$AWSENV_REFRESH_WINDOW"
             set window $AWSENV_REFRESH_WINDOW
@@ -101,11 +101,16 @@ function awsenv_prompt --description 'Print the awsenv prompt segment'
     if test "$AWSENV_SESSION" = role; and set -q AWSENV_ROLE[1]
         set label $label/(string split -r -m1 / -- $AWSENV_ROLE)[-1]
     end
+    # Whatever set these variables, only the characters of valid names reach the terminal.
+    set label (string replace -ra '[^A-Za-z0-9._@+=,/-]' '?' -- "$label")
     if not set -q AWSENV_EXPIRES[1]
         printf '(aws:%s) ' $label
         return 0
     end
-    set -l left (math $AWSENV_EXPIRES - (__awsenv_now))
+    set -l left 0
+    if string match -qr '^[0-9]+$' -- "$AWSENV_EXPIRES"
+        set left (math $AWSENV_EXPIRES - (__awsenv_now))
+    end
     set -l sign +
     set -l value exp
     if test $left -ge 6000
@@ -137,9 +142,9 @@ function __awsenv_color
     set -l choice $AWSENV_COLOR
     set -q choice[1]; or set choice $AWS_SESSION_COLOR
     switch "$choice"
-        case 0 never no false
+        case 0 never no false off
             return 1
-        case 1 always yes true
+        case 1 always yes true on
             return 0
     end
     set -q TERM[1]; and test "$TERM" != dumb

@@ -1,5 +1,6 @@
 //! Every account awsenv knows: the store's, then the aws CLI's profiles it does not shadow.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -26,8 +27,10 @@ pub fn list() -> Result<Vec<Listed>> {
             .collect(),
         None => Vec::new(),
     };
+    // A set of the names so far keeps this linear in the number of profiles.
+    let mut seen: HashSet<String> = listed.iter().map(|l| l.name.to_ascii_lowercase()).collect();
     for profile in Profiles::load()?.iter() {
-        if !listed.iter().any(|l| l.name.eq_ignore_ascii_case(&profile.name)) {
+        if seen.insert(profile.name.to_ascii_lowercase()) {
             listed.push(Listed { name: profile.name.clone(), origin: profile.file.clone() });
         }
     }

@@ -14,6 +14,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
 use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
+use crate::files::{self, Trust, limit};
 
 /// Where and how to reach AWS. The endpoint itself comes from the SDK's own resolution
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, the shared config file).
@@ -65,15 +66,21 @@ impl Aws {
     }
 
     /// Creates a virtual MFA device named `name`: its serial and its base32 seed.
-    pub fn create_virtual_mfa_device(&self, name: &str) -> Result<(String, Secret)> {
+    /// `None` when a device of that name exists already.
+    pub fn create_virtual_mfa_device(&self, name: &str) -> Result<Option<(String, Secret)>> {
         debug!("iam CreateVirtualMFADevice {name}");
-        let output = self
+        let result = self
             .runtime
-            .block_on(self.iam().create_virtual_mfa_device().virtual_mfa_device_name(name).send())
-            .map_err(|e| describe("iam CreateVirtualMFADevice", e))?;
+            .block_on(self.iam().create_virtual_mfa_device().virtual_mfa_device_name(name).send());
+        let output = match result {
+            Err(SdkError::ServiceError(service)) if service.err().is_entity_already_exists_exception() => {
+                return Ok(None);
+            }
+            other => other.map_err(|e| describe("iam CreateVirtualMFADevice", e))?,
+        };
         let device = output.virtual_mfa_device.context("iam CreateVirtualMFADevice returned no device")?;
         let seed = device.base32_string_seed.context("iam CreateVirtualMFADevice returned no seed")?;
-        Ok((device.serial_number, Secret::new(seed.into_inner())))
+        Ok(Some((device.serial_number, Secret::new(seed.into_inner()))))
     }
 
     /// Enables the device for the user with two consecutive codes.
@@ -219,7 +226,8 @@ fn ca_bundle(path: &std::path::Path) -> Result<Vec<u8>> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let bad = |what: String| fail(Exit::Config, format!("AWS_CA_BUNDLE {}: {what}", path.display()));
-    let pem = std::fs::read(path).map_err(|e| bad(format!("could not read it: {e}")))?;
+    let pem = files::read(path, "AWS_CA_BUNDLE", limit::PEM, Trust::Required)?
+        .ok_or_else(|| bad("could not read it: it does not exist".to_owned()))?;
     let mut count = 0;
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.map_err(|e| bad(format!("not valid PEM: {e}")))?;
@@ -259,12 +267,15 @@ where
         SdkError::TimeoutError(_) => fail(Exit::Unreachable, format!("{operation} timed out")),
         SdkError::DispatchFailure(dispatch) => {
             let why = if dispatch.is_timeout() { "timed out" } else { "could not reach the endpoint" };
-            let cause =
-                std::error::Error::source(&error).map(|s| format!(" ({})", chain(s))).unwrap_or_default();
+            let cause = safe_cause(&error).map(|cause| format!(" ({cause})")).unwrap_or_default();
             fail(Exit::Unreachable, format!("{operation} {why}{cause}"))
         }
+        SdkError::ConstructionFailure(_) => fail(
+            Exit::Config,
+            format!("{operation} could not be made: check AWS_ENDPOINT_URL and the region"),
+        ),
         _ => {
-            let cause = std::error::Error::source(&error).map(chain).unwrap_or_else(|| error.to_string());
+            let cause = safe_cause(&error).unwrap_or_else(|| "the answer could not be read".to_owned());
             fail(Exit::Failure, format!("{operation} failed: {cause}"))
         }
     }
@@ -277,13 +288,28 @@ fn xml_tag(body: &str, tag: &str) -> Option<String> {
     Some(body[start..end].trim().to_owned()).filter(|text| !text.is_empty())
 }
 
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(next) = source {
-        parts.push(next.to_string());
-        source = next.source();
+/// Why a request got no answer, from the errors in the chain known to say only that (I/O, TLS,
+/// HTTP, URI): the SDK's own messages may quote the whole request, body and secrets included.
+fn safe_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let known = error
+            .downcast_ref::<std::io::Error>()
+            .map(|e| e.to_string())
+            .or_else(|| error.downcast_ref::<rustls::Error>().map(ToString::to_string))
+            .or_else(|| error.downcast_ref::<hyper::Error>().map(ToString::to_string))
+            .or_else(|| {
+                error
+                    .downcast_ref::<hyper::http::uri::InvalidUri>()
+                    .map(|e| format!("the endpoint is not a valid URL: {e}"))
+            });
+        if let Some(text) = known
+            && !parts.iter().any(|part| part.contains(&text))
+        {
+            parts.push(text);
+        }
+        next = error.source();
     }
-    parts.dedup();
-    parts.join(": ")
+    (!parts.is_empty()).then(|| parts.join(": "))
 }

@@ -5,19 +5,22 @@
 //! file or the new one. Writers hold the account's exclusive lock from the moment they decide a
 //! session is needed until it is on disk, and re-read the cache once they hold it, so any number
 //! of shells renewing at once make one STS call and ask for one MFA code.
+//!
+//! File names are an injective function of the account and the slot (see `file_key`), so that no
+//! two accounts, and no account and another's role, ever share a file or a lock, whatever their
+//! names, and on case-insensitive file systems too.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
-use crate::store::check_private_dir;
+use crate::files::{self, Trust, check_private_dir, limit, write_atomic};
 
 const ENTRY_VERSION: u32 = 1;
 
@@ -78,18 +81,51 @@ impl Cache {
         Self { dir: store_dir.join(".awsenv") }
     }
 
+    /// The cache directory, for the other files awsenv keeps beside the sessions.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn path(&self, account: &str, slot: Slot) -> PathBuf {
+        let name = match slot {
+            Slot::Mfa => format!("{}.mfa.json", file_key(account)),
+            Slot::Role(spec) => {
+                let (account_id, role) = arn_parts(&spec.role_arn);
+                format!("{}.role.{}.{}.json", file_key(account), file_key(account_id), file_key(role))
+            }
+        };
+        self.dir.join(bounded_name(name))
+    }
+
+    /// Where versions before 0.2 kept the slot: the account lowercased, so that `Work` and
+    /// `work` shared a file. Read (never written) when the new file does not exist.
+    fn legacy_path(&self, account: &str, slot: Slot) -> PathBuf {
         let account = account.to_ascii_lowercase();
         match slot {
             Slot::Mfa => self.dir.join(format!("{account}.mfa.json")),
             Slot::Role(spec) => {
-                self.dir.join(format!("{account}.role.{}.json", arn_file_key(&spec.role_arn)))
+                self.dir.join(format!("{account}.role.{}.json", legacy_arn_key(&spec.role_arn)))
             }
         }
     }
 
     fn lock_path(&self, account: &str) -> PathBuf {
-        self.dir.join(format!("{}.lock", account.to_ascii_lowercase()))
+        self.dir.join(bounded_name(format!("{}.lock", file_key(account))))
+    }
+
+    /// The entry of `slot`, from its file or a file of an earlier version, and the file it is in.
+    fn load(&self, account: &str, slot: Slot) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let path = self.path(account, slot);
+        if let Some(text) = files::read(&path, "cache entry", limit::JSON, Trust::Data)? {
+            return Ok(Some((path, text)));
+        }
+        let legacy = self.legacy_path(account, slot);
+        if legacy != path
+            && let Some(text) = files::read(&legacy, "cache entry", limit::JSON, Trust::Data)?
+        {
+            return Ok(Some((legacy, text)));
+        }
+        Ok(None)
     }
 
     /// The account's cached session in `slot` if it was made with `source` and is still valid at
@@ -101,33 +137,33 @@ impl Cache {
         source: &Secret,
         valid_at: Timestamp,
     ) -> Result<Option<Session>> {
-        let path = self.path(account, slot);
-        let text = match fs::read(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                debug!("no cached session for {account} at {}", path.display());
-                return Ok(None);
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("could not read cache entry {}", path.display()));
-            }
+        let Some((path, text)) = self.load(account, slot)? else {
+            debug!("no cached session for {account} at {}", self.path(account, slot).display());
+            return Ok(None);
         };
         self.check_dir()?;
-        let entry = match parse(&text, account) {
+        let entry = match parse(&text) {
             Ok(entry) => entry,
             Err(reason) => {
                 self.quarantine(account, &path, &reason);
                 return Ok(None);
             }
         };
+        if entry.account != account {
+            // Only a file of an earlier version can hold another account's session.
+            debug!("cache entry {} belongs to account {:?}; ignoring it", path.display(), entry.account);
+            return Ok(None);
+        }
         if entry.source_access_key_id.as_bytes() != source.expose() {
             debug!("cached session {} was made with another access key; ignoring it", path.display());
             return Ok(None);
         }
-        if let Slot::Role(spec) = slot
-            && entry.role.as_ref() != Some(spec)
-        {
-            debug!("cached role session {} was made for another request; ignoring it", path.display());
+        let wanted_role = match slot {
+            Slot::Mfa => None,
+            Slot::Role(spec) => Some(spec),
+        };
+        if entry.role.as_ref() != wanted_role {
+            debug!("cached session {} was made for another request; ignoring it", path.display());
             return Ok(None);
         }
         let expiration = entry.expiration.clone();
@@ -140,25 +176,6 @@ impl Cache {
         Ok(Some(session))
     }
 
-    fn code_path(&self, serial: &str) -> PathBuf {
-        self.dir.join(format!("last-code.{}", arn_file_key(serial)))
-    }
-
-    /// The last MFA code sent for the device `serial`, and when.
-    pub fn last_code(&self, serial: &str) -> Option<(String, Timestamp)> {
-        let text = fs::read_to_string(self.code_path(serial)).ok()?;
-        let (code, at) = text.trim().split_once(' ')?;
-        Some((code.to_owned(), Timestamp(at.parse().ok()?)))
-    }
-
-    /// Remembers the code sent for `serial`, so that it is never sent twice.
-    pub fn record_code(&self, serial: &str, code: &str, at: Timestamp) -> Result<()> {
-        self.ensure_dir()?;
-        let path = self.code_path(serial);
-        write_atomic(&self.dir, &path, format!("{code} {}\n", at.0).as_bytes())
-            .with_context(|| format!("could not write {}", path.display()))
-    }
-
     /// What the cached session of the role `role_arn` was asked for, to renew it the same way.
     pub fn role_spec(&self, account: &str, role_arn: &str) -> Option<RoleSpec> {
         let probe = RoleSpec {
@@ -167,8 +184,9 @@ impl Cache {
             external_id: None,
             duration_seconds: 0,
         };
-        let text = fs::read(self.path(account, Slot::Role(&probe))).ok()?;
-        parse(&text, account).ok()?.role.filter(|spec| spec.role_arn == role_arn)
+        let (_, text) = self.load(account, Slot::Role(&probe)).ok()??;
+        let entry = parse(&text).ok().filter(|entry| entry.account == account)?;
+        entry.role.filter(|spec| spec.role_arn == role_arn)
     }
 
     /// Moves an unparsable entry aside so that it is reported once, not on every switch. Done only
@@ -178,11 +196,13 @@ impl Cache {
             debug!("cache entry {} is unreadable ({reason}) and being rewritten", path.display());
             return;
         };
-        let still_bad = fs::read(path).map(|text| parse(&text, account).is_err()).unwrap_or(false);
+        let still_bad = matches!(files::read(path, "cache entry", limit::JSON, Trust::Data), Ok(Some(text)) if parse(&text).is_err());
         if !still_bad {
             return;
         }
-        let aside = path.with_extension("json.corrupt");
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(".corrupt");
+        let aside = PathBuf::from(aside);
         match fs::rename(path, &aside) {
             Ok(()) => eprintln!(
                 "awsenv: cache entry {} was corrupt ({reason}); moved it to {} and will make a new session",
@@ -265,7 +285,8 @@ impl Cache {
         Ok(Lock { _file: file })
     }
 
-    fn try_lock(&self, account: &str) -> Result<Option<Lock>> {
+    /// The account's lock if no other process holds it now.
+    pub fn try_lock(&self, account: &str) -> Result<Option<Lock>> {
         let file = self.open_lock(account)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Lock { _file: file })),
@@ -301,23 +322,67 @@ impl Cache {
     }
 }
 
-/// `ACCOUNTID.NAME` from an ARN (a role's, an MFA device's), safe as part of a file name.
-fn arn_file_key(arn: &str) -> String {
+/// A name as part of a file name: lowercase letters, digits, `_` and `-` as they are, an uppercase
+/// letter as `^` and its lowercase, any other byte as `%` and two hex digits. Injective, free of
+/// `.` (which separates the parts of a name) and of uppercase (which a case-insensitive file
+/// system would fold).
+pub fn file_key(text: &str) -> String {
+    let mut key = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => key.push(byte as char),
+            b'A'..=b'Z' => {
+                key.push('^');
+                key.push(byte.to_ascii_lowercase() as char);
+            }
+            _ => key.push_str(&format!("%{byte:02x}")),
+        }
+    }
+    key
+}
+
+/// Names longer than a file system takes are shortened to a prefix and a hash of the whole, marked
+/// with `~`, which `file_key` never writes.
+pub fn bounded_name(name: String) -> String {
+    const MAX: usize = 200;
+    if name.len() <= MAX {
+        return name;
+    }
+    let mut cut = 100;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{:032x}", &name[..cut], fnv1a_128(name.as_bytes()))
+}
+
+/// FNV-1a, 128 bits: stable across versions and platforms, unlike std's hasher.
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    bytes.iter().fold(OFFSET, |hash, &byte| (hash ^ u128::from(byte)).wrapping_mul(PRIME))
+}
+
+/// The account id and the last part of an ARN (a role's, an MFA device's).
+fn arn_parts(arn: &str) -> (&str, &str) {
     let account_id = arn.split(':').nth(4).unwrap_or("");
-    let name = arn.rsplit('/').next().unwrap_or(arn);
+    (account_id, arn.rsplit('/').next().unwrap_or(arn))
+}
+
+/// How versions before 0.2 named a role's file: `ACCOUNTID.NAME` with unsafe characters as `_`.
+fn legacy_arn_key(arn: &str) -> String {
+    let (account_id, name) = arn_parts(arn);
     let safe = |c: char| c.is_ascii_alphanumeric() || "+=,@_-.".contains(c);
     format!("{account_id}.{name}").chars().map(|c| if safe(c) { c } else { '_' }).collect()
 }
 
-fn parse(text: &[u8], account: &str) -> std::result::Result<Entry, String> {
-    let entry: Entry = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+fn parse(text: &[u8]) -> std::result::Result<Entry, String> {
+    let entry: Entry = serde_json::from_slice(files::strip_bom(text))
+        .map_err(|e| format!("it {}", files::json_error(&e)))?;
     if entry.version != ENTRY_VERSION {
         return Err(format!("unknown version {}", entry.version));
     }
-    if !entry.account.eq_ignore_ascii_case(account) {
-        return Err(format!("it belongs to account {:?}", entry.account));
-    }
-    Timestamp::parse_rfc3339(&entry.expiration).map_err(|e| e.to_string())?;
+    Timestamp::parse_rfc3339(&entry.expiration)
+        .map_err(|_| "its expiration is not an RFC 3339 time".to_owned())?;
     if entry.access_key_id.is_empty() || entry.secret_access_key.is_empty() || entry.session_token.is_empty()
     {
         return Err("a credential is empty".to_owned());
@@ -339,55 +404,6 @@ impl Entry {
             mfa_serial: self.mfa_serial,
             role: self.role,
         }
-    }
-}
-
-/// Replaces `path` with `contents` so that a crash at any moment leaves the old file or the new one.
-/// Callers hold the lock, so any temp file left in `dir` is from a writer that died: remove it.
-pub fn write_atomic(dir: &Path, path: &Path, contents: &[u8]) -> Result<()> {
-    Staged::write(dir, path, contents)?.commit()
-}
-
-/// A new version of a file, written and synced beside it, not yet renamed into place.
-pub struct Staged {
-    dir: PathBuf,
-    path: PathBuf,
-    temp: PathBuf,
-}
-
-impl Staged {
-    pub fn write(dir: &Path, path: &Path, contents: &[u8]) -> Result<Self> {
-        let file_name = path.file_name().and_then(|n| n.to_str()).context("the file has a name")?;
-        let temp_prefix = format!("{file_name}.tmp-");
-        if let Ok(entries) = fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_str().is_some_and(|n| n.starts_with(&temp_prefix)) {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
-        }
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let temp = dir.join(format!("{temp_prefix}{}-{nanos}", std::process::id()));
-        let staged = Self { dir: dir.to_owned(), path: path.to_owned(), temp };
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&staged.temp)?;
-        file.write_all(contents)?;
-        // Rust ignores errors from close(); sync first so that a full disk is reported here.
-        file.sync_all()?;
-        Ok(staged)
-    }
-
-    /// Renames the new version into place and syncs the directory.
-    pub fn commit(self) -> Result<()> {
-        fs::rename(&self.temp, &self.path)?;
-        File::open(&self.dir)?.sync_all()?;
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    /// A version that was not committed is removed (after a commit there is nothing to remove).
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.temp);
     }
 }
 
@@ -422,8 +438,8 @@ mod tests {
     fn round_trip_validity_and_modes() {
         let store = tempfile::tempdir().unwrap();
         let cache = Cache::new(store.path());
-        let lock = cache.lock("Work").unwrap();
-        cache.write(&lock, "Work", &session(2_000, None)).unwrap();
+        let lock = cache.lock("work").unwrap();
+        cache.write(&lock, "work", &session(2_000, None)).unwrap();
         let source = Secret::new("AKIASOURCE");
         assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1_999)).unwrap().is_some());
         assert!(cache.read("work", Slot::Mfa, &source, Timestamp(2_000)).unwrap().is_none());
@@ -446,7 +462,45 @@ mod tests {
         assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
         let other_id = RoleSpec { external_id: Some("x".to_owned()), ..admin.clone() };
         assert!(cache.read("work", Slot::Role(&other_id), &source, Timestamp(1)).unwrap().is_none());
-        assert!(cache.path("work", Slot::Role(&admin)).ends_with("work.role.123456789012.Admin.json"));
+        assert!(cache.path("work", Slot::Role(&admin)).ends_with("work.role.123456789012.^admin.json"));
+    }
+
+    #[test]
+    fn names_are_injective_and_case_safe() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::new(store.path());
+        let b_mfa = spec("b.mfa");
+        let paths = [
+            cache.path("work", Slot::Mfa),
+            cache.path("Work", Slot::Mfa),
+            cache.path("work.role.123456789012.b", Slot::Mfa),
+            cache.path("work", Slot::Role(&b_mfa)),
+            cache.path("work.mfa", Slot::Mfa),
+            cache.lock_path("work"),
+            cache.lock_path("Work"),
+        ];
+        let lowered: std::collections::HashSet<String> =
+            paths.iter().map(|p| p.to_string_lossy().to_lowercase()).collect();
+        assert_eq!(lowered.len(), paths.len(), "{paths:?}");
+        assert!(paths[0].ends_with("work.mfa.json"), "plain names keep their file: {:?}", paths[0]);
+        let long = "x".repeat(128);
+        let name = cache.path(&long.to_uppercase(), Slot::Mfa);
+        assert!(name.file_name().unwrap().len() <= 200, "{name:?}");
+        assert_ne!(name, cache.path(&format!("{}Y", &long.to_uppercase()[..127]), Slot::Mfa));
+    }
+
+    #[test]
+    fn entries_of_earlier_versions_are_read_for_their_own_account_only() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::new(store.path());
+        let lock = cache.lock("Work").unwrap();
+        cache.write(&lock, "Work", &session(2_000, None)).unwrap();
+        // Where 0.1 kept Work's session: the name lowercased.
+        fs::rename(cache.path("Work", Slot::Mfa), cache.dir.join("work.mfa.json")).unwrap();
+        let source = Secret::new("AKIASOURCE");
+        assert!(cache.read("Work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_some());
+        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
+        assert!(cache.dir.join("work.mfa.json").exists(), "another account's entry is not corrupt");
     }
 
     #[test]

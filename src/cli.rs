@@ -2,7 +2,9 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -15,12 +17,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   Activate with: eval \"$(awsenv init bash)\"  (or zsh; fish: awsenv init fish | source)"
 )]
 pub struct Cli {
-    /// Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]
-    #[arg(long, global = true, env = "AWSENV_CONFIG", value_name = "FILE")]
+    /// Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Explain on stderr which files and cache entries are used and why (never a secret)
-    #[arg(long, global = true, env = "AWSENV_DEBUG")]
+    /// Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]
+    #[arg(long, global = true)]
     pub debug: bool,
 
     #[command(subcommand)]
@@ -28,10 +30,34 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Parses with clap. Help and version go to stdout with exit 0; an error becomes one line,
+    /// `awsenv: ...`, on stderr with the usage exit code, like every other error.
+    pub fn parse_args(args: &[OsString]) -> Result<Self, ExitCode> {
+        match Self::try_parse_from(args) {
+            Ok(cli) => Ok(cli),
+            Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+                let _ = error.print();
+                Err(ExitCode::SUCCESS)
+            }
+            Err(error) => {
+                let text = match error.kind() {
+                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                        "a command is required; see awsenv --help".to_owned()
+                    }
+                    _ => error.to_string(),
+                };
+                let line =
+                    text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("invalid usage");
+                let line = line.strip_prefix("error: ").unwrap_or(line);
+                eprintln!("awsenv: {line} (see awsenv --help)");
+                Err(ExitCode::from(crate::error::Exit::Usage as u8))
+            }
+        }
+    }
+
     /// The forms the shell functions run at start-up and on every switch, recognised without
     /// clap: building clap's command tree costs more than their work (callgrind, `switch`: 207k of
-    /// 897k instructions). Anything else, and any option clap would read from the environment
-    /// (the caller checks), goes through `Cli::parse`.
+    /// 897k instructions). Anything else goes through `Cli::parse_args`.
     pub fn parse_fast(args: &[OsString]) -> Option<Self> {
         let args: Vec<&str> = args.iter().skip(1).map(|arg| arg.to_str()).collect::<Option<_>>()?;
         let shell = |name: &str| match name {
@@ -127,14 +153,8 @@ pub struct Mfa {
     #[arg(long, value_enum, default_value = "bash")]
     pub shell: Shell,
 
-    /// Session lifetime in seconds, 900 to 129600 [default: 14400]
-    #[arg(
-        long,
-        short = 'd',
-        visible_alias = "session-duration",
-        env = "AWSENV_DURATION",
-        value_name = "SECONDS"
-    )]
+    /// Session lifetime in seconds, 900 to 129600 [env: AWSENV_DURATION] [default: 14400]
+    #[arg(long, short = 'd', visible_alias = "session-duration", value_name = "SECONDS")]
     pub duration: Option<String>,
 
     /// The MFA code (visible to other users in ps; prefer the prompt or AWSENV_MFA_CODE)
@@ -340,7 +360,11 @@ mod tests {
             let args: Vec<OsString> = form.iter().map(OsString::from).collect();
             match Cli::parse_fast(&args) {
                 Some(fast) => {
-                    assert_eq!(format!("{fast:?}"), format!("{:?}", Cli::parse_from(&args)), "{form:?}")
+                    assert_eq!(
+                        format!("{fast:?}"),
+                        format!("{:?}", Cli::try_parse_from(&args).unwrap()),
+                        "{form:?}"
+                    )
                 }
                 None => assert!(form.contains(&"--help") || form.contains(&"tcsh"), "{form:?} not taken"),
             }

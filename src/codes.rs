@@ -4,15 +4,17 @@
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::cache::Cache;
+use crate::cache::{bounded_name, file_key};
 use crate::config;
 use crate::creds::Timestamp;
-use crate::error::{Exit, debug, fail};
+use crate::error::{Exit, debug, fail, one_line};
+use crate::files::{self, Trust, limit};
 use crate::tty;
 
 /// A TOTP code is accepted in its own 30-second step and the neighbouring ones.
@@ -64,9 +66,10 @@ impl Codes {
         Self { hint, ..self }
     }
 
-    /// A code for `device` from the first source that has one; the caller records it once sent.
-    pub fn get(&self, device: &Device, cache: &Cache) -> Result<String> {
-        let last = cache.last_code(&device.serial);
+    /// A code for `device` from the first source that has one; the caller records it with
+    /// `SentCodes::record` before sending it.
+    pub fn get(&self, device: &Device, sent: &SentCodes) -> Result<String> {
+        let last = sent.last(&device.serial)?;
         let reused = |code: &str| match &last {
             Some((used, at)) if used == code => {
                 let ago = Timestamp::now().seconds_since(*at);
@@ -160,8 +163,9 @@ pub fn run_command(command: &str) -> Result<String> {
         std::thread::sleep(Duration::from_millis(10));
     };
     let mut output = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        stdout.read_to_string(&mut output).context("could not read the MFA command's output")?;
+    if let Some(stdout) = child.stdout.take() {
+        // A code is six digits: a command that prints megabytes is wrong, not worth the memory.
+        stdout.take(4096).read_to_string(&mut output).context("could not read the MFA command's output")?;
     }
     if !status.success() {
         return Err(fail(Exit::MfaCode, format!("the MFA command failed ({status})")));
@@ -175,4 +179,110 @@ pub fn run_command(command: &str) -> Result<String> {
         ));
     }
     Ok(code.to_owned())
+}
+
+/// The last code sent for each MFA device, in the cache directory: AWS accepts a code once, so a
+/// code that has reached AWS is never sent again within its window. The guard fails closed: a code
+/// whose sending cannot be recorded is not sent.
+pub struct SentCodes {
+    dir: PathBuf,
+}
+
+/// A code recorded as sent, before the call that sends it; `settle` takes the record back when
+/// the call never reached AWS, so that the code may be tried again.
+pub struct Sending<'a> {
+    codes: &'a SentCodes,
+    serial: &'a str,
+    previous: Option<Vec<u8>>,
+}
+
+impl SentCodes {
+    pub fn new(cache_dir: &Path) -> Self {
+        Self { dir: cache_dir.to_owned() }
+    }
+
+    fn path(&self, serial: &str) -> PathBuf {
+        let account_id = serial.split(':').nth(4).unwrap_or("");
+        let device = serial.rsplit('/').next().unwrap_or(serial);
+        self.dir.join(bounded_name(format!("last-code.{}.{}", file_key(account_id), file_key(device))))
+    }
+
+    /// The last code sent for the device `serial`, and when.
+    pub fn last(&self, serial: &str) -> Result<Option<(String, Timestamp)>> {
+        let path = self.path(serial);
+        let Some(text) = files::read_text(&path, "MFA code record", limit::VALUE, Trust::Data)? else {
+            return Ok(None);
+        };
+        let record = text.trim().split_once(' ').and_then(|(code, at)| Some((code, at.parse().ok()?)));
+        Ok(record.map(|(code, at)| (code.to_owned(), Timestamp(at))))
+    }
+
+    /// Records `code` as sent for `serial` at `at`, before it is sent. Callers hold the account's
+    /// lock, or are alone with the device (provisioning).
+    pub fn record<'a>(&'a self, serial: &'a str, code: &str, at: Timestamp) -> Result<Sending<'a>> {
+        let path = self.path(serial);
+        let previous = files::read(&path, "MFA code record", limit::VALUE, Trust::Data).unwrap_or(None);
+        let written = files::create_private_dir(&self.dir)
+            .and_then(|()| files::write_atomic(&self.dir, &path, format!("{code} {}\n", at.0).as_bytes()));
+        written.map_err(|e| {
+            fail(
+                Exit::Failure,
+                format!(
+                    "could not record the MFA code before sending it, so it was not sent ({}: {})",
+                    path.display(),
+                    one_line(&e)
+                ),
+            )
+        })?;
+        Ok(Sending { codes: self, serial, previous })
+    }
+}
+
+impl Sending<'_> {
+    /// Keeps the record when AWS answered (whatever it said); takes it back when the call never
+    /// reached AWS (unreachable, timed out), so that the code may be tried again.
+    pub fn settle<T>(self, result: &Result<T>) {
+        let reached = match result {
+            Ok(_) => true,
+            Err(error) => crate::error::exit_code(error) != Exit::Unreachable as i32,
+        };
+        if reached {
+            return;
+        }
+        let path = self.codes.path(self.serial);
+        let restored = match &self.previous {
+            Some(previous) => files::write_atomic(&self.codes.dir, &path, previous),
+            None => std::fs::remove_file(&path).map_err(Into::into),
+        };
+        if let Err(error) = restored {
+            debug!("could not take back the MFA code record {}: {}", path.display(), one_line(&error));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_that_cannot_be_recorded_is_not_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let sent = SentCodes::new(&dir.path().join("cache"));
+        let serial = "arn:aws:iam::123456789012:mfa/alice";
+        let sending = sent.record(serial, "123456", Timestamp(1_000)).unwrap();
+        assert_eq!(sent.last(serial).unwrap(), Some(("123456".to_owned(), Timestamp(1_000))));
+        sending.settle(&Err::<(), _>(fail(Exit::Unreachable, "timed out")));
+        assert_eq!(sent.last(serial).unwrap(), None, "an unsent code is taken back");
+        let sending = sent.record(serial, "654321", Timestamp(2_000)).unwrap();
+        sending.settle(&Err::<(), _>(fail(Exit::Rejected, "AccessDenied")));
+        assert_eq!(sent.last(serial).unwrap().unwrap().0, "654321", "a refused code stays recorded");
+        // A serial far longer than a file name still has a record.
+        let long = format!("arn:aws:iam::123456789012:mfa/{}", "x".repeat(5000));
+        sent.record(&long, "111111", Timestamp(3_000)).unwrap();
+        assert_eq!(sent.last(&long).unwrap().unwrap().0, "111111");
+        // A cache directory that cannot be written refuses to send.
+        let blocked = SentCodes::new(Path::new("/proc/awsenv-cannot-exist"));
+        let error = blocked.record(serial, "222222", Timestamp(4_000)).err().unwrap();
+        assert!(one_line(&error).contains("was not sent"), "{error:#}");
+    }
 }

@@ -1,12 +1,15 @@
-//! The one place that reads the process environment (besides the `env = ...` options declared in
-//! `cli.rs`). Everything else receives these values as parameters.
+//! The one place that reads the process environment. Everything else receives these values as
+//! parameters. An empty variable counts as unset; a malformed one is an error naming it (exit 2),
+//! never a panic: every number is parsed with its bounds.
 
 use std::env;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
+
+use crate::error::{Exit, fail};
 
 /// Region used when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set, as the seed tools did.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -54,53 +57,87 @@ pub fn mfa_command() -> Option<String> {
     var("AWSENV_MFA_COMMAND")
 }
 
-/// How long an MFA command may take: `AWSENV_MFA_COMMAND_TIMEOUT` seconds, default 30.
-pub fn mfa_command_timeout() -> Result<Duration> {
-    let Some(raw) = var("AWSENV_MFA_COMMAND_TIMEOUT") else {
-        return Ok(Duration::from_secs(30));
+/// A variable's value as an error message may show it: quoted, and cut short.
+fn shown(raw: &str) -> String {
+    let cut: String = raw.chars().take(40).collect();
+    if cut.len() < raw.len() { format!("{cut:?}...") } else { format!("{cut:?}") }
+}
+
+/// The usual spellings of yes and no, in any case: 1/0, true/false, yes/no, on/off.
+pub fn parse_flag(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A yes/no variable; unset or empty is `None`.
+fn flag(name: &str) -> Result<Option<bool>> {
+    let Some(raw) = var(name) else {
+        return Ok(None);
     };
-    let seconds: u64 =
-        raw.parse().ok().filter(|s| *s > 0).with_context(|| {
-            format!("AWSENV_MFA_COMMAND_TIMEOUT must be a number of seconds, not {raw:?}")
-        })?;
-    Ok(Duration::from_secs(seconds))
+    parse_flag(&raw).map(Some).ok_or_else(|| {
+        fail(
+            Exit::Usage,
+            format!("{name} must be 1 or 0 (or true/false, yes/no, on/off), not {}", shown(&raw)),
+        )
+    })
 }
 
-/// aws-session's name for `AWSENV_DURATION` (which clap reads for `--duration`).
-pub fn legacy_duration() -> Option<String> {
-    var("AWS_SESSION_DURATION")
+/// A whole number of seconds within `range`; unset or empty is `None`.
+fn seconds(name: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>> {
+    let Some(raw) = var(name) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<i64>() {
+        Ok(value) if range.contains(&value) => Ok(Some(value)),
+        _ => Err(fail(
+            Exit::Usage,
+            format!("{name} must be {} to {} seconds, not {}", range.start(), range.end(), shown(&raw)),
+        )),
+    }
 }
 
-/// The MFA session lifetime asked for in the environment, for commands without `--duration`.
+/// Whether `AWSENV_DEBUG` (or aws-session's `AWS_SESSION_DEBUG`) asks for diagnostics.
+pub fn debug() -> Result<bool> {
+    Ok(flag("AWSENV_DEBUG")?.or(flag("AWS_SESSION_DEBUG")?).unwrap_or(false))
+}
+
+/// The account file named by `AWSENV_CONFIG`, for commands without `--config`.
+pub fn account_file() -> Option<PathBuf> {
+    var_os("AWSENV_CONFIG").map(PathBuf::from)
+}
+
+/// How long an MFA command may take: `AWSENV_MFA_COMMAND_TIMEOUT` seconds (1 to 3600), default 30.
+pub fn mfa_command_timeout() -> Result<Duration> {
+    let seconds = seconds("AWSENV_MFA_COMMAND_TIMEOUT", 1..=3600)?.unwrap_or(30);
+    Ok(Duration::from_secs(seconds.unsigned_abs()))
+}
+
+/// The MFA session lifetime asked for in the environment (`AWSENV_DURATION`, or aws-session's
+/// `AWS_SESSION_DURATION`), for commands without `--duration`.
 pub fn duration_env() -> Option<String> {
-    var("AWSENV_DURATION").or_else(legacy_duration)
-}
-
-/// aws-session's name for `AWSENV_DEBUG` (which clap reads for `--debug`).
-pub fn legacy_debug() -> bool {
-    var("AWS_SESSION_DEBUG").is_some_and(|v| v != "0")
+    var("AWSENV_DURATION").or_else(|| var("AWS_SESSION_DURATION"))
 }
 
 /// Seconds before expiry at which the aws wrapper renews: `AWSENV_REFRESH_WINDOW`, default 600.
 pub fn refresh_window() -> Result<i64> {
-    let Some(raw) = var("AWSENV_REFRESH_WINDOW") else {
-        return Ok(600);
-    };
-    raw.parse::<i64>()
-        .ok()
-        .filter(|s| *s >= 0)
-        .with_context(|| format!("AWSENV_REFRESH_WINDOW must be a number of seconds, not {raw:?}"))
+    Ok(seconds("AWSENV_REFRESH_WINDOW", 0..=129_600)?.unwrap_or(600))
 }
 
 /// Whether prompt segments may carry colour: `NO_COLOR` wins, then `AWSENV_COLOR` (or
-/// aws-session's `AWS_SESSION_COLOR`: 1/always, 0/never), else any terminal but a dumb one.
+/// aws-session's `AWS_SESSION_COLOR`: yes or always, no or never, else auto), else any terminal
+/// but a dumb one. A prompt never fails: an unknown value means auto.
 pub fn color() -> bool {
     if var("NO_COLOR").is_some() {
         return false;
     }
-    match var("AWSENV_COLOR").or_else(|| var("AWS_SESSION_COLOR")).as_deref() {
-        Some("0" | "never" | "no" | "false") => false,
-        Some("1" | "always" | "yes" | "true") => true,
+    let choice = var("AWSENV_COLOR").or_else(|| var("AWS_SESSION_COLOR"));
+    match choice.as_deref().map(|raw| (raw, parse_flag(raw))) {
+        Some((_, Some(on))) => on,
+        Some(("always", _)) => true,
+        Some(("never", _)) => false,
         _ => var("TERM").is_some_and(|term| term != "dumb"),
     }
 }
@@ -131,14 +168,9 @@ pub fn current_session() -> Option<CurrentSession> {
         account,
         kind: var("AWSENV_SESSION").unwrap_or_else(|| "keys".to_owned()),
         role_arn: var("AWSENV_ROLE"),
-        expires: var("AWSENV_EXPIRES").and_then(|e| e.parse().ok()),
+        // Not a number: shown as expired rather than as keys that never expire.
+        expires: var("AWSENV_EXPIRES").map(|e| e.parse().unwrap_or(0)),
     })
-}
-
-/// True when no variable is set that clap reads for a global option (`--config`, `--debug`), so
-/// that the fast path, which does not consult them, parses the same as clap.
-pub fn clap_env_unset() -> bool {
-    ["AWSENV_CONFIG", "AWSENV_DEBUG"].iter().all(|name| env::var_os(name).is_none())
 }
 
 /// The account the current shell is switched to: `AWSENV_ACCOUNT`, else the seed's
@@ -183,17 +215,23 @@ impl RegionVars {
     }
 }
 
-/// Limit on one whole AWS operation, retries included: `AWSENV_TIMEOUT` seconds, default 30.
+/// Limit on one whole AWS operation, retries included: `AWSENV_TIMEOUT` seconds (a fraction
+/// allowed), more than 0 and at most 3600, default 30.
 pub fn aws_timeout() -> Result<Duration> {
     let Some(raw) = var("AWSENV_TIMEOUT") else {
         return Ok(Duration::from_secs(30));
     };
-    let seconds: f64 = raw
-        .parse()
-        .ok()
-        .filter(|s: &f64| s.is_finite() && *s > 0.0)
-        .with_context(|| format!("AWSENV_TIMEOUT must be a positive number of seconds, not {raw:?}"))?;
-    Ok(Duration::from_secs_f64(seconds))
+    let seconds = raw.trim().parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 3600.0);
+    match seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()) {
+        Some(timeout) if !timeout.is_zero() => Ok(timeout),
+        _ => Err(fail(
+            Exit::Usage,
+            format!(
+                "AWSENV_TIMEOUT must be a number of seconds above 0 and at most 3600, not {}",
+                shown(&raw)
+            ),
+        )),
+    }
 }
 
 /// The aws CLI's config file: `AWS_CONFIG_FILE`, else `~/.aws/config`.

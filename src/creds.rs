@@ -64,7 +64,12 @@ impl Timestamp {
     }
 
     pub fn seconds_since(self, earlier: Timestamp) -> i64 {
-        self.0 - earlier.0
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// This moment plus `seconds` (which may be negative), saturating at the ends of time.
+    pub fn plus(self, seconds: i64) -> Self {
+        Self(self.0.saturating_add(seconds))
     }
 }
 
@@ -79,8 +84,15 @@ pub fn human_duration(seconds: i64) -> String {
     }
 }
 
-/// Seconds from `90`, `45s`, `30m`, `2h` or `1h30m`.
+/// The longest duration awsenv takes anywhere: a year, far beyond any session.
+pub const MAX_DURATION: i64 = 366 * 24 * 3600;
+
+/// Seconds from `90`, `45s`, `30m`, `2h` or `1h30m`, at most `MAX_DURATION`.
 pub fn parse_human_duration(text: &str) -> Option<i64> {
+    parse_unbounded_duration(text).filter(|seconds| (0..=MAX_DURATION).contains(seconds))
+}
+
+fn parse_unbounded_duration(text: &str) -> Option<i64> {
     if let Ok(seconds) = text.parse::<i64>() {
         return (seconds >= 0).then_some(seconds);
     }
@@ -159,7 +171,8 @@ mod tests {
         assert_eq!(parse_human_duration("45s"), Some(45));
         assert_eq!(parse_human_duration("2h"), Some(7200));
         assert_eq!(parse_human_duration("1h30m"), Some(5400));
-        for bad in ["", "h", "1x", "-5", "1h30", "m5"] {
+        assert_eq!(parse_human_duration("8784h"), Some(MAX_DURATION));
+        for bad in ["", "h", "1x", "-5", "1h30", "m5", "8785h", "99999999999999999999s", "1e300"] {
             assert_eq!(parse_human_duration(bad), None, "{bad}");
         }
     }

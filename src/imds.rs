@@ -1,16 +1,27 @@
 //! A local endpoint that answers the IMDSv2 paths SDKs use for credentials: a session token from
 //! `PUT /latest/api/token`, then `GET /latest/meta-data/iam/security-credentials/[NAME]` with it.
-//! Plain HTTP/1.1 on a loopback socket, one thread per connection up to a fixed number.
+//!
+//! HTTP is hyper's HTTP/1 server (its header limits, header-read timeout, HEAD and Content-Length
+//! handling); what is ours is the metadata logic: paths, tokens, and the checks that keep the
+//! endpoint to local metadata clients. A request is answered from memory and never waits: the
+//! provider renews its credentials elsewhere.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, SERVER, TRANSFER_ENCODING};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::error::debug;
 
@@ -18,14 +29,20 @@ const TOKEN_PATH: &str = "/latest/api/token";
 const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials";
 const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// Headers a proxy adds: a proxy in front would make the endpoint one for the whole network.
+const PROXY_HEADERS: [&str; 3] = ["x-forwarded-for", "forwarded", "x-real-ip"];
+/// The address EC2's endpoint has; clients redirected to this one send it as their Host.
+const EC2_METADATA_ADDRESS: &str = "169.254.169.254";
 /// At most this many live tokens; the one expiring first makes room for a new one.
 const MAX_TOKENS: usize = 256;
 /// At most this many connections served at once; more are answered 503 and closed.
-const MAX_CONNECTIONS: usize = 64;
-const MAX_HEAD: usize = 16 * 1024;
-const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: usize = 512;
+/// A client has this long to send a whole request head (slow senders hold nothing longer).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a request head may take, blank lines before it included (hyper's minimum).
+const MAX_HEAD: usize = 8192;
 
-/// What the endpoint hands out: the JSON document for the credentials path, or why not.
+/// What the endpoint hands out. Both methods answer from memory, at once.
 pub trait Provider: Send + Sync + 'static {
     /// The name listed under `security-credentials/`.
     fn name(&self) -> &str;
@@ -41,6 +58,8 @@ pub struct Server<P: Provider> {
 
 struct State<P> {
     provider: P,
+    /// The Host values a metadata client of this endpoint sends.
+    hosts: Vec<String>,
     tokens: Mutex<HashMap<String, Instant>>,
     connections: AtomicUsize,
 }
@@ -49,7 +68,13 @@ impl<P: Provider> Server<P> {
     pub fn bind(address: IpAddr, port: u16, hop_limit: u8, provider: P) -> Result<Self> {
         let listener = TcpListener::bind((address, port))
             .with_context(|| format!("could not listen on {address}:{port}"))?;
-        let state = State { provider, tokens: Mutex::new(HashMap::new()), connections: AtomicUsize::new(0) };
+        let bound = listener.local_addr()?;
+        let state = State {
+            provider,
+            hosts: allowed_hosts(bound),
+            tokens: Mutex::new(HashMap::new()),
+            connections: AtomicUsize::new(0),
+        };
         Ok(Self { listener, hop_limit, state: Arc::new(state) })
     }
 
@@ -59,27 +84,237 @@ impl<P: Provider> Server<P> {
 
     /// Serves until the process is stopped.
     pub fn run(self) -> Result<()> {
-        for stream in self.listener.incoming() {
-            let Ok(stream) = stream else { continue };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(self.serve())
+    }
+
+    async fn serve(self) -> Result<()> {
+        self.listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
             set_hop_limit(&stream, self.hop_limit);
             let state = Arc::clone(&self.state);
-            if state.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                state.connections.fetch_sub(1, Ordering::SeqCst);
-                let _ = respond(&mut &stream, 503, "text/plain", &[], "too many connections", true);
-                continue;
-            }
-            std::thread::spawn(move || {
-                let _ = serve_connection(&state, stream);
+            let over = state.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS;
+            let (stream, heads) = HeadScan::new(stream);
+            tokio::spawn(async move {
+                let service = service_fn(|request| {
+                    let repeated =
+                        heads.lock().unwrap_or_else(|e| e.into_inner()).pop_front().unwrap_or(false);
+                    let answer = match (over, repeated) {
+                        (true, _) => text(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
+                        (false, true) => text(StatusCode::BAD_REQUEST, "more than one Content-Length"),
+                        (false, false) => handle(&state, &request),
+                    };
+                    debug!(
+                        "imds {} {} -> {}",
+                        request.method(),
+                        request.uri().path().escape_debug(),
+                        answer.status()
+                    );
+                    async move { Ok::<_, Infallible>(answer) }
+                });
+                let _ = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEAD_TIMEOUT)
+                    .max_buf_size(MAX_HEAD)
+                    .keep_alive(!over)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
                 state.connections.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        Ok(())
+    }
+}
+
+/// The Host values a local metadata client sends: the bound address, `localhost` (each alone or
+/// with the bound port), and EC2's address (for clients redirected here), as aws-vault accepts
+/// (99designs/aws-vault#578). None of these is a name a web page can rebind; anything else is.
+fn allowed_hosts(bound: SocketAddr) -> Vec<String> {
+    let port = bound.port();
+    let ip = match bound.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    let mut hosts = Vec::new();
+    for name in [ip.as_str(), "localhost"] {
+        hosts.extend([name.to_owned(), format!("{name}:{port}")]);
+    }
+    hosts.extend([EC2_METADATA_ADDRESS.to_owned(), format!("{EC2_METADATA_ADDRESS}:80")]);
+    hosts
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    answer(status, "text/plain", body.to_owned())
+}
+
+fn answer(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(SERVER, HeaderValue::from_static("awsenv"));
+    response
+}
+
+fn handle<P: Provider>(state: &State<P>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let headers = request.headers();
+    // Before any work: only a local metadata client, directly.
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    if !host.is_some_and(|host| state.hosts.contains(&host)) {
+        return text(StatusCode::FORBIDDEN, "this endpoint answers local metadata clients only (Host)");
+    }
+    if PROXY_HEADERS.iter().any(|name| headers.contains_key(*name)) {
+        return text(StatusCode::FORBIDDEN, "requests through a proxy are refused");
+    }
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return text(StatusCode::BAD_REQUEST, "metadata requests have no body");
+    }
+    let path = request.uri().path();
+    let method = request.method();
+    if path == TOKEN_PATH || path == "/latest/api/token/" {
+        if method != Method::PUT {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "the token path takes PUT");
+        }
+        let ttl = headers
+            .get(TTL_HEADER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .filter(|t| (1..=21_600).contains(t));
+        let Some(ttl) = ttl else {
+            return text(StatusCode::BAD_REQUEST, &format!("{TTL_HEADER} must be 1 to 21600 seconds"));
+        };
+        let mut response = text(StatusCode::OK, &state.issue_token(Duration::from_secs(ttl)));
+        response.headers_mut().insert("x-aws-ec2-metadata-token-ttl-seconds", HeaderValue::from(ttl));
+        return response;
+    }
+    let Some(rest) = path.strip_prefix(CREDENTIALS_PATH) else {
+        return text(StatusCode::NOT_FOUND, "not found");
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "metadata paths take GET");
+    }
+    match headers.get(TOKEN_HEADER).map(|v| v.to_str().unwrap_or("")) {
+        None => return text(StatusCode::UNAUTHORIZED, "a session token is required (IMDSv2)"),
+        Some(token) if !state.token_valid(token) => {
+            return text(StatusCode::UNAUTHORIZED, "invalid or expired session token");
+        }
+        Some(_) => {}
+    }
+    let name = state.provider.name();
+    match rest.trim_end_matches('/') {
+        "" => text(StatusCode::OK, name),
+        other if other.strip_prefix('/') == Some(name) => match state.provider.document() {
+            Some(document) => answer(StatusCode::OK, "application/json", document),
+            None => text(StatusCode::SERVICE_UNAVAILABLE, "no valid credentials; see the awsenv serve log"),
+        },
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// Watches the bytes of a connection for one thing hyper accepts and this endpoint refuses: a
+/// request head with the same Content-Length twice (hyper keeps one, as RFC 9112 allows; a server
+/// that cannot be confused about framing refuses it). For each head it reads, in order, it queues
+/// whether the head repeated the header; the service takes one verdict per request.
+struct HeadScan<S> {
+    inner: S,
+    verdicts: Arc<Mutex<VecDeque<bool>>>,
+    /// The current line of a head, lowercased (bounded: hyper refuses longer heads anyway).
+    line: Vec<u8>,
+    /// Content-Length headers seen in the current head, and the last value.
+    lengths: usize,
+    length: u64,
+    /// Body bytes still to pass before the next head.
+    body_left: u64,
+    started: bool,
+}
+
+impl<S> HeadScan<S> {
+    fn new(inner: S) -> (Self, Arc<Mutex<VecDeque<bool>>>) {
+        let verdicts = Arc::new(Mutex::new(VecDeque::new()));
+        let scan = Self {
+            inner,
+            verdicts: Arc::clone(&verdicts),
+            line: Vec::new(),
+            lengths: 0,
+            length: 0,
+            body_left: 0,
+            started: false,
+        };
+        (scan, verdicts)
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            if self.body_left > 0 {
+                self.body_left -= 1;
+                continue;
+            }
+            if byte != b'\n' {
+                if self.line.len() < MAX_HEAD {
+                    self.line.push(byte.to_ascii_lowercase());
+                }
+                continue;
+            }
+            let line = self.line.strip_suffix(b"\r").unwrap_or(&self.line);
+            if line.is_empty() {
+                if self.started {
+                    self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).push_back(self.lengths > 1);
+                    self.body_left = self.length;
+                    (self.lengths, self.length, self.started) = (0, 0, false);
+                }
+            } else if let Some(value) = line.strip_prefix(b"content-length:") {
+                self.lengths += 1;
+                let value = std::str::from_utf8(value).unwrap_or("").trim();
+                self.length = value.parse().unwrap_or(0);
+            } else {
+                self.started = true;
+            }
+            self.line.clear();
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for HeadScan<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled()[before..].to_vec();
+        self.scan(&read);
+        poll
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for HeadScan<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
 /// EC2's endpoint answers with a TTL of 1 so that its answers die at the first hop: a container
 /// behind a bridge cannot reach it. The same is set here on every connection.
-fn set_hop_limit(stream: &TcpStream, hop_limit: u8) {
+fn set_hop_limit(stream: &tokio::net::TcpStream, hop_limit: u8) {
     let value = libc::c_int::from(hop_limit);
     let (level, option) = match stream.local_addr() {
         Ok(address) if address.is_ipv6() => (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS),
@@ -94,144 +329,6 @@ fn set_hop_limit(stream: &TcpStream, hop_limit: u8) {
             (&raw const value).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
-    }
-}
-
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    keep_alive: bool,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-fn serve_connection<P: Provider>(state: &State<P>, stream: TcpStream) -> Result<()> {
-    stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
-    stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
-    let mut reader = BufReader::new(&stream);
-    loop {
-        let request = match read_request(&mut reader) {
-            Ok(Some(request)) => request,
-            Ok(None) => return Ok(()),
-            Err(_) => {
-                respond(&mut &stream, 400, "text/plain", &[], "bad request", true)?;
-                return Ok(());
-            }
-        };
-        let keep_alive = request.keep_alive;
-        let (status, extra, body) = handle(state, &request);
-        debug!("imds {} {} -> {status}", request.method, request.path);
-        let extra: Vec<(&str, String)> = extra.into_iter().collect();
-        respond(&mut &stream, status, content_type(status, &request), &extra, &body, !keep_alive)?;
-        if !keep_alive {
-            return Ok(());
-        }
-    }
-}
-
-fn content_type(status: u16, request: &Request) -> &'static str {
-    let is_document = status == 200 && request.path.trim_end_matches('/').len() > CREDENTIALS_PATH.len();
-    if is_document { "application/json" } else { "text/plain" }
-}
-
-/// Reads one request head (and discards a small body); `None` at a clean end of the connection.
-fn read_request(reader: &mut BufReader<&TcpStream>) -> Result<Option<Request>> {
-    let mut head = Vec::new();
-    loop {
-        let mut line = Vec::new();
-        let read = reader.by_ref().take((MAX_HEAD - head.len()) as u64 + 1).read_until(b'\n', &mut line)?;
-        if read == 0 {
-            anyhow::ensure!(head.is_empty(), "connection closed mid-request");
-            return Ok(None);
-        }
-        anyhow::ensure!(head.len() + line.len() <= MAX_HEAD, "request head too large");
-        if line == b"\r\n" || line == b"\n" {
-            if head.is_empty() {
-                continue;
-            }
-            break;
-        }
-        head.extend_from_slice(&line);
-    }
-    let head = String::from_utf8(head)?;
-    let mut lines = head.lines();
-    let mut first = lines.next().context("empty request")?.split(' ');
-    let (method, target, version) = (first.next(), first.next(), first.next());
-    let (Some(method), Some(target), Some(version)) = (method, target, version) else {
-        anyhow::bail!("malformed request line");
-    };
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line.split_once(':').context("malformed header")?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let connection = headers.iter().find(|(k, _)| k == "connection").map(|(_, v)| v.to_ascii_lowercase());
-    let keep_alive = match version {
-        "HTTP/1.1" => connection.as_deref() != Some("close"),
-        _ => connection.as_deref() == Some("keep-alive"),
-    };
-    let length: usize = match headers.iter().find(|(k, _)| k == "content-length") {
-        Some((_, v)) => v.parse().context("bad content-length")?,
-        None => 0,
-    };
-    anyhow::ensure!(length <= 4096, "request body too large");
-    anyhow::ensure!(
-        !headers.iter().any(|(k, _)| k == "transfer-encoding"),
-        "chunked requests are not supported"
-    );
-    std::io::copy(&mut reader.by_ref().take(length as u64), &mut std::io::sink())?;
-    let path = target.split('?').next().unwrap_or(target).to_owned();
-    Ok(Some(Request { method: method.to_owned(), path, headers, keep_alive }))
-}
-
-type Answer = (u16, Option<(&'static str, String)>, String);
-
-fn handle<P: Provider>(state: &State<P>, request: &Request) -> Answer {
-    // A proxy in front would turn the endpoint into one for the whole network; EC2 refuses too.
-    if request.header("x-forwarded-for").is_some() {
-        return (403, None, "requests through a proxy (X-Forwarded-For) are refused".into());
-    }
-    let path = request.path.as_str();
-    if path == TOKEN_PATH || path == "/latest/api/token/" {
-        if request.method != "PUT" {
-            return (405, None, "the token path takes PUT".into());
-        }
-        let ttl = request
-            .header(TTL_HEADER)
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|t| (1..=21_600).contains(t));
-        let Some(ttl) = ttl else {
-            return (400, None, format!("{TTL_HEADER} must be 1 to 21600 seconds"));
-        };
-        let token = state.issue_token(Duration::from_secs(ttl));
-        return (200, Some(("X-aws-ec2-metadata-token-ttl-seconds", ttl.to_string())), token);
-    }
-    let Some(rest) = path.strip_prefix(CREDENTIALS_PATH) else {
-        return (404, None, "not found".into());
-    };
-    if request.method != "GET" && request.method != "HEAD" {
-        return (405, None, "metadata paths take GET".into());
-    }
-    match request.header(TOKEN_HEADER) {
-        None => return (401, None, "a session token is required (IMDSv2)".into()),
-        Some(token) if !state.token_valid(token) => {
-            return (401, None, "invalid or expired session token".into());
-        }
-        Some(_) => {}
-    }
-    let name = state.provider.name();
-    match rest.trim_end_matches('/') {
-        "" => (200, None, name.to_owned()),
-        other if other.strip_prefix('/') == Some(name) => match state.provider.document() {
-            Some(document) => (200, None, document),
-            None => (503, None, "no valid credentials; see the awsenv serve log".into()),
-        },
-        _ => (404, None, "not found".into()),
     }
 }
 
@@ -264,43 +361,15 @@ impl<P> State<P> {
 /// 32 bytes from the kernel's generator, as 64 hex digits.
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    // SAFETY: the buffer is valid for its length; getrandom fills at most that.
-    let filled = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    assert_eq!(filled, bytes.len() as isize, "getrandom failed");
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: the pointer and length describe the unfilled rest of the buffer.
+        let got = unsafe { libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0) };
+        if got > 0 {
+            filled += got.unsigned_abs();
+        }
+    }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn respond(
-    stream: &mut &TcpStream,
-    status: u16,
-    content_type: &str,
-    extra: &[(&str, String)],
-    body: &str,
-    close: bool,
-) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Service Unavailable",
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nServer: awsenv\r\n",
-        body.len()
-    );
-    for (name, value) in extra {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if close {
-        out.push_str("Connection: close\r\n");
-    }
-    out.push_str("\r\n");
-    out.push_str(body);
-    stream.write_all(out.as_bytes())?;
-    stream.flush()
 }
 
 #[cfg(test)]
@@ -319,8 +388,12 @@ mod tests {
 
     #[test]
     fn the_token_store_is_bounded() {
-        let state =
-            State { provider: Fixed, tokens: Mutex::new(HashMap::new()), connections: AtomicUsize::new(0) };
+        let state = State {
+            provider: Fixed,
+            hosts: Vec::new(),
+            tokens: Mutex::new(HashMap::new()),
+            connections: AtomicUsize::new(0),
+        };
         let first = state.issue_token(Duration::from_secs(10));
         for _ in 0..MAX_TOKENS * 2 {
             state.issue_token(Duration::from_secs(100));
@@ -328,5 +401,27 @@ mod tests {
         assert_eq!(state.token_count(), MAX_TOKENS);
         assert!(!state.token_valid(&first), "the token expiring first made room");
         assert_eq!(random_token().len(), 64);
+    }
+
+    #[test]
+    fn repeated_content_lengths_are_seen_per_head() {
+        let (mut scan, verdicts) = HeadScan::new(());
+        scan.scan(b"PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nxx");
+        scan.scan(b"GET / HTTP/1.1\r\nContent-Length: 0\r\nCONTENT-LENGTH: 0\r\n");
+        scan.scan(b"\r\nGET / HTTP/1.1\r\n\r\n");
+        assert_eq!(*verdicts.lock().unwrap(), [false, true, false]);
+    }
+
+    #[test]
+    fn only_local_metadata_hosts_are_allowed() {
+        let hosts = allowed_hosts("127.0.0.1:9911".parse().unwrap());
+        for good in ["127.0.0.1:9911", "127.0.0.1", "localhost:9911", "localhost", "169.254.169.254:80"] {
+            assert!(hosts.iter().any(|h| h == good), "{good}");
+        }
+        for bad in ["evil.com", "evil.com:9911", "127.0.0.1:80", "localhost:1", "127.0.0.2:9911", ""] {
+            assert!(!hosts.iter().any(|h| h == bad), "{bad}");
+        }
+        let v6 = allowed_hosts("[::1]:8080".parse().unwrap());
+        assert!(v6.iter().any(|h| h == "[::1]:8080"));
     }
 }

@@ -1,16 +1,16 @@
 //! The aws CLI's shared files, `~/.aws/config` and `~/.aws/credentials`: parsed for profiles,
 //! and edited for `awsenv update` so that only the keys it owns change.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cache::Staged;
 use crate::error::{Exit, fail};
+use crate::files::{self, Staged, Trust, limit};
 
 /// One `[section]` and its `key = value` settings, with line numbers for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,8 @@ fn classify(text: &str) -> Vec<Line> {
                     let key = trimmed[..at].trim().to_ascii_lowercase();
                     Line::Setting(key, trimmed[at + 1..].trim().to_owned())
                 }
-                _ => Line::Malformed(format!("expected 'key = value', found {trimmed:?}")),
+                // The line itself is not quoted: it may be a pasted secret.
+                _ => Line::Malformed("expected 'key = value' or a [section] header".to_owned()),
             }
         };
         setting_indent = match &kind {
@@ -88,7 +89,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Section>> {
             Line::Header(header) => sections.push(Section { header, line: number, settings: Vec::new() }),
             Line::Setting(key, value) => match sections.last_mut() {
                 Some(section) => section.settings.push((key, value)),
-                None => return Err(malformed(&format!("setting {key:?} comes before any [section]"))),
+                None => return Err(malformed("a setting comes before any [section]")),
             },
         }
     }
@@ -162,17 +163,15 @@ fn holds(text: &str, name: &str, values: &[(&str, &str)]) -> bool {
 const SETTLE: Duration = Duration::from_millis(25);
 
 /// Sets `values` in section `[header]` of the file at `path` (created 0600 in a 0700 directory
-/// when missing), leaving every other byte alone. awsenv's writers take a lock beside the file.
-/// The aws CLI takes none and rewrites the file in place, so after each replacement the old file
-/// and the new one are checked: a change the CLI made to the old one is merged in, a rewrite of
-/// the new one that dropped these values is done again.
+/// when missing), leaving every other byte alone. A symbolic link (a dotfiles setup) is followed
+/// and its target replaced, as `aws configure set` writes through it. awsenv's writers take a
+/// lock beside the file. The aws CLI takes none and rewrites the file in place, so after each
+/// replacement the old file and the new one are checked: a change the CLI made to the old one is
+/// merged in, a rewrite of the new one that dropped these values is done again.
 pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()> {
+    let path = &resolve_links(path)?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("could not create {}", dir.display()))?;
+    files::create_private_dir(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).context("the file has a name")?;
     let lock_path = dir.join(format!(".{file_name}.awsenv-lock"));
     let lock = OpenOptions::new()
@@ -185,14 +184,17 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
     lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
     let mut base = None;
     for _ in 0..10 {
-        let old = File::open(path).ok();
+        let old = files::open(path, "aws CLI file", Trust::Data)?;
         let before = match base.take() {
             Some(text) => text,
             None => read_open(old.as_ref(), path)?,
         };
-        let after = set_in_section(&before, header, values);
-        parse(&after, path).context("the edited file would not parse; left it as it was")?;
-        let staged = Staged::write(dir, path, after.as_bytes())
+        // A byte-order mark stays where it was, outside the lines being edited.
+        let (bom, body) =
+            before.strip_prefix('\u{feff}').map_or(("", before.as_str()), |rest| ("\u{feff}", rest));
+        let after = format!("{bom}{}", set_in_section(body, header, values));
+        parse(&after[bom.len()..], path).context("the edited file would not parse; left it as it was")?;
+        let staged = Staged::write(dir, path, after.as_bytes(), 0o600)
             .with_context(|| format!("could not write {}", path.display()))?;
         if read_open(old.as_ref(), path)? != before {
             continue;
@@ -204,13 +206,32 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
             base = Some(old_now);
             continue;
         }
-        let current = read_text(path)?;
-        if holds(&current, header, values) {
+        let current = read_open(files::open(path, "aws CLI file", Trust::Data)?.as_ref(), path)?;
+        if holds(current.strip_prefix('\u{feff}').unwrap_or(&current), header, values) {
             return Ok(());
         }
         base = Some(current);
     }
     Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
+}
+
+/// The file a chain of symbolic links ends at (which may not exist yet).
+fn resolve_links(path: &Path) -> Result<PathBuf> {
+    let mut path = path.to_owned();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&path)
+                    .with_context(|| format!("could not read the link {}", path.display()))?;
+                path = match path.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(path),
+        }
+    }
+    Err(fail(Exit::Config, format!("{} is a loop of symbolic links", path.display())))
 }
 
 /// The text of an open file from its start (the file as it was opened, even once replaced).
@@ -220,17 +241,13 @@ fn read_open(file: Option<&File>, path: &Path) -> Result<String> {
     };
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))?;
-    file.read_to_end(&mut bytes).with_context(|| format!("could not read {}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display())))
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display()))),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+    file.take(limit::INI + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    if bytes.len() as u64 > limit::INI {
+        return Err(fail(Exit::Config, format!("{} is larger than {} bytes", path.display(), limit::INI)));
     }
+    String::from_utf8(bytes).map_err(|_| fail(Exit::Config, format!("{} is not UTF-8 text", path.display())))
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Profiles of the aws CLI's own files (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`), which
 //! awsenv accepts wherever it accepts an account of the store.
 
-use std::fs;
-use std::io::ErrorKind;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::config;
+use crate::files::{self, Trust, limit};
 use crate::ini;
 use crate::store::validate_name;
 
@@ -40,6 +40,7 @@ pub struct Profiles {
 impl Profiles {
     pub fn load() -> Result<Self> {
         let mut profiles: Vec<Profile> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let files = [(config::aws_config_file()?, true), (config::aws_credentials_file()?, false)];
         for (path, is_config) in files {
             let Some(text) = read_optional(&path)? else {
@@ -59,13 +60,17 @@ impl Profiles {
                     );
                     continue;
                 }
-                match profiles.iter_mut().find(|p| p.name == name) {
-                    Some(profile) => profile.settings.extend(section.settings),
-                    None => profiles.push(Profile {
-                        name: name.to_owned(),
-                        file: path.clone(),
-                        settings: section.settings,
-                    }),
+                // An index by name keeps loading linear in the number of sections.
+                match index.get(name) {
+                    Some(&at) => profiles[at].settings.extend(section.settings),
+                    None => {
+                        index.insert(name.to_owned(), profiles.len());
+                        profiles.push(Profile {
+                            name: name.to_owned(),
+                            file: path.clone(),
+                            settings: section.settings,
+                        });
+                    }
                 }
             }
         }
@@ -85,10 +90,8 @@ impl Profiles {
     }
 }
 
+/// The aws CLI's file at `path`: the user's, writable by no one else, since its keys, roles and
+/// `mfa_process` commands are used as they stand.
 fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
-    }
+    files::read_text(path, "aws CLI file", limit::INI, Trust::Required)
 }

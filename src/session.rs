@@ -9,10 +9,10 @@ use crate::aws::{self, AssumeRoleInput, Aws, Connection};
 pub use crate::cache::Session;
 use crate::cache::{Cache, Lock, RoleSpec, Slot};
 pub use crate::codes::Codes;
-use crate::codes::Device;
+use crate::codes::{Device, SentCodes};
 use crate::config::{self, RegionVars};
 use crate::creds::{Credentials, Secret, Timestamp, human_duration};
-use crate::error::{Exit, fail, one_line};
+use crate::error::{Exit, fail};
 use crate::profile::{Profile, Profiles};
 use crate::shell::{Exports, Kind};
 use crate::store::{AccountFile, Store, validate_name};
@@ -227,8 +227,28 @@ impl Account {
 
     /// The complete exports for `creds` of this account; a profile's region fills in for a shell
     /// that has none.
-    pub fn exports(&self, kind: &Kind, creds: &Credentials) -> Exports {
+    pub fn exports(&self, kind: &Kind, creds: &Credentials) -> Result<Exports> {
         Exports::new(&self.name, kind, creds, &RegionVars::read(self.region.clone()))
+    }
+
+    /// The profiles of the aws CLI's files this account's credentials come from: itself when it is
+    /// a profile, and each `source_profile` down its chain.
+    pub fn profile_chain(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut account = self;
+        loop {
+            match &account.source {
+                Source::Keys { store: Some(_), .. } => return names,
+                Source::Keys { .. } => {
+                    names.push(account.name.as_str());
+                    return names;
+                }
+                Source::Role { source, .. } => {
+                    names.push(account.name.as_str());
+                    account = source;
+                }
+            }
+        }
     }
 
     /// The long-term keys at the root of the account's chain.
@@ -245,21 +265,9 @@ impl Account {
         Aws::connect(&connection(root)?, root.keys())
     }
 
-    /// Remembers a code sent for `serial`, so that it is never sent again in its window.
-    pub fn record_code(&self, serial: &str, code: &str) -> Result<()> {
-        self.cache.record_code(serial, code, Timestamp::now())
-    }
-
-    /// Records a code once AWS has answered; a code that got no answer (AWS unreachable or too
-    /// slow) may be tried again.
-    fn note_sent<T>(&self, serial: &str, code: &str, result: &Result<T>) {
-        let reached = match result {
-            Ok(_) => true,
-            Err(error) => crate::error::exit_code(error) != Exit::Unreachable as i32,
-        };
-        if reached && let Err(error) = self.record_code(serial, code) {
-            eprintln!("awsenv: could not remember the MFA code sent: {}", one_line(&error));
-        }
+    /// The record of MFA codes sent, so that none is sent twice.
+    pub fn sent_codes(&self) -> SentCodes {
+        SentCodes::new(self.cache.dir())
     }
 
     /// The name of the account that holds the keys (itself, or the end of its chain).
@@ -305,7 +313,7 @@ impl Account {
     /// The root's cached MFA session, if it has `min_ttl` seconds left at `now`.
     pub fn cached_mfa(&self, now: Timestamp, min_ttl: i64) -> Result<Option<Session>> {
         let root = self.root();
-        root.cache.read(&root.name, Slot::Mfa, &root.keys().access_key_id, Timestamp(now.0 + min_ttl))
+        root.cache.read(&root.name, Slot::Mfa, &root.keys().access_key_id, now.plus(min_ttl))
     }
 
     /// The cached session of a role profile, if it has `min_ttl` left at `now`.
@@ -314,7 +322,7 @@ impl Account {
             return Ok(None);
         };
         let spec = self.role_spec(request, None)?;
-        self.cache.read(&self.name, Slot::Role(&spec), &self.keys().access_key_id, Timestamp(now.0 + min_ttl))
+        self.cache.read(&self.name, Slot::Role(&spec), &self.keys().access_key_id, now.plus(min_ttl))
     }
 
     /// The account's MFA device: for the store, `NAME.mfa_serial`, else the account file's prefix
@@ -421,13 +429,15 @@ impl Account {
         if let Some(session) = self.cached_mfa(Timestamp::now(), want.min_ttl)? {
             return Ok((session, false));
         }
-        let code = match want.codes.get(device, &self.cache) {
+        let sent = self.sent_codes();
+        let code = match want.codes.get(device, &sent) {
             Ok(code) => code,
             Err(error) => return self.fallback(want, error).map(|session| (session, false)),
         };
+        let sending = sent.record(&device.serial, &code, Timestamp::now())?;
         let result =
             aws::get_session_token(connection, self.keys(), &device.serial, &code, want.mfa_duration);
-        self.note_sent(&device.serial, &code, &result);
+        sending.settle(&result);
         let credentials = result.map_err(|e| e.context(format!("account {}", self.name)))?;
         let session = Session {
             credentials,
@@ -474,6 +484,7 @@ impl Account {
     /// The role's ARN: the request's own when it is one, else in this account: the account file's
     /// prefix, else the one of the account's MFA device.
     fn role_arn(&self, role: &str, account_file: Option<&Path>) -> Result<String> {
+        validate_role(role)?;
         if role.starts_with("arn:") {
             return Ok(role.to_owned());
         }
@@ -543,7 +554,7 @@ impl Account {
         let spec = self.role_spec(request, want.account_file)?;
         let slot = Slot::Role(&spec);
         let source_key = &self.keys().access_key_id;
-        let valid_at = |now: Timestamp| Timestamp(now.0 + want.min_ttl);
+        let valid_at = |now: Timestamp| now.plus(want.min_ttl);
         if let Some(session) = self.cache.read(&self.name, slot, source_key, valid_at(Timestamp::now()))? {
             return Ok(session);
         }
@@ -608,20 +619,25 @@ impl Account {
             mfa: None,
         };
         let code;
+        let sent = self.sent_codes();
         let signer = match plan {
             Signer::Ready(credentials) => credentials,
             Signer::OwnMfa(device) => {
                 self.mfa_session_locked(&lock, &signer_want, device, &connection)?.0.credentials
             }
             Signer::Direct(device) => {
-                code = want.codes.get(device, &self.cache)?;
+                code = want.codes.get(device, &sent)?;
                 input.mfa = Some((&device.serial, &code));
                 signer_account.keys().clone()
             }
         };
+        let sending = match input.mfa {
+            Some((serial, code)) => Some(sent.record(serial, code, Timestamp::now())?),
+            None => None,
+        };
         let result = aws::assume_role(&connection, &signer, &input);
-        if let Some((serial, code)) = input.mfa {
-            self.note_sent(serial, code, &result);
+        if let Some(sending) = sending {
+            sending.settle(&result);
         }
         let credentials = result.map_err(|e| e.context(format!("account {}", self.name)))?;
         let session = Session {
@@ -633,6 +649,34 @@ impl Account {
         self.cache.write(&lock, &self.name, &session)?;
         Ok(session)
     }
+}
+
+/// A role name as IAM allows it (1 to 64 of letters, digits and `+=,.@_-`), or a role ARN whose
+/// path is printable and whose name is one: anything else is refused before it reaches STS, the
+/// shell's variables or a prompt.
+fn validate_role(role: &str) -> Result<()> {
+    let name_ok = |name: &str| {
+        (1..=64).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    };
+    let valid = match role.strip_prefix("arn:") {
+        None => name_ok(role),
+        Some(_) => {
+            let resource = role.splitn(6, ':').nth(5).unwrap_or("");
+            let printable = role.len() <= 2048 && role.bytes().all(|b| b.is_ascii_graphic());
+            printable && resource.starts_with("role/") && name_ok(arn_tail(resource).as_str())
+        }
+    };
+    if valid {
+        return Ok(());
+    }
+    let shown: String = role.chars().take(64).collect::<String>().escape_debug().to_string();
+    Err(fail(
+        Exit::Usage,
+        format!(
+            "invalid role {shown:?}: give a role name (letters, digits and +=,.@_-, up to 64) or a role ARN"
+        ),
+    ))
 }
 
 /// The last part of an ARN: the user of `arn:aws:iam::1:mfa/alice`.

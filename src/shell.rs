@@ -1,10 +1,13 @@
 //! What awsenv says to shells: the init scripts (kept as real shell files under `shell/`) and the
 //! export lines that `ec2switch` and `ec2mfa` evaluate.
 
+use anyhow::Result;
+
 use crate::cache::Session;
 use crate::cli::Shell;
 use crate::config::RegionVars;
 use crate::creds::{Credentials, Secret};
+use crate::error::{Exit, fail};
 
 const BASH_INIT: &str = include_str!("../shell/awsenv.bash");
 const ZSH_INIT: &str = include_str!("../shell/awsenv.zsh");
@@ -125,7 +128,9 @@ impl Kind {
 }
 
 impl Exports {
-    pub fn new(account: &str, kind: &Kind, creds: &Credentials, regions: &RegionVars) -> Self {
+    /// The exports, or an error naming the variable whose value no shell can hold (a NUL byte):
+    /// refused before anything is printed, so that a shell never applies half a set.
+    pub fn new(account: &str, kind: &Kind, creds: &Credentials, regions: &RegionVars) -> Result<Self> {
         let text = |s: String| Some(Secret::new(s));
         let token = creds.session_token.clone();
         let mut values = vec![
@@ -153,7 +158,17 @@ impl Exports {
         if regions.region.is_none() {
             values.push(("AWS_REGION", text(region.to_owned())));
         }
-        Self { values }
+        if let Some((name, _)) =
+            values.iter().find(|(_, v)| v.as_ref().is_some_and(|v| v.expose().contains(&0)))
+        {
+            return Err(fail(
+                Exit::Config,
+                format!(
+                    "the value for {name} of account {account} holds a NUL byte, which no shell can hold; nothing was set"
+                ),
+            ));
+        }
+        Ok(Self { values })
     }
 
     /// The variables as name and value (`None`: unset), for a child process's environment.
@@ -233,9 +248,10 @@ mod tests {
             expiration: None,
         };
         let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None, fallback: None };
-        let text =
-            String::from_utf8(Exports::new("work", &Kind::LongTerm, &creds, &regions).render(Shell::Bash))
-                .unwrap();
+        let text = String::from_utf8(
+            Exports::new("work", &Kind::LongTerm, &creds, &regions).unwrap().render(Shell::Bash),
+        )
+        .unwrap();
         for name in [
             "AWS_SESSION_TOKEN",
             "AWS_SECURITY_TOKEN",

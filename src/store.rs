@@ -3,13 +3,13 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::creds::{Credentials, Secret};
 use crate::error::{Exit, debug, fail};
+use crate::files::{self, Trust, check_private_dir, limit};
 
 /// Account names are what the seed accepted in practice, with nothing that can leave the store.
 pub fn validate_name(name: &str) -> Result<()> {
@@ -25,36 +25,6 @@ pub fn validate_name(name: &str) -> Result<()> {
             Exit::Config,
             format!(
                 "invalid account name {name:?}: use letters, digits, '.', '_' and '-', not starting with '.'"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses a directory that another user could change: whoever can write there can swap keys.
-pub fn check_private_dir(dir: &Path, what: &str) -> Result<()> {
-    let meta = fs::metadata(dir).with_context(|| format!("could not read {what} {}", dir.display()))?;
-    let mode = meta.mode() & 0o7777;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    if meta.uid() != uid {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "{what} {} belongs to uid {}, not to you (uid {uid}); fix with: chown -R $(id -u) {}",
-                dir.display(),
-                meta.uid(),
-                dir.display()
-            ),
-        ));
-    }
-    if mode & 0o022 != 0 {
-        return Err(fail(
-            Exit::Config,
-            format!(
-                "{what} {} is writable by others (mode {mode:04o}); fix with: chmod go-w {}",
-                dir.display(),
-                dir.display()
             ),
         ));
     }
@@ -142,19 +112,20 @@ impl Store {
     /// Writes `NAME.SUFFIX` (0600, atomically): awsenv remembers a discovered MFA serial this way.
     pub fn write_text(&self, name: &str, suffix: &str, value: &str) -> Result<PathBuf> {
         let path = self.file(name, suffix);
-        crate::cache::write_atomic(&self.dir, &path, format!("{value}\n").as_bytes())
+        files::write_atomic(&self.dir, &path, format!("{value}\n").as_bytes())
             .with_context(|| format!("could not write {}", path.display()))?;
         Ok(path)
     }
 
+    /// The trimmed value of `NAME.SUFFIX`: a file of the user's that no one else can write, or a
+    /// key could be swapped and a command run as the user.
     fn read_value(&self, name: &str, suffix: &str) -> Result<Option<Secret>> {
         let path = self.file(name, suffix);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        let Some(bytes) = files::read(&path, "store file", limit::VALUE, Trust::Required)? else {
+            return Ok(None);
         };
-        let value = bytes.trim_ascii();
+        // An editor's byte-order mark is not part of a key.
+        let value = files::strip_bom(&bytes).trim_ascii();
         if value.is_empty() {
             return Err(fail(Exit::Config, format!("{} is empty", path.display())));
         }
@@ -221,12 +192,19 @@ impl AccountFile {
 
     pub fn load(path: &Path) -> Result<Self> {
         debug!("account file {}", path.display());
-        let text = fs::read_to_string(path).map_err(|e| {
-            let exit = if e.kind() == ErrorKind::NotFound { Exit::Config } else { Exit::Failure };
-            fail(exit, format!("could not read account file {}: {e}", path.display()))
+        let text =
+            files::read_text(path, "account file", limit::JSON, Trust::Required)?.ok_or_else(|| {
+                fail(
+                    Exit::Config,
+                    format!("could not read account file {}: it does not exist", path.display()),
+                )
+            })?;
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+            fail(
+                Exit::Config,
+                format!("malformed account file {}: it {}", path.display(), files::json_error(&e)),
+            )
         })?;
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|e| fail(Exit::Config, format!("malformed account file {}: {e}", path.display())))?;
         let mut entries = Vec::with_capacity(map.len());
         for (name, value) in map {
             let Some(text) = value.as_str() else {

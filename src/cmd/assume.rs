@@ -24,7 +24,7 @@ impl Run for Assume {
         };
         let min_ttl = min_ttl(self.min_ttl.as_deref(), request.duration_seconds)?;
         let codes = Codes::new(self.code.clone())?;
-        let want = Want { min_ttl, ..Want::new(&codes, ctx.cli.config.as_deref())? };
+        let want = Want { min_ttl, ..Want::new(&codes, ctx.account_file.as_deref())? };
         let account = Account::open(&self.account)?;
         let session = account.role_session(&request, &want)?;
         let role_arn = session.role.map(|spec| spec.role_arn).context("a role session names its role")?;
@@ -47,7 +47,7 @@ impl Run for Assume {
             }
             Format::Bash | Format::Fish => {
                 let shell = if self.format == Format::Fish { Shell::Fish } else { Shell::Bash };
-                account.exports(&Kind::Role(role_arn.clone()), &creds).render(shell)
+                account.exports(&Kind::Role(role_arn.clone()), &creds)?.render(shell)
             }
         };
         print(&out)?;

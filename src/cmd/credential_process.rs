@@ -31,7 +31,7 @@ impl Run for CredentialProcess {
         })?;
         let account = Account::open(&self.account)?;
         let codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
-        let account_file = ctx.cli.config.as_deref();
+        let account_file = ctx.account_file.as_deref();
         let session =
             consumer_session(&account, self.role.as_deref(), &codes, min_ttl, Some(60), account_file)?;
         print(&process_json(&session.credentials)?)

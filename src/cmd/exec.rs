@@ -47,7 +47,7 @@ impl Run for Exec {
             },
         };
         let codes = Codes::new(self.code.clone())?;
-        let mut want = Want::new(&codes, ctx.cli.config.as_deref())?;
+        let mut want = Want::new(&codes, ctx.account_file.as_deref())?;
         let (kind, creds) = match source {
             Source::Keys => (Kind::LongTerm, account.keys().clone()),
             Source::Mfa => {
@@ -64,12 +64,14 @@ impl Run for Exec {
         let (program, args) = self.command.split_first().expect("clap requires a command");
         let mut command = Command::new(program);
         command.args(args);
-        for (name, value) in account.exports(&kind, &creds).pairs() {
+        for (name, value) in account.exports(&kind, &creds)?.pairs() {
             match value {
                 Some(value) => command.env(name, OsStr::from_bytes(value)),
                 None => command.env_remove(name),
             };
         }
+        // The code was for awsenv; the command has no use for it.
+        command.env_remove("AWSENV_MFA_CODE").env_remove("AWS_SESSION_MFA_CODE");
         // execve: the command gets this process, its signals and its exit status.
         let error = command.exec();
         let exit = if error.kind() == ErrorKind::NotFound { Exit::NotFound } else { Exit::CannotRun };

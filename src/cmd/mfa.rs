@@ -18,10 +18,8 @@ impl Run for Mfa {
         let want = Want {
             min_ttl: 0,
             codes: &Codes::new(self.code.clone())?,
-            account_file: ctx.cli.config.as_deref(),
-            mfa_duration: parse_mfa_duration(
-                self.duration.clone().or_else(config::legacy_duration).as_deref(),
-            )?,
+            account_file: ctx.account_file.as_deref(),
+            mfa_duration: parse_mfa_duration(self.duration.clone().or_else(config::duration_env).as_deref())?,
             fallback_ttl: None,
         };
         // A role profile's MFA session is its source's; the shell then takes the role.

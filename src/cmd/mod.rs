@@ -23,10 +23,11 @@ use crate::cli::{Cli, Command};
 use crate::creds::Timestamp;
 
 /// What every command gets besides its own arguments.
-pub struct Context<'a> {
-    pub cli: &'a Cli,
+pub struct Context {
     /// Read once, so that one run judges every expiry against the same moment.
     pub now: Timestamp,
+    /// `--config`, else `AWSENV_CONFIG`: the account file, when not in the usual places.
+    pub account_file: Option<std::path::PathBuf>,
 }
 
 pub trait Run {
@@ -34,7 +35,8 @@ pub trait Run {
 }
 
 pub fn run(cli: &Cli) -> Result<()> {
-    let ctx = Context { cli, now: Timestamp::now() };
+    let account_file = cli.config.clone().or_else(crate::config::account_file);
+    let ctx = Context { now: Timestamp::now(), account_file };
     match &cli.command {
         Command::Init(cmd) => cmd.run(&ctx),
         Command::Switch(cmd) => cmd.run(&ctx),

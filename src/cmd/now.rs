@@ -12,7 +12,7 @@ impl Run for Now {
     fn run(&self, ctx: &Context) -> Result<()> {
         let state = config::shell_state();
         let Some(label) = state.label else {
-            print(b"No keys set\n")?;
+            eprintln!("No keys set");
             return Err(silent(Exit::Config));
         };
         let mut out = format!("Keys set for {label} AWS account\n");
@@ -30,7 +30,7 @@ impl Run for Now {
             } else {
                 out.push_str(&format!(
                     "Session expired {} ago, at {}\n",
-                    human_duration(-left),
+                    human_duration(left.saturating_neg()),
                     expires.human_utc()
                 ));
             }

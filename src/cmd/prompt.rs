@@ -16,6 +16,12 @@ impl Run for Prompt {
             Some(role) if current.kind == "role" => format!("{}/{role}", current.account),
             _ => current.account.clone(),
         };
+        // Prompts expand `$(...)`, backticks and `%`: whatever set these variables, only the
+        // characters of valid names are shown, anything else as '?'.
+        let label: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "._@+=,/-".contains(c) { c } else { '?' })
+            .collect();
         let segment = segment(&label, current.expires.map(Timestamp), ctx.now, config::color(), self.shell);
         print(segment.as_bytes())
     }

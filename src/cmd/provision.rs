@@ -46,7 +46,32 @@ impl Run for ProvisionMfa {
         }
 
         tty::catch_interrupts();
-        let (serial, seed) = aws.create_virtual_mfa_device(&user)?;
+        let (serial, seed) = match aws.create_virtual_mfa_device(&user)? {
+            Some(created) => created,
+            None => {
+                // A device named for the user exists but is enabled for no one (checked above):
+                // what an earlier provision-mfa left when it was killed. Replace it.
+                let left = format!("arn:{}:iam::{account_id}:mfa/{user}", partition_of(&arn));
+                eprintln!(
+                    "awsenv: replacing the unfinished MFA device {left} left by an earlier provision-mfa"
+                );
+                if let Err(error) = aws.delete_virtual_mfa_device(&left) {
+                    return Err(fail(
+                        Exit::Rejected,
+                        format!(
+                            "an unfinished MFA device {left} is in the way and could not be deleted ({}); delete it with: aws iam delete-virtual-mfa-device --serial-number {left}",
+                            one_line(&error)
+                        ),
+                    ));
+                }
+                aws.create_virtual_mfa_device(&user)?.ok_or_else(|| {
+                    fail(
+                        Exit::Rejected,
+                        format!("IAM still has a virtual MFA device named {user}; delete it with: aws iam delete-virtual-mfa-device --serial-number {left}"),
+                    )
+                })?
+            }
+        };
         let device = Device { aws: &aws, tty: &tty, user: &user, serial: &serial };
         let codes = match device.activate(&seed, &account_id, self.show_secret) {
             Ok(codes) => codes,
@@ -56,7 +81,8 @@ impl Run for ProvisionMfa {
             }
         };
         let remembered = account.remember_serial(&serial)?;
-        account.record_code(&serial, &codes.1)?;
+        // The second code is spent: ec2mfa must wait for the next one.
+        drop(account.sent_codes().record(&serial, &codes.1, crate::creds::Timestamp::now())?);
         eprintln!(
             "Virtual MFA device {serial} activated for IAM user {user}; remembered in {}, so ec2mfa uses it",
             remembered.display()
@@ -130,6 +156,11 @@ fn check_interrupt() -> Result<()> {
         return Err(fail(Exit::Interrupted, "interrupted"));
     }
     Ok(())
+}
+
+/// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition_of(arn: &str) -> &str {
+    arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
 }
 
 /// Percent-encoding for the label and issuer of an otpauth URI (RFC 3986 unreserved kept).

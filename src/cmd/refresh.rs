@@ -18,7 +18,7 @@ impl Run for Refresh {
         // A window longer than the session would renew on every call; half the lifetime keeps
         // the wrapper from ever looping on STS.
         let min_ttl = |duration: i32| window.min(i64::from(duration) / 2);
-        let mut want = Want::new(&codes, ctx.cli.config.as_deref())?;
+        let mut want = Want::new(&codes, ctx.account_file.as_deref())?;
         want.min_ttl = min_ttl(want.mfa_duration);
         let (kind, session) = match (current.kind.as_str(), current.role_arn) {
             ("mfa", _) => (Kind::Mfa, account.mfa_session(&want)?.0),
@@ -30,7 +30,7 @@ impl Run for Refresh {
             (kind, _) => return Err(fail(Exit::Config, format!("nothing to renew for {kind} credentials"))),
         };
         let credentials = session.credentials;
-        print(&account.exports(&kind, &credentials).render(self.shell))?;
+        print(&account.exports(&kind, &credentials)?.render(self.shell))?;
         if let Some(expiration) = credentials.expiration {
             let left = crate::creds::human_duration(expiration.seconds_since(ctx.now));
             eprintln!(

@@ -1,6 +1,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -8,12 +9,14 @@ use super::credential_process::{NO_TERMINAL_HINT, consumer_session};
 use super::{Context, Run};
 use crate::cli::Serve;
 use crate::creds::{Credentials, Timestamp};
-use crate::error::{Exit, fail};
+use crate::error::{Exit, fail, one_line};
 use crate::imds::{Provider, Server};
 use crate::session::{Account, Codes, Session};
 
 /// Renew when less than this is left, so an SDK never receives credentials about to die.
 const RENEW_BEFORE: i64 = 600;
+/// After a failed renewal, try again this much later (or sooner when a client asks).
+const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 impl Run for Serve {
     fn run(&self, ctx: &Context) -> Result<()> {
@@ -32,30 +35,23 @@ impl Run for Serve {
             ));
         }
         let account = Account::open(&self.account)?;
-        let account_file = ctx.cli.config.clone();
+        let renewer = Renewer { account, role: self.role.clone(), account_file: ctx.account_file.clone() };
         // The first session may ask for a code on the terminal; later renewals cannot.
-        let codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
-        let first = consumer_session(
-            &account,
-            self.role.as_deref(),
-            &codes,
-            RENEW_BEFORE + 60,
-            Some(60),
-            account_file.as_deref(),
-        )?;
+        let first = renewer.session(&Codes::new(None)?.with_hint(NO_TERMINAL_HINT))?;
         let name = match &self.role {
             Some(role) => role.rsplit('/').next().unwrap_or(role).to_owned(),
-            None => account.name.clone(),
+            None => renewer.account.name.clone(),
         };
-        let provider = SessionProvider {
-            name,
-            account,
-            role: self.role.clone(),
-            account_file,
-            current: Mutex::new((first.credentials, Timestamp::now())),
-        };
-        let server = Server::bind(address, self.port, self.hop_limit, provider)?;
+        let shared =
+            Arc::new(Shared { current: Mutex::new((first.credentials, ctx.now)), wake: Condvar::new() });
+        let server = Server::bind(
+            address,
+            self.port,
+            self.hop_limit,
+            SessionProvider { name, shared: Arc::clone(&shared) },
+        )?;
         let port = server.port()?;
+        std::thread::spawn(move || renewer.run(&shared));
         let host = if address.is_ipv6() { format!("[{address}]") } else { address.to_string() };
         eprintln!("awsenv: serving {} on http://{host}:{port}/", self.account);
         eprintln!("awsenv: for SDKs: export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{host}:{port}/");
@@ -63,27 +59,83 @@ impl Run for Serve {
     }
 }
 
-/// Hands out the account's session, renewed without a terminal when it gets short.
-struct SessionProvider {
-    name: String,
+/// The credentials being served and when they were fetched, shared by the endpoint (which only
+/// reads them) and the renewer (which replaces them).
+struct Shared {
+    current: Mutex<(Credentials, Timestamp)>,
+    /// Wakes the renewer early: a client saw credentials close to their end.
+    wake: Condvar,
+}
+
+fn seconds_left(creds: &Credentials, now: Timestamp) -> i64 {
+    creds.expiration.map_or(i64::MAX, |e| e.seconds_since(now))
+}
+
+/// Renews the session in the background, without a terminal, before it gets short. It may wait on
+/// the account's lock (another shell asking for a code) while the endpoint goes on answering.
+struct Renewer {
     account: Account,
     role: Option<String>,
     account_file: Option<PathBuf>,
-    current: Mutex<(Credentials, Timestamp)>,
 }
 
-impl SessionProvider {
-    fn renew(&self) -> Result<Session> {
-        let codes = Codes::none(NO_TERMINAL_HINT);
+impl Renewer {
+    fn session(&self, codes: &Codes) -> Result<Session> {
         consumer_session(
             &self.account,
             self.role.as_deref(),
-            &codes,
+            codes,
             RENEW_BEFORE + 60,
             Some(60),
             self.account_file.as_deref(),
         )
     }
+
+    fn run(self, shared: &Shared) {
+        let codes = Codes::none(NO_TERMINAL_HINT);
+        // Tries are spaced out: a renewal that fails, or that only found the same session (no code
+        // to make a new one), is tried again after RETRY_AFTER, however often clients ask.
+        let mut not_before = Instant::now();
+        loop {
+            let left = {
+                let current = shared.current.lock().unwrap_or_else(|e| e.into_inner());
+                seconds_left(&current.0, Timestamp::now())
+            };
+            let now = Instant::now();
+            if left > RENEW_BEFORE || now < not_before {
+                let wait = match left > RENEW_BEFORE {
+                    true => Duration::from_secs((left - RENEW_BEFORE).unsigned_abs()),
+                    false => not_before - now,
+                };
+                let current = shared.current.lock().unwrap_or_else(|e| e.into_inner());
+                drop(shared.wake.wait_timeout(current, wait).unwrap_or_else(|e| e.into_inner()));
+                continue;
+            }
+            match self.session(&codes) {
+                Ok(session) => {
+                    if seconds_left(&session.credentials, Timestamp::now()) <= RENEW_BEFORE {
+                        not_before = now + RETRY_AFTER;
+                    }
+                    let mut current = shared.current.lock().unwrap_or_else(|e| e.into_inner());
+                    *current = (session.credentials, Timestamp::now());
+                }
+                Err(error) => {
+                    eprintln!(
+                        "awsenv: could not renew the session of {}: {}",
+                        self.account.name,
+                        one_line(&error)
+                    );
+                    not_before = now + RETRY_AFTER;
+                }
+            }
+        }
+    }
+}
+
+/// Hands out the current session from memory; never waits on AWS or a lock.
+struct SessionProvider {
+    name: String,
+    shared: Arc<Shared>,
 }
 
 impl Provider for SessionProvider {
@@ -92,22 +144,14 @@ impl Provider for SessionProvider {
     }
 
     fn document(&self) -> Option<String> {
-        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Timestamp::now();
-        let left = |creds: &Credentials| creds.expiration.map_or(i64::MAX, |e| e.seconds_since(now));
-        if left(&current.0) <= RENEW_BEFORE {
-            match self.renew() {
-                Ok(session) => *current = (session.credentials, now),
-                Err(error) => eprintln!(
-                    "awsenv: could not renew the session of {}: {}",
-                    self.account.name,
-                    crate::error::one_line(&error)
-                ),
-            }
-        }
+        let current = self.shared.current.lock().unwrap_or_else(|e| e.into_inner());
         let (creds, updated) = &*current;
+        let left = seconds_left(creds, Timestamp::now());
+        if left <= RENEW_BEFORE {
+            self.shared.wake.notify_one();
+        }
         // Never expired or empty credentials: 503 tells the SDK to try again later.
-        if left(creds) <= 0 {
+        if left <= 0 {
             return None;
         }
         let text = |s: &crate::creds::Secret| String::from_utf8_lossy(s.expose()).into_owned();

@@ -11,10 +11,11 @@ use anyhow::{Context as _, Result};
 use super::init::binary_path;
 use super::switch::best_credentials;
 use super::{Context, Run};
-use crate::cache::{Cache, write_atomic};
+use crate::cache::Cache;
 use crate::cli::{Shell, ShellCmd};
 use crate::config;
 use crate::error::{Exit, fail};
+use crate::files::write_atomic;
 use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
 use crate::shell::{Kind, quote};
 
@@ -30,14 +31,14 @@ impl Run for ShellCmd {
                 let (kind, creds) = match &self.role {
                     Some(role) => {
                         let codes = Codes::new(None)?;
-                        let want = Want::new(&codes, ctx.cli.config.as_deref())?;
+                        let want = Want::new(&codes, ctx.account_file.as_deref())?;
                         let session = account
                             .role_session(&RoleRequest::named(role, parse_role_duration(None)?), &want)?;
                         (Kind::role_of(&session), session.credentials)
                     }
                     None => best_credentials(&account, ctx)?,
                 };
-                for (name, value) in account.exports(&kind, &creds).pairs() {
+                for (name, value) in account.exports(&kind, &creds)?.pairs() {
                     match value {
                         Some(value) => command.env(name, OsStr::from_bytes(value)),
                         None => command.env_remove(name),
@@ -87,6 +88,7 @@ impl Run for ShellCmd {
                 None
             }
         };
+        command.env_remove("AWSENV_MFA_CODE").env_remove("AWS_SESSION_MFA_CODE");
         let error = command.exec();
         Err(fail(Exit::CannotRun, format!("could not start {}: {error}", shell_path.display())))
     }

@@ -47,7 +47,7 @@ pub(super) fn best_credentials(account: &Account, ctx: &Context) -> Result<(Kind
         Some(session) => session,
         None => {
             let codes = Codes::new(None)?;
-            let want = Want::new(&codes, ctx.cli.config.as_deref())?;
+            let want = Want::new(&codes, ctx.account_file.as_deref())?;
             account.role_session(request, &want)?
         }
     };
@@ -56,7 +56,7 @@ pub(super) fn best_credentials(account: &Account, ctx: &Context) -> Result<(Kind
 
 /// Prints the complete exports for `creds` on stdout, then says on stderr what was set.
 pub(super) fn emit(shell: Shell, account: &Account, kind: &Kind, creds: &Credentials) -> Result<()> {
-    print(&account.exports(kind, creds).render(shell))?;
+    print(&account.exports(kind, creds)?.render(shell))?;
     eprintln!("Set keys for {} AWS account", kind.label(&account.name));
     Ok(())
 }

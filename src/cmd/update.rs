@@ -20,10 +20,22 @@ impl Run for Update {
         validate_profile(&self.profile)?;
         let path = config::aws_credentials_file()?;
         let account = Account::open(&self.account)?;
+        let chain = account.profile_chain();
+        if chain.iter().any(|name| name.eq_ignore_ascii_case(&self.profile)) {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "profile {} holds the credentials account {} is made from ({}): writing the session there would replace them; choose another --profile",
+                    self.profile,
+                    account.name,
+                    chain.join(" -> ")
+                ),
+            ));
+        }
         let mut codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
         loop {
             // A later round has nobody to ask: when only a new code could renew, stop.
-            let session = consumer_session(&account, self.role.as_deref(), &codes, RENEW_BEFORE + 60, None, ctx.cli.config.as_deref())
+            let session = consumer_session(&account, self.role.as_deref(), &codes, RENEW_BEFORE + 60, None, ctx.account_file.as_deref())
                 .map_err(|e| match crate::error::exit_code(&e) == Exit::MfaCode as i32 {
                     true => fail(
                         Exit::MfaCode,
@@ -46,7 +58,7 @@ impl Run for Update {
                 );
                 return Ok(());
             }
-            let renew_at = Timestamp(ends.0 - RENEW_BEFORE);
+            let renew_at = ends.plus(-RENEW_BEFORE);
             eprintln!(
                 "awsenv: wrote profile {} of {}; renewing at {}, 5 minutes before the session ends",
                 self.profile,

@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod process;
+pub mod serve;
+
 /// Moto's default account id.
 pub const MOTO_ACCOUNT_ID: &str = "123456789012";
 /// Region used for every boto3 call made by the harness.
