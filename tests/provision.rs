@@ -529,6 +529,40 @@ fn ctrl_c_at_the_prompt_deletes_the_device() {
     assert!(!serial_file(&sb).exists(), "lab.mfa_serial written after Ctrl-C");
 }
 
+/// A provision-mfa killed with SIGKILL leaves its device behind, not enabled; the next run replaces
+/// it instead of failing with EntityAlreadyExists.
+#[test]
+fn a_device_left_by_a_killed_run_is_replaced() {
+    let moto = Moto::start();
+    let sb = lab(&moto);
+    let term = Term::start(&sb);
+    let (killed, _) = provision_until_prompt(&term, "lab");
+    let left = only_device(&moto);
+    // SIGKILL: no rollback can run.
+    let out = Command::new("pkill").args(["-KILL", "-f", "awsenv provision-mfa lab"]).output().unwrap();
+    assert!(out.status.success(), "pkill: {}", describe(&out));
+    let (status, _) = term.status(killed);
+    assert_eq!(status, 137, "killed with SIGKILL");
+    assert_eq!(virtual_devices(&moto), vec![left.clone()], "the killed run left its device");
+    let n = term.start_command("awsenv provision-mfa lab");
+    let screen = term.wait("the 1st code prompt again", |s| {
+        s.matches(FIRST_PROMPT).count() == 2 || s.contains(&format!("EXIT-{n}:"))
+    });
+    assert!(
+        screen.contains(&format!("awsenv: replacing the unfinished MFA device {}", carol_serial())),
+        "no word about the device replaced:\n{screen}"
+    );
+    let device = only_device(&moto);
+    assert_ne!(device.seed, left.seed, "a new device with a new seed");
+    let codes = totp(&sb, &device.seed, None);
+    term.type_line(&codes[0]);
+    term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
+    term.type_line(&codes[1]);
+    let (status, screen) = term.status(n);
+    assert_eq!(status, 0, "provisioning after a killed run:\n{screen}");
+    assert_eq!(user_devices(&moto, "carol"), vec![carol_serial()]);
+}
+
 /// Three malformed answers end provisioning like any other failure: the device goes.
 #[test]
 fn three_bad_codes_delete_the_device() {
