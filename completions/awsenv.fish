@@ -24,8 +24,8 @@ function __fish_awsenv_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c awsenv -n "__fish_awsenv_needs_command" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_needs_command" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_needs_command" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_needs_command" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_needs_command" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_needs_command" -s V -l version -d 'Print version'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
@@ -45,34 +45,34 @@ complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "version" -d 'Print th
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "accounts" -d 'List the accounts (the store\'s, then the aws CLI\'s profiles) and where each comes from'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "completions" -d 'Print the completion script for awsenv and the shell functions'
 complete -c awsenv -n "__fish_awsenv_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l no-prompt -d 'Leave the prompt alone; the segment stays available in $AWSENV_PROMPT and awsenv_prompt'
 complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l no-wrapper -d 'Do not define the aws function that renews credentials before running the aws CLI'
-complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand init" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand init" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
-complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
-complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s d -l duration -l session-duration -d 'Session lifetime in seconds, 900 to 129600 [default: 14400]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s d -l duration -l session-duration -d 'Session lifetime in seconds, 900 to 129600 [env: AWSENV_DURATION] [default: 14400]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l code -d 'The MFA code (visible to other users in ps; prefer the prompt or AWSENV_MFA_CODE)' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand now" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l code -d 'The MFA code, if a new MFA session is needed' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l account -d 'Account from the store whose keys (or MFA session) sign the call, and that holds the role' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l role -d 'Role name in the account, or a full role ARN for a role elsewhere' -r
@@ -84,57 +84,57 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l min-ttl -d 'Ren
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l format -d 'Output format' -r -f -a "json\t'`{"access_key", "expiration", "secret_key", "session_token"}`, as generate-sts-role-token'
 bash\t'export lines for bash and zsh (`shell` is the same)'
 fish\t'set lines for fish'"
-complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l role -d 'Assume this role of the account instead of using its MFA session' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l min-ttl -d 'Renew the session first when less than this is left (e.g. 2h, 30m) [default: the refresh window]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l code -d 'The MFA code, if one is needed (visible in ps; prefer the prompt or AWSENV_MFA_CODE)' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l keys -d 'Use the account\'s long-term keys, not a session'
-complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l role -d 'Assume this role of the account' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand shell" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l shell -d 'Shell whose prompt will show the segment (decides how colour codes are wrapped)' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
-complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand prompt" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l role -d 'Assume this role of the account' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l min-ttl -d 'Renew a session with less than this left (e.g. 15m); a code is asked on the terminal' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l profile -d 'Profile of the credentials file to write' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l role -d 'Assume this role of the account' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l once -d 'Write once and exit, instead of renewing five minutes before each expiry'
-complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l role -d 'Assume this role of the account' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l port -d 'Port on 127.0.0.1 (0: any free port)' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l bind -d 'Address to listen on; only loopback addresses are accepted' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l hop-limit -d 'IP TTL of the answers, 1 like EC2\'s endpoint so that a container behind a bridge cannot reach it' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -l show-secret -d 'Also print the base32 secret, for typing into an app instead of scanning'
-complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand version" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand version" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand version" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand version" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand version" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l names -d 'Only the names, one per line'
-complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand accounts" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions help" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
 complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions help" -f -a "switch" -d 'Print exports for an account\'s cached MFA session, or its long-term keys (behind ec2switch)'

@@ -123,7 +123,8 @@ pub fn duration_env() -> Option<String> {
 
 /// Seconds before expiry at which the aws wrapper renews: `AWSENV_REFRESH_WINDOW`, default 600.
 pub fn refresh_window() -> Result<i64> {
-    Ok(seconds("AWSENV_REFRESH_WINDOW", 0..=129_600)?.unwrap_or(600))
+    // Longer than any session is allowed: the wrapper caps it at half the session.
+    Ok(seconds("AWSENV_REFRESH_WINDOW", 0..=crate::creds::MAX_DURATION)?.unwrap_or(600))
 }
 
 /// Whether prompt segments may carry colour: `NO_COLOR` wins, then `AWSENV_COLOR` (or
