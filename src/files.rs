@@ -70,7 +70,7 @@ pub fn json_error(error: &serde_json::Error) -> String {
         Category::Data => "has a value of the wrong type or a missing field",
         Category::Eof => "ends too early",
     };
-    format!("{what} (line {}, column {})", error.line(), error.column())
+    format!("{what} at line {} column {}", error.line(), error.column())
 }
 
 /// The bytes without a leading UTF-8 byte-order mark.

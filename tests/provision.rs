@@ -538,8 +538,10 @@ fn a_device_left_by_a_killed_run_is_replaced() {
     let term = Term::start(&sb);
     let (killed, _) = provision_until_prompt(&term, "lab");
     let left = only_device(&moto);
-    // SIGKILL: no rollback can run.
-    let out = Command::new("pkill").args(["-KILL", "-f", "awsenv provision-mfa lab"]).output().unwrap();
+    // SIGKILL: no rollback can run. Only this terminal's awsenv: other tests run beside this one.
+    let shell_pid = term.tmux(&["list-panes", "-t", "t", "-F", "#{pane_pid}"]).trim().to_owned();
+    let out =
+        Command::new("pkill").args(["-KILL", "-P", &shell_pid, "-f", "provision-mfa"]).output().unwrap();
     assert!(out.status.success(), "pkill: {}", describe(&out));
     let (status, _) = term.status(killed);
     assert_eq!(status, 137, "killed with SIGKILL");

@@ -645,7 +645,8 @@ fn ec2now_says_no_keys_then_describes_long_term_keys() {
         ran.assert_quiet_success();
         let (rc, out, err) = (ran.rc("fresh"), ran.out("fresh"), ran.err("fresh"));
         assert!(
-            rc == 3 && out == "No keys set\n" && err.is_empty(),
+            // Issue "Hardening", item 17: the message is on stderr, stdout stays empty.
+            rc == 3 && out.is_empty() && err == "No keys set\n",
             "[{shell}] fresh ec2now: status {rc}, stdout {out:?}, stderr {err:?}\n{}",
             ran.context()
         );
