@@ -15,6 +15,10 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 
+pub mod iam_ssh;
+pub mod identity_url;
+pub mod lambda;
+
 /// Where and how to reach AWS. The endpoint itself comes from the SDK's own resolution
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, the shared config file).
 pub struct Connection {

@@ -9,10 +9,13 @@ mod creds;
 mod error;
 mod imds;
 mod ini;
+mod keycache;
+mod keymap;
 mod profile;
 mod qr;
 mod session;
 mod shell;
+mod sshagent;
 mod store;
 mod tty;
 
