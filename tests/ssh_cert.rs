@@ -112,13 +112,19 @@ impl World {
         cmd.output().unwrap()
     }
 
-    /// The Lambda invocations moto served, as their JSON payloads.
-    fn invocations(&self) -> Vec<Value> {
+    /// The Lambda invocations moto served, as their payloads' text.
+    fn invocation_bodies(&self) -> Vec<String> {
         recorded_requests(&self.moto)
             .iter()
-            .filter(|r| r["path"].as_str().unwrap_or_default().contains("/functions/"))
-            .map(|r| serde_json::from_str(&recorded_body(r)).expect("the payload is JSON"))
+            .filter(|r| r["url"].as_str().unwrap_or_default().contains("/functions/"))
+            .map(recorded_body)
             .collect()
+    }
+
+    /// The Lambda invocations moto served, as their JSON payloads.
+    fn invocations(&self) -> Vec<Value> {
+        let bodies = self.invocation_bodies();
+        bodies.iter().map(|body| serde_json::from_str(body).expect("the payload is JSON")).collect()
     }
 
     fn sshd(&self) -> Sshd {
@@ -177,8 +183,11 @@ fn the_lambda_gets_the_seeds_fields_and_an_identity_url_that_verifies() {
     let invocations = w.invocations();
     assert_eq!(invocations.len(), 1, "{invocations:?}");
     let payload = &invocations[0];
-    let fields: Vec<&str> = payload.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(fields, ["identity_url", "environment", "ssh_public_key", "duration", "source_addresses"]);
+    let body = &w.invocation_bodies()[0];
+    let fields = ["identity_url", "environment", "ssh_public_key", "duration", "source_addresses"];
+    let at: Vec<usize> = fields.iter().map(|f| body.find(&format!("\"{f}\":")).expect(f)).collect();
+    assert!(at.is_sorted(), "fields out of the seed's order: {body}");
+    assert_eq!(payload.as_object().unwrap().len(), fields.len(), "{body}");
     assert_eq!(payload["environment"], "prod");
     assert_eq!(payload["ssh_public_key"], fs::read_to_string(w.key().with_extension("pub")).unwrap());
     assert_eq!(payload["duration"], 45);
