@@ -47,6 +47,10 @@ impl Run for SshCert {
         let duration = parse_human_duration(&self.duration).filter(|d| *d >= 1).ok_or_else(|| {
             fail(Exit::Usage, format!("--duration takes a duration like 60s or 5m, not {:?}", self.duration))
         })?;
+        if self.proxy_config.is_some() && self.output == CertOutput::Stdout {
+            // As a ProxyCommand, stdout is the SSH connection itself.
+            return Err(fail(Exit::Usage, "--proxy-config takes --output agent or file, not stdout"));
+        }
         let private_path = self.private_key_path()?;
         let public_path =
             self.ssh_public_key_filename.clone().unwrap_or_else(|| with_suffix(&private_path, ".pub"));
