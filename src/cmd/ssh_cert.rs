@@ -61,9 +61,9 @@ impl Run for SshCert {
                 fail(Exit::Config, format!("{}: not an SSH public key: {e}", public_path.display()))
             })?;
         // Read before any call, so that a key the agent cannot take fails before the Lambda signs.
-        let private_key = match (self.output, &self.proxy_config) {
-            (CertOutput::Agent, _) | (_, Some(_)) => Some(read_private_key(&private_path)?),
-            _ => None,
+        let private_key = match self.output {
+            CertOutput::Agent => Some(read_private_key(&private_path)?),
+            CertOutput::Stdout | CertOutput::File => None,
         };
         if let Some(key) = &private_key
             && key.public_key().key_data() != public_key.key_data()
