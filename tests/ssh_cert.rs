@@ -68,12 +68,11 @@ impl World {
     }
 
     /// A certificate of `public` for LOGIN_USER, signed by the CA, valid from a minute ago for
-    /// `seconds` more; and its valid_before.
+    /// `seconds` more; and a time by which it has expired (its valid_before, or a second later).
     fn sign(&self, public: &Path, seconds: u64) -> (String, u64) {
         let work = tempfile::tempdir().unwrap();
         let copy = work.path().join("key.pub");
         fs::copy(public, &copy).unwrap();
-        let valid_before = now() + seconds;
         let out = Command::new("ssh-keygen")
             .args(["-q", "-s"])
             .arg(&self.ca)
@@ -82,6 +81,8 @@ impl World {
             .output()
             .unwrap();
         assert!(out.status.success(), "ssh-keygen -s: {}", stderr(&out));
+        // ssh-keygen counted from before this moment: the certificate ends by then.
+        let valid_before = now() + seconds;
         (fs::read_to_string(work.path().join("key-cert.pub")).unwrap(), valid_before)
     }
 
@@ -211,7 +212,7 @@ fn the_lambda_gets_the_seeds_fields_and_an_identity_url_that_verifies() {
 fn the_certificate_lives_in_ssh_agent_for_its_validity_and_sshd_accepts_it() {
     let w = world();
     let agent = SshAgent::start(w.dir.path());
-    let (_, valid_before) = w.queue_certificate(12);
+    let (_, valid_before) = w.queue_certificate(20);
     let out = w.ssh_cert(&["--environment", "prod"], Some(&agent));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "{}", stdout(&out));

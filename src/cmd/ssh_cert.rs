@@ -114,7 +114,8 @@ impl Run for SshCert {
             CertOutput::Stdout => print(&[answer, b"\n".to_vec()].concat())?,
             CertOutput::File => write_certificate(&private_path, &response.certificate)?,
             CertOutput::Agent => {
-                let lifetime = certificate.valid_before().saturating_sub(ctx.now.0 as u64);
+                // From this moment, not the command's start: the agent counts from when it adds.
+                let lifetime = certificate.valid_before().saturating_sub(Timestamp::now().0 as u64);
                 let comment = format!(
                     "iam-request-ssh-key-signature env=\"{}\" expires=\"{}\"",
                     self.environment, response.valid_before
