@@ -16,6 +16,10 @@ use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, limit};
 
+pub mod iam_ssh;
+pub mod identity_url;
+pub mod lambda;
+
 /// Where and how to reach AWS. The endpoint itself comes from the SDK's own resolution
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, the shared config file).
 pub struct Connection {

@@ -255,3 +255,8 @@ pub fn aws_credentials_file() -> Result<PathBuf> {
 pub fn ca_bundle() -> Option<PathBuf> {
     var_os("AWS_CA_BUNDLE").map(PathBuf::from)
 }
+
+/// The ssh-agent socket, for `ssh-cert --output agent`.
+pub fn ssh_auth_sock() -> Option<PathBuf> {
+    var_os("SSH_AUTH_SOCK").map(PathBuf::from)
+}

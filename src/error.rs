@@ -19,6 +19,13 @@ pub enum Exit {
     Unreachable = 6,
     /// `provision-mfa`: the IAM user already has an MFA device (aws-session's code).
     HasDevice = 10,
+    /// `ssh-cert`: the signer Lambda answered with a FunctionError, or with something that is not
+    /// a certificate for the key.
+    Signer = 11,
+    /// `ssh-cert`: the ssh-agent could not be reached or refused the key.
+    Agent = 12,
+    /// `authorized-keys`: IAM could not be asked and the cached keys are past `--stale` (fail closed).
+    Stale = 13,
     /// `awsenv exec` found the command but could not run it.
     CannotRun = 126,
     /// `awsenv exec` could not find the command.

@@ -13,10 +13,13 @@ mod error;
 mod files;
 mod imds;
 mod ini;
+mod keycache;
+mod keymap;
 mod profile;
 mod qr;
 mod session;
 mod shell;
+mod sshagent;
 mod store;
 mod tty;
 

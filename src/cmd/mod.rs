@@ -2,6 +2,7 @@
 
 mod accounts;
 mod assume;
+mod authorized_keys;
 mod completions;
 mod credential_process;
 mod exec;
@@ -12,6 +13,7 @@ mod prompt;
 mod provision;
 mod refresh;
 mod serve;
+mod ssh_cert;
 mod subshell;
 mod switch;
 mod update;
@@ -54,6 +56,8 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Version => version::Version.run(&ctx),
         Command::Accounts(cmd) => cmd.run(&ctx),
         Command::Completions(cmd) => cmd.run(&ctx),
+        Command::AuthorizedKeys(cmd) => cmd.run(&ctx),
+        Command::SshCert(cmd) => cmd.run(&ctx),
     }
 }
 

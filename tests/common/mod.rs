@@ -656,3 +656,4 @@ pub fn assert_success(o: &Output) {
         panic!("command failed: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o));
     }
 }
+pub mod ssh;
