@@ -10,14 +10,17 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown commit".to_owned());
     println!("cargo:rustc-env=AWSENV_COMMIT={commit}");
-    // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs.
+    // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs. Only files
+    // that exist: cargo takes a missing one as changed, and would rebuild awsenv on every build.
     if let (Some(git_dir), Some(common_dir)) =
         (git(&["rev-parse", "--git-dir"]), git(&["rev-parse", "--git-common-dir"]))
     {
-        println!("cargo:rerun-if-changed={git_dir}/HEAD");
-        println!("cargo:rerun-if-changed={common_dir}/packed-refs");
+        let mut watched = vec![format!("{git_dir}/HEAD"), format!("{common_dir}/packed-refs")];
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={common_dir}/{branch}");
+            watched.push(format!("{common_dir}/{branch}"));
+        }
+        for path in watched.iter().filter(|path| std::path::Path::new(path).exists()) {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
 }

@@ -144,8 +144,8 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l fresh 
 complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l stale -d 'When IAM cannot be asked, keys fetched less than this long ago are still used [default: 1h]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l timeout -d 'Longest time a login may wait, for the lock and IAM together [default: 5s]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l profile -d 'Profile of the aws CLI\'s files to use instead of the SDK\'s default chain (environment, IMDS)' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
-complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand authorized-keys" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l lambda-arn -d 'The signer Lambda (name or ARN)' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l environment -d 'Environment the Lambda signs for (its config file)' -r
@@ -160,10 +160,10 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l proxy-config 
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l region -d 'Region of the Lambda [default: the account\'s, else AWS_REGION, else us-east-1]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l account -d 'Account that signs the calls [default: the account set in this shell]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l role -d 'Assume this role of the account and ask as the role' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l dump -d 'Print the request the Lambda would get, and stop (the identity URL in it is a short-lived proof)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l regional-sts -d 'Presign the identity URL for the region\'s STS endpoint instead of the global one'
-complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand ssh-cert" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert help" -f -a "init" -d 'Print the shell functions ec2switch, ec2mfa and ec2now, for eval in the shell\'s rc file'
 complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert help" -f -a "switch" -d 'Print exports for an account\'s cached MFA session, or its long-term keys (behind ec2switch)'

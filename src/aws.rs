@@ -10,7 +10,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::{Credentials as SdkCredentials, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
 
 use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
@@ -215,10 +217,19 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
             .with_trust_store(trust)
             .build()
             .map_err(|e| fail(Exit::Config, format!("AWS_CA_BUNDLE {}: {e}", bundle.display())))?;
-        let client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-            .tls_context(context)
-            .build_https();
+        // The SDK's default client with the bundle's trust: its HTTPS builder alone would drop the
+        // HTTPS_PROXY / NO_PROXY handling (read by the SDK) that the default client has.
+        let client = HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
+            let mut connector = ConnectorBuilder::default()
+                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+                .tls_context(context.clone())
+                .proxy_config(ProxyConfig::from_env());
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.build()
+        });
         loader = loader.http_client(client);
     }
     Ok(loader.load().await)

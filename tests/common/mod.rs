@@ -1,9 +1,11 @@
 //! Shared integration-test infrastructure: a local moto server ([`Moto`]),
 //! an isolated user environment for running the `awsenv` binary
-//! ([`Sandbox`]), real shells ([`Shell`]) and output helpers.
+//! ([`Sandbox`]), real shells ([`Shell`]) and output helpers; moto over TLS is in [`tls`].
 //!
 //! Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code)]
+
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
