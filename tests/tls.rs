@@ -11,11 +11,10 @@ use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{MOTO_ACCOUNT_ID, REGION, Sandbox, assert_success, fresh_code, stderr, stdout};
+use common::{MOTO_ACCOUNT_ID, REGION, Sandbox, assert_success, fresh_code, python, stderr, stdout};
 use tempfile::TempDir;
 
 /// How long moto may take to answer over TLS after being spawned.
@@ -24,23 +23,6 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------
 // python
 // ---------------------------------------------------------------------------
-
-/// The real interpreter behind `python3` (pyenv shims resolved through `sys.executable`).
-fn python() -> &'static Path {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        Command::new("python3")
-            .args(["-c", "import sys; print(sys.executable)"])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| PathBuf::from("python3"))
-    })
-}
 
 /// python3 with no inherited AWS, awsenv, proxy or TLS-trust settings.
 fn python_command() -> Command {
