@@ -15,7 +15,12 @@ fn main() {
         (git(&["rev-parse", "--git-dir"]), git(&["rev-parse", "--git-common-dir"]))
     {
         println!("cargo:rerun-if-changed={git_dir}/HEAD");
-        println!("cargo:rerun-if-changed={common_dir}/packed-refs");
+        // A file named here that does not exist makes every build stale (and a release build
+        // relinks for minutes): packed-refs is often absent in a fresh worktree.
+        let packed_refs = format!("{common_dir}/packed-refs");
+        if std::path::Path::new(&packed_refs).exists() {
+            println!("cargo:rerun-if-changed={packed_refs}");
+        }
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
             println!("cargo:rerun-if-changed={common_dir}/{branch}");
         }
