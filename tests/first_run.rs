@@ -449,15 +449,21 @@ fn try_the_functions(term: &mut Term) {
     assert!(now.contains("Session ends in "), "ec2now said:\n{now}");
 }
 
-/// `exit` leaves the playground: the command ends with status 0, the temporary directory is gone
-/// and moto no longer listens.
+/// `exit` leaves the playground: the command ends with status 0, its temporary directory is gone
+/// (fish keeps its own `fish.USER` there) and moto no longer listens.
 fn leave_playground(term: &mut Term, machine: &Machine, port: u16) {
     term.type_line("exit");
     let screen = term.wait("the end of the playground", STEP, |s| s.lines().any(|l| l.starts_with(END)));
     let end = screen.lines().find(|l| l.starts_with(END)).expect("end line");
     assert_eq!(end.trim_end(), format!("{END}0"), "the playground failed:\n{screen}");
-    let left: Vec<_> =
-        fs::read_dir(machine.root.join("tmp")).expect("read TMPDIR").flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = fs::read_dir(machine.root.join("tmp"))
+        .expect("read TMPDIR")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("awsenv-playground."))
+        })
+        .collect();
     assert!(left.is_empty(), "the playground left {left:?}");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     assert!(
