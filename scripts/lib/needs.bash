@@ -18,7 +18,7 @@ needs_debian=(
     "shellcheck|command -v shellcheck|lints the shell code"
     "shfmt|command -v shfmt|checks the layout of the shell code"
     "tmux|command -v tmux|the terminal tests type into shells running in tmux"
-    "expect|command -v expect|scripted terminal dialogues"
+    "expect|command -v expect|scripted terminal dialogues (no test uses it yet)"
     "strace|command -v strace|counts the processes that a shell function starts"
     "hyperfine|command -v hyperfine|scripts/bench times commands with it"
     "time|test -x /usr/bin/time|scripts/bench reads peak memory from /usr/bin/time"
@@ -40,6 +40,7 @@ needs_setup() {
     needs_prefix=$1
     needs_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     needs_venv=${AWSENV_VENV:-${needs_repo}/target/awsenv-venv}
+    [[ ${needs_venv} == /* ]] || needs_venv=${PWD}/${needs_venv}
     needs_wheels=${needs_repo}/target/awsenv-wheels
     needs_log=${needs_repo}/target/awsenv-setup.log
     # install: install what is missing; check: only say what is missing (needs_missing counts it).
