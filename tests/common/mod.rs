@@ -62,12 +62,25 @@ fn find_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
         .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
-/// Absolute path of the real interpreter behind the `python3` on the test's
-/// PATH (resolving pyenv shims via `sys.executable`), falling back to plain
+/// The private Python environment that `scripts/test` fills (moto, boto3, the aws CLI):
+/// `$AWSENV_VENV`, else `target/awsenv-venv` below the repository, as in scripts/lib/needs.bash.
+pub fn project_venv() -> PathBuf {
+    std::env::var_os("AWSENV_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/awsenv-venv"))
+}
+
+/// The python that has moto: the project's private environment's when it exists (so that a
+/// plain `cargo test` after one `scripts/test` finds it too), else the real interpreter behind
+/// the `python3` on the test's PATH (resolving pyenv shims via `sys.executable`), else plain
 /// `python3`.
-fn python() -> &'static Path {
+pub fn python() -> &'static Path {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
+        let venv_python = project_venv().join("bin/python3");
+        if find_in(&[project_venv().join("bin")], "python3").is_some() {
+            return venv_python;
+        }
         Command::new("python3")
             .args(["-c", "import sys; print(sys.executable)"])
             .stdin(Stdio::null())
@@ -81,9 +94,9 @@ fn python() -> &'static Path {
     })
 }
 
-/// Extra PATH directories for sandboxes: the real python's directory (which
-/// holds boto3's `aws` as well under pyenv), then the directories where
-/// `python3` and `aws` resolve on the test's PATH.
+/// Extra PATH directories for sandboxes: the python's directory (which holds
+/// the aws CLI as well in the private environment and under pyenv), then the
+/// directories where `python3` and `aws` resolve on the test's PATH.
 fn tool_dirs() -> &'static [PathBuf] {
     static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
     DIRS.get_or_init(|| {
