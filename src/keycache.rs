@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::files::write_atomic;
 use crate::creds::Timestamp;
 use crate::error::{Exit, fail};
+use crate::files::write_atomic;
 use crate::keymap::Principal;
 
 /// The keys one principal had when IAM was last asked.

@@ -11,11 +11,11 @@ use ssh_agent_lib::ssh_key::Certificate;
 use super::{Context, Run, print};
 use crate::aws::identity_url::{StsEndpoint, presigned_caller_identity_url};
 use crate::aws::{Aws, Connection};
-use crate::files::write_atomic;
 use crate::cli::{CertOutput, SshCert};
 use crate::config::{self, RegionVars};
 use crate::creds::{Credentials, Timestamp, parse_human_duration};
 use crate::error::{Exit, fail};
+use crate::files::write_atomic;
 use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
 use crate::sshagent::{Agent, read_private_key};
 
