@@ -155,7 +155,12 @@ fn answer(status: StatusCode, content_type: &'static str, body: String) -> Respo
 fn handle<P: Provider, B>(state: &State<P>, request: &Request<B>) -> Response<Full<Bytes>> {
     let headers = request.headers();
     // Before any work: only a local metadata client, directly.
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    // Exactly one Host (RFC 9112 3.2): with two, a check of the first says nothing of the other.
+    let mut hosts = headers.get_all(HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host.to_str().ok().map(str::to_ascii_lowercase),
+        _ => None,
+    };
     if !host.is_some_and(|host| state.hosts.contains(&host)) {
         return text(StatusCode::FORBIDDEN, "this endpoint answers local metadata clients only (Host)");
     }
@@ -422,6 +427,24 @@ mod tests {
         scan.scan(b"GET / HTTP/1.1\r\nContent-Length: 0\r\nCONTENT-LENGTH: 0\r\n");
         scan.scan(b"\r\nGET / HTTP/1.1\r\n\r\n");
         assert_eq!(*verdicts.lock().unwrap(), [false, true, false]);
+    }
+
+    /// A case of the `imds_request` fuzz target's property (a request whose Host is not one
+    /// allowed value is refused): a second Host header was not looked at.
+    #[test]
+    fn a_request_with_two_hosts_is_refused() {
+        let state = State::new(Fixed, "127.0.0.1:9911".parse().unwrap());
+        let request = |hosts: &[&str]| {
+            let mut builder = Request::builder().method("PUT").uri(TOKEN_PATH).header(TTL_HEADER, "60");
+            for host in hosts {
+                builder = builder.header(HOST, *host);
+            }
+            state.answer(&builder.body(()).unwrap()).status()
+        };
+        assert_eq!(request(&["127.0.0.1:9911"]), StatusCode::OK);
+        assert_eq!(request(&["127.0.0.1:9911", "evil.com"]), StatusCode::FORBIDDEN);
+        assert_eq!(request(&["evil.com", "127.0.0.1:9911"]), StatusCode::FORBIDDEN);
+        assert_eq!(request(&[]), StatusCode::FORBIDDEN);
     }
 
     #[test]
