@@ -19,6 +19,7 @@ const KEYS: [&str; 8] = [
     "output",
 ];
 
+#[derive(Debug)]
 struct Edit<'a> {
     text: &'a str,
     section: String,
