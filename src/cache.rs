@@ -26,7 +26,7 @@ const ENTRY_VERSION: u32 = 1;
 
 /// What one cache file holds. Not `Debug`: it carries secrets in plain strings.
 #[derive(Serialize, Deserialize)]
-struct Entry {
+pub struct Entry {
     version: u32,
     account: String,
     access_key_id: String,
@@ -375,7 +375,7 @@ fn legacy_arn_key(arn: &str) -> String {
     format!("{account_id}.{name}").chars().map(|c| if safe(c) { c } else { '_' }).collect()
 }
 
-fn parse(text: &[u8]) -> std::result::Result<Entry, String> {
+pub fn parse(text: &[u8]) -> std::result::Result<Entry, String> {
     let entry: Entry = serde_json::from_slice(files::strip_bom(text))
         .map_err(|e| format!("it {}", files::json_error(&e)))?;
     if entry.version != ENTRY_VERSION {

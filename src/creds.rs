@@ -43,6 +43,12 @@ impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Result<Self> {
         let parsed = OffsetDateTime::parse(text, &Rfc3339)
             .with_context(|| format!("{text:?} is not an RFC 3339 time"))?;
+        // Written back in UTC with a four-digit year: a time whose UTC year has none is refused.
+        let year = parsed.checked_to_offset(UtcOffset::UTC).map(|utc| utc.year());
+        anyhow::ensure!(
+            year.is_some_and(|year| (0..=9999).contains(&year)),
+            "{text:?} is outside the years 0000 to 9999 in UTC"
+        );
         Ok(Self(parsed.unix_timestamp()))
     }
 
@@ -155,6 +161,16 @@ mod tests {
         assert_eq!(Timestamp::parse_rfc3339(&t.rfc3339()).unwrap(), t);
         assert_eq!(Timestamp::parse_rfc3339("2026-11-18T12:06:40+01:00").unwrap(), t);
         assert_eq!(t.human_utc(), "2026-11-18 11:06:40 UTC");
+    }
+
+    /// Found by the `durations` fuzz target (its seed `year_zero`): such a time was written back as
+    /// `-001-12-31T23:30:00Z`, which no reader takes.
+    #[test]
+    fn times_whose_utc_year_has_no_four_digits_are_refused() {
+        assert!(Timestamp::parse_rfc3339("0000-01-01T00:30:00+01:00").is_err());
+        assert!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-23:59").is_err());
+        let edge = Timestamp::parse_rfc3339("0000-01-01T00:30:00Z").unwrap();
+        assert_eq!(Timestamp::parse_rfc3339(&edge.rfc3339()).unwrap(), edge);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, SERVER, TRANSFER_ENCODING};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -56,7 +56,8 @@ pub struct Server<P: Provider> {
     state: Arc<State<P>>,
 }
 
-struct State<P> {
+/// What the endpoint knows between requests: the Host values it answers and the tokens it issued.
+pub struct State<P> {
     provider: P,
     /// The Host values a metadata client of this endpoint sends.
     hosts: Vec<String>,
@@ -68,13 +69,7 @@ impl<P: Provider> Server<P> {
     pub fn bind(address: IpAddr, port: u16, hop_limit: u8, provider: P) -> Result<Self> {
         let listener = TcpListener::bind((address, port))
             .with_context(|| format!("could not listen on {address}:{port}"))?;
-        let bound = listener.local_addr()?;
-        let state = State {
-            provider,
-            hosts: allowed_hosts(bound),
-            tokens: Mutex::new(HashMap::new()),
-            connections: AtomicUsize::new(0),
-        };
+        let state = State::new(provider, listener.local_addr()?);
         Ok(Self { listener, hop_limit, state: Arc::new(state) })
     }
 
@@ -157,10 +152,15 @@ fn answer(status: StatusCode, content_type: &'static str, body: String) -> Respo
     response
 }
 
-fn handle<P: Provider>(state: &State<P>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn handle<P: Provider, B>(state: &State<P>, request: &Request<B>) -> Response<Full<Bytes>> {
     let headers = request.headers();
     // Before any work: only a local metadata client, directly.
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    // Exactly one Host (RFC 9112 3.2): with two, a check of the first says nothing of the other.
+    let mut hosts = headers.get_all(HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host.to_str().ok().map(str::to_ascii_lowercase),
+        _ => None,
+    };
     if !host.is_some_and(|host| state.hosts.contains(&host)) {
         return text(StatusCode::FORBIDDEN, "this endpoint answers local metadata clients only (Host)");
     }
@@ -215,7 +215,7 @@ fn handle<P: Provider>(state: &State<P>, request: &Request<Incoming>) -> Respons
 /// request head with the same Content-Length twice (hyper keeps one, as RFC 9112 allows; a server
 /// that cannot be confused about framing refuses it). For each head it reads, in order, it queues
 /// whether the head repeated the header; the service takes one verdict per request.
-struct HeadScan<S> {
+pub struct HeadScan<S> {
     inner: S,
     verdicts: Arc<Mutex<VecDeque<bool>>>,
     /// The current line of a head, lowercased (bounded: hyper refuses longer heads anyway).
@@ -229,7 +229,7 @@ struct HeadScan<S> {
 }
 
 impl<S> HeadScan<S> {
-    fn new(inner: S) -> (Self, Arc<Mutex<VecDeque<bool>>>) {
+    pub fn new(inner: S) -> (Self, Arc<Mutex<VecDeque<bool>>>) {
         let verdicts = Arc::new(Mutex::new(VecDeque::new()));
         let scan = Self {
             inner,
@@ -243,7 +243,7 @@ impl<S> HeadScan<S> {
         (scan, verdicts)
     }
 
-    fn scan(&mut self, bytes: &[u8]) {
+    pub fn scan(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             if self.body_left > 0 {
                 self.body_left -= 1;
@@ -332,6 +332,23 @@ fn set_hop_limit(stream: &tokio::net::TcpStream, hop_limit: u8) {
     }
 }
 
+impl<P: Provider> State<P> {
+    /// The state of an endpoint bound to `bound`, with no tokens issued yet.
+    pub fn new(provider: P, bound: SocketAddr) -> Self {
+        Self {
+            provider,
+            hosts: allowed_hosts(bound),
+            tokens: Mutex::new(HashMap::new()),
+            connections: AtomicUsize::new(0),
+        }
+    }
+
+    /// The answer to one request whose head hyper has parsed (the body is not read).
+    pub fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+        handle(self, request)
+    }
+}
+
 impl<P> State<P> {
     fn issue_token(&self, ttl: Duration) -> String {
         let token = random_token();
@@ -410,6 +427,24 @@ mod tests {
         scan.scan(b"GET / HTTP/1.1\r\nContent-Length: 0\r\nCONTENT-LENGTH: 0\r\n");
         scan.scan(b"\r\nGET / HTTP/1.1\r\n\r\n");
         assert_eq!(*verdicts.lock().unwrap(), [false, true, false]);
+    }
+
+    /// A case of the `imds_request` fuzz target's property (a request whose Host is not one
+    /// allowed value is refused): a second Host header was not looked at.
+    #[test]
+    fn a_request_with_two_hosts_is_refused() {
+        let state = State::new(Fixed, "127.0.0.1:9911".parse().unwrap());
+        let request = |hosts: &[&str]| {
+            let mut builder = Request::builder().method("PUT").uri(TOKEN_PATH).header(TTL_HEADER, "60");
+            for host in hosts {
+                builder = builder.header(HOST, *host);
+            }
+            state.answer(&builder.body(()).unwrap()).status()
+        };
+        assert_eq!(request(&["127.0.0.1:9911"]), StatusCode::OK);
+        assert_eq!(request(&["127.0.0.1:9911", "evil.com"]), StatusCode::FORBIDDEN);
+        assert_eq!(request(&["evil.com", "127.0.0.1:9911"]), StatusCode::FORBIDDEN);
+        assert_eq!(request(&[]), StatusCode::FORBIDDEN);
     }
 
     #[test]

@@ -123,12 +123,16 @@ pub fn set_in_section(text: &str, name: &str, values: &[(&str, &str)]) -> String
     let is_key = |i: usize, key: &str| matches!(&kinds[i], Line::Setting(k, _) if k == key);
     let mut missing = Vec::new();
     for (key, value) in values {
-        match (start + 1..end).find(|&i| is_key(i, &key.to_ascii_lowercase())) {
-            Some(i) => {
-                let ending = &lines[i][lines[i].trim_end_matches(['\r', '\n']).len()..];
-                lines[i] = format!("{key} = {value}{ending}");
-            }
-            None => missing.push(format!("{key} = {value}{newline}")),
+        // Every line of a repeated key (botocore reads the last), each at its own indentation: a
+        // less indented setting below must not become its continuation.
+        let found: Vec<usize> = (start + 1..end).filter(|&i| is_key(i, &key.to_ascii_lowercase())).collect();
+        if found.is_empty() {
+            missing.push(format!("{key} = {value}{newline}"));
+        }
+        for i in found {
+            let indent = &lines[i][..lines[i].len() - lines[i].trim_start().len()];
+            let ending = &lines[i][lines[i].trim_end_matches(['\r', '\n']).len()..];
+            lines[i] = format!("{indent}{key} = {value}{ending}");
         }
     }
     if !missing.is_empty() {
@@ -290,12 +294,32 @@ mod tests {
         );
     }
 
+    /// A case of the `ini_edit` fuzz target's property (the section's other settings keep their
+    /// values): a rewritten line keeps its indentation, or a less indented setting after it turns
+    /// into its continuation and is lost.
+    #[test]
+    fn a_rewritten_setting_keeps_its_indentation() {
+        let text = "[p]\n  aws_session_token = OLD\n output = json\n";
+        let new = set_in_section(text, "p", &[("aws_session_token", "NEW")]);
+        assert_eq!(new, "[p]\n  aws_session_token = NEW\n output = json\n");
+        let settings = &parse(&new, p()).unwrap()[0].settings;
+        assert!(settings.contains(&("output".to_owned(), "json".to_owned())), "{settings:?}");
+    }
+
+    /// A key repeated in the section is read as its last line: every line of it is rewritten.
+    #[test]
+    fn every_line_of_a_repeated_key_is_rewritten() {
+        let new = set_in_section("[p]\nregion = a\nx = 1\nREGION = b\n", "p", &[("region", "c")]);
+        assert_eq!(new, "[p]\nregion = c\nx = 1\nregion = c\n");
+        assert!(holds(&new, "p", &[("region", "c")]));
+    }
+
     #[test]
     fn keys_match_as_botocore_reads_them() {
         // An indented first key and a capitalised key are the same settings to botocore.
         let text = "[t]\n  aws_access_key_id   =   OLD  \nAWS_SECRET_ACCESS_KEY: S\nregion = x\n";
         let new = set_in_section(text, "t", &[("aws_access_key_id", "NEW"), ("aws_secret_access_key", "T")]);
-        assert_eq!(new, "[t]\naws_access_key_id = NEW\naws_secret_access_key = T\nregion = x\n");
+        assert_eq!(new, "[t]\n  aws_access_key_id = NEW\naws_secret_access_key = T\nregion = x\n");
         // [ t ] is the section " t ", not "t".
         let new = set_in_section("[ t ]\nk = v\n", "t", &[("k", "w")]);
         assert_eq!(new, "[ t ]\nk = v\n\n[t]\nk = w\n");

@@ -654,7 +654,7 @@ impl Account {
 /// A role name as IAM allows it (1 to 64 of letters, digits and `+=,.@_-`), or a role ARN whose
 /// path is printable and whose name is one: anything else is refused before it reaches STS, the
 /// shell's variables or a prompt.
-fn validate_role(role: &str) -> Result<()> {
+pub fn validate_role(role: &str) -> Result<()> {
     let name_ok = |name: &str| {
         (1..=64).contains(&name.len())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))

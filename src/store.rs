@@ -199,7 +199,12 @@ impl AccountFile {
                     format!("could not read account file {}: it does not exist", path.display()),
                 )
             })?;
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+        Self::parse(path, &text)
+    }
+
+    /// The account file's text, read from `path` (which messages name).
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).map_err(|e| {
             fail(
                 Exit::Config,
                 format!("malformed account file {}: it {}", path.display(), files::json_error(&e)),
@@ -241,7 +246,7 @@ fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn parse_arn_prefix(value: &str) -> Option<String> {
+pub fn parse_arn_prefix(value: &str) -> Option<String> {
     if is_account_id(value) {
         return Some(format!("arn:aws:iam::{value}:"));
     }

@@ -9,7 +9,7 @@ mod exec;
 mod init;
 mod mfa;
 mod now;
-mod prompt;
+pub mod prompt;
 mod provision;
 mod refresh;
 mod serve;

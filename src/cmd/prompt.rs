@@ -2,7 +2,7 @@ use anyhow::Result;
 
 use super::{Context, Run, print};
 use crate::cli::{Prompt, Shell};
-use crate::config;
+use crate::config::{self, CurrentSession};
 use crate::creds::{Timestamp, prompt_lifetime};
 
 /// Prints the prompt segment for fish (which has no clock builtin) and for prompts such as
@@ -12,19 +12,20 @@ impl Run for Prompt {
         let Some(current) = config::current_session() else {
             return Ok(());
         };
-        let label = match current.role_arn.as_deref().and_then(|arn| arn.rsplit('/').next()) {
-            Some(role) if current.kind == "role" => format!("{}/{role}", current.account),
-            _ => current.account.clone(),
-        };
-        // Prompts expand `$(...)`, backticks and `%`: whatever set these variables, only the
-        // characters of valid names are shown, anything else as '?'.
-        let label: String = label
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "._@+=,/-".contains(c) { c } else { '?' })
-            .collect();
+        let label = label(&current);
         let segment = segment(&label, current.expires.map(Timestamp), ctx.now, config::color(), self.shell);
         print(segment.as_bytes())
     }
+}
+
+/// `work`, or `work/Admin` for a role session. Prompts expand `$(...)`, backticks and `%`: whatever
+/// set these variables, only the characters of valid names are shown, anything else as '?'.
+pub fn label(current: &CurrentSession) -> String {
+    let label = match current.role_arn.as_deref().and_then(|arn| arn.rsplit('/').next()) {
+        Some(role) if current.kind == "role" => format!("{}/{role}", current.account),
+        _ => current.account.clone(),
+    };
+    label.chars().map(|c| if c.is_ascii_alphanumeric() || "._@+=,/-".contains(c) { c } else { '?' }).collect()
 }
 
 /// `(aws:prod+42m) `, `(aws:prod!exp) `, or `(aws:prod) ` for keys that never expire. The time is
