@@ -1,6 +1,34 @@
-//! Records the commit the binary is built from, for `awsenv version`.
+//! Records the commit the binary is built from, for `awsenv version`, and writes the values
+//! the shell code shares with the binary (`src/shared.rs`) into the shell files.
 
 use std::process::Command;
+
+#[allow(dead_code, reason = "build.rs uses the table; the crate uses the constants")]
+mod shared {
+    include!("src/shared.rs");
+}
+
+/// `shell/awsenv.SHELL` with each `@NAME@` replaced, in OUT_DIR for `include_str!`.
+fn shell_files() {
+    #[allow(clippy::disallowed_methods, reason = "a build script's input is its environment")]
+    let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
+    for name in ["awsenv.bash", "awsenv.zsh", "awsenv.fish"] {
+        let source = format!("shell/{name}");
+        println!("cargo:rerun-if-changed={source}");
+        let mut text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        for (placeholder, value) in shared::PLACEHOLDERS {
+            text = text.replace(placeholder, &value.to_string());
+        }
+        if let Some(at) =
+            text.find('@').filter(|&at| text[at + 1..].starts_with(|c: char| c.is_ascii_uppercase()))
+        {
+            let line = text[..at].lines().count();
+            panic!("{source}:{line}: a placeholder src/shared.rs does not define");
+        }
+        std::fs::write(std::path::Path::new(&out).join(name), text).expect("OUT_DIR is writable");
+    }
+    println!("cargo:rerun-if-changed=src/shared.rs");
+}
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok().filter(|out| out.status.success())?;
@@ -8,6 +36,7 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
+    shell_files();
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown commit".to_owned());
     println!("cargo:rustc-env=AWSENV_COMMIT={commit}");
     // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs. Only files

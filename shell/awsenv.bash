@@ -95,11 +95,11 @@ ec2now() {
 
 # >>> awsenv:wrapper
 # aws ARGS...: the aws CLI, after renewing awsenv's session when it has less than
-# AWSENV_REFRESH_WINDOW seconds (default 600) left. Returns aws's own status.
+# AWSENV_REFRESH_WINDOW seconds (default @REFRESH_WINDOW@) left. Returns aws's own status.
 aws() {
     if [[ -n ${AWSENV_EXPIRES-} && ${AWSENV_EXPIRES} != *[!0-9]* ]] && __awsenv_owned; then
-        local __awsenv_window=${AWSENV_REFRESH_WINDOW:-600} __awsenv_left
-        [[ ${__awsenv_window} =~ ^[0-9]+$ ]] || __awsenv_window=600
+        local __awsenv_window=${AWSENV_REFRESH_WINDOW:-@REFRESH_WINDOW@} __awsenv_left
+        [[ ${__awsenv_window} =~ ^[0-9]+$ ]] || __awsenv_window=@REFRESH_WINDOW@
         __awsenv_now
         __awsenv_left=$((AWSENV_EXPIRES - __awsenv_time))
         if ((__awsenv_left <= __awsenv_window)); then
@@ -139,7 +139,8 @@ __awsenv_color() {
 # put in front of PS1 last time out and puts the current one in. It keeps $?. Every statement
 # counts here, as it runs before each prompt: one function, no process.
 __awsenv_prompt_hook() {
-    local __awsenv_status=$? label left value sign=+ color=33
+    local __awsenv_status=$? label left value sign=+ color=@WARN_COLOR@
+    local hours_from=@HOURS_FROM@ minutes_from=@MINUTES_FROM@ warn_below=@WARN_BELOW@ alert_below=@ALERT_BELOW@
     [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
     AWSENV_PROMPT='' __awsenv_prompt_ps1=''
     if [[ ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID-}" && -n ${AWSENV_KEY_ID-} && -n ${AWSENV_ACCOUNT-} ]]; then
@@ -160,9 +161,9 @@ __awsenv_prompt_hook() {
                 \builtin printf -v left '%(%s)T' -1
                 left=$((AWSENV_EXPIRES - left))
             fi
-            if ((left >= 6000)); then
+            if ((left >= hours_from)); then
                 value=$((left / 3600))h
-            elif ((left >= 100)); then
+            elif ((left >= minutes_from)); then
                 value=$((left / 60))m
             elif ((left > 0)); then
                 value=${left}s
@@ -172,8 +173,8 @@ __awsenv_prompt_hook() {
             ((${#value} > 2)) || value=0${value}
         fi
         AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
-        if [[ -n ${value} ]] && ((left < 300)) && __awsenv_color; then
-            ((left >= 60)) || color=31
+        if [[ -n ${value} ]] && ((left < warn_below)) && __awsenv_color; then
+            ((left >= alert_below)) || color=@ALERT_COLOR@
             __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
         fi
     fi

@@ -71,7 +71,7 @@ end
 # >>> awsenv:wrapper
 function aws --wraps aws --description 'The aws CLI, after renewing awsenv credentials that are about to run out'
     if string match -qr '^[0-9]+$' -- "$AWSENV_EXPIRES"; and __awsenv_owned
-        set -l window 600
+        set -l window @REFRESH_WINDOW@
         if string match -qr '^[0-9]+$' -- "$AWSENV_REFRESH_WINDOW"
             set window $AWSENV_REFRESH_WINDOW
         end
@@ -113,9 +113,9 @@ function awsenv_prompt --description 'Print the awsenv prompt segment'
     end
     set -l sign +
     set -l value exp
-    if test $left -ge 6000
+    if test $left -ge @HOURS_FROM@
         set value (math --scale=0 "floor($left / 3600)")h
-    else if test $left -ge 100
+    else if test $left -ge @MINUTES_FROM@
         set value (math --scale=0 "floor($left / 60)")m
     else if test $left -gt 0
         set value {$left}s
@@ -124,9 +124,9 @@ function awsenv_prompt --description 'Print the awsenv prompt segment'
     end
     test (string length -- $value) -ge 3; or set value 0$value
     set -l color
-    if test $left -lt 300; and __awsenv_color
+    if test $left -lt @WARN_BELOW@; and __awsenv_color
         set color yellow
-        test $left -ge 60; or set color red
+        test $left -ge @ALERT_BELOW@; or set color red
     end
     if set -q color[1]
         printf '(aws:%s%s%s%s%s) ' $label $sign (set_color $color) $value (set_color normal)

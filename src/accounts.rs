@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::config;
+use crate::config::Settings;
 use crate::profile::Profiles;
 use crate::store::Store;
 
@@ -17,8 +17,8 @@ pub struct Listed {
 
 /// The store's accounts (sorted), then the profiles of the aws CLI's files whose names the store
 /// does not already have, in file order.
-pub fn list() -> Result<Vec<Listed>> {
-    let store_dir = config::store_dir()?;
+pub fn list(settings: &Settings) -> Result<Vec<Listed>> {
+    let store_dir = settings.store_dir()?;
     let mut listed: Vec<Listed> = match Store::open_optional(store_dir)? {
         Some(store) => store
             .accounts()?
@@ -29,7 +29,7 @@ pub fn list() -> Result<Vec<Listed>> {
     };
     // A set of the names so far keeps this linear in the number of profiles.
     let mut seen: HashSet<String> = listed.iter().map(|l| l.name.to_ascii_lowercase()).collect();
-    for profile in Profiles::load()?.iter() {
+    for profile in Profiles::load(settings)?.iter() {
         if seen.insert(profile.name.to_ascii_lowercase()) {
             listed.push(Listed { name: profile.name.clone(), origin: profile.file.clone() });
         }

@@ -11,7 +11,6 @@
 //! names, and on case-insensitive file systems too.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -22,21 +21,35 @@ use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, check_private_dir, limit, write_atomic};
 
-const ENTRY_VERSION: u32 = 1;
+/// Version 1 is the layout of the first kind, long-term keys with an MFA code (`mfa`), kept
+/// byte for byte so that any version of awsenv reads the other's files. Version 2 is every other
+/// kind's: it names the kind and a generic fingerprint.
+const MFA_KIND: &str = "mfa";
 
 /// What one cache file holds. Not `Debug`: it carries secrets in plain strings.
 #[derive(Serialize, Deserialize)]
 pub struct Entry {
     version: u32,
     account: String,
+    /// Version 2: the kind of the base session at the root (`x509`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
     access_key_id: String,
     secret_access_key: String,
     session_token: String,
     expiration: String,
-    /// The long-term key the session was made with: a rotated key retires its sessions.
-    source_access_key_id: String,
+    /// Version 1: the long-term key the session was made with (a rotated key retires it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_access_key_id: Option<String>,
+    /// Version 2: what the session was made from; a session whose origin changed is never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+    /// Version 1: the MFA device whose code made it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mfa_serial: Option<String>,
+    /// Version 2: what else made it, for people reading the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made_with: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<RoleSpec>,
 }
@@ -54,7 +67,8 @@ pub struct RoleSpec {
 /// Which session of an account a cache file holds.
 #[derive(Debug, Clone, Copy)]
 pub enum Slot<'a> {
-    Mfa,
+    /// The account's base session, of the kind named (`mfa` for long-term keys and a code).
+    Base(&'a str),
     Role(&'a RoleSpec),
 }
 
@@ -62,8 +76,10 @@ pub enum Slot<'a> {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub credentials: Credentials,
-    pub source_access_key_id: String,
-    pub mfa_serial: Option<String>,
+    /// The kind of base session at the root of it.
+    pub kind: String,
+    pub fingerprint: String,
+    pub made_with: Option<String>,
     pub role: Option<RoleSpec>,
 }
 
@@ -88,7 +104,8 @@ impl Cache {
 
     fn path(&self, account: &str, slot: Slot) -> PathBuf {
         let name = match slot {
-            Slot::Mfa => format!("{}.mfa.json", file_key(account)),
+            // The kind is one of awsenv's own names (lowercase letters), safe in a file name.
+            Slot::Base(kind) => format!("{}.{kind}.json", file_key(account)),
             Slot::Role(spec) => {
                 let (account_id, role) = arn_parts(&spec.role_arn);
                 format!("{}.role.{}.{}.json", file_key(account), file_key(account_id), file_key(role))
@@ -102,7 +119,7 @@ impl Cache {
     fn legacy_path(&self, account: &str, slot: Slot) -> PathBuf {
         let account = account.to_ascii_lowercase();
         match slot {
-            Slot::Mfa => self.dir.join(format!("{account}.mfa.json")),
+            Slot::Base(kind) => self.dir.join(format!("{account}.{kind}.json")),
             Slot::Role(spec) => {
                 self.dir.join(format!("{account}.role.{}.json", legacy_arn_key(&spec.role_arn)))
             }
@@ -128,13 +145,13 @@ impl Cache {
         Ok(None)
     }
 
-    /// The account's cached session in `slot` if it was made with `source` and is still valid at
-    /// `valid_at` (now, plus whatever lifetime the caller needs left).
+    /// The account's cached session in `slot` if it was made from `fingerprint` and is still
+    /// valid at `valid_at` (now, plus whatever lifetime the caller needs left).
     pub fn read(
         &self,
         account: &str,
         slot: Slot,
-        source: &Secret,
+        fingerprint: &str,
         valid_at: Timestamp,
     ) -> Result<Option<Session>> {
         let Some((path, text)) = self.load(account, slot)? else {
@@ -154,12 +171,16 @@ impl Cache {
             debug!("cache entry {} belongs to account {:?}; ignoring it", path.display(), entry.account);
             return Ok(None);
         }
-        if entry.source_access_key_id.as_bytes() != source.expose() {
-            debug!("cached session {} was made with another access key; ignoring it", path.display());
+        if entry.fingerprint() != fingerprint {
+            debug!("cached session {} was made from other credentials; ignoring it", path.display());
             return Ok(None);
         }
         let wanted_role = match slot {
-            Slot::Mfa => None,
+            Slot::Base(kind) if entry.kind() != kind => {
+                debug!("cached session {} is of kind {}; ignoring it", path.display(), entry.kind());
+                return Ok(None);
+            }
+            Slot::Base(_) => None,
             Slot::Role(spec) => Some(spec),
         };
         if entry.role.as_ref() != wanted_role {
@@ -213,19 +234,6 @@ impl Cache {
                 "awsenv: cache entry {} is corrupt ({reason}) and could not be moved: {e}",
                 path.display()
             ),
-        }
-    }
-
-    /// A private directory under the cache for awsenv's own files (the zsh start-up files of
-    /// `awsenv shell`), created 0700 like the cache itself.
-    pub fn private_subdir(&self, name: &str) -> Result<PathBuf> {
-        self.ensure_dir()?;
-        let dir = self.dir.join(name);
-        match DirBuilder::new().mode(0o700).create(&dir) {
-            Err(e) if e.kind() != ErrorKind::AlreadyExists => {
-                Err(e).with_context(|| format!("could not create {}", dir.display()))
-            }
-            _ => Ok(dir),
         }
     }
 
@@ -301,19 +309,23 @@ impl Cache {
         let text = |secret: &Secret, what: &str| secret.as_str(what).map(str::to_owned);
         let token = credentials.session_token.as_ref().ok_or_else(|| anyhow!("a session has a token"))?;
         let expiration = credentials.expiration.ok_or_else(|| anyhow!("a session has an expiry"))?;
+        let v1 = session.kind == MFA_KIND;
         let entry = Entry {
-            version: ENTRY_VERSION,
+            version: if v1 { 1 } else { 2 },
             account: account.to_owned(),
+            kind: (!v1).then(|| session.kind.clone()),
             access_key_id: text(&credentials.access_key_id, "the session's access key id")?,
             secret_access_key: text(&credentials.secret_access_key, "the session's secret key")?,
             session_token: text(token, "the session token")?,
             expiration: expiration.rfc3339(),
-            source_access_key_id: session.source_access_key_id.clone(),
-            mfa_serial: session.mfa_serial.clone(),
+            source_access_key_id: v1.then(|| session.fingerprint.clone()),
+            fingerprint: (!v1).then(|| session.fingerprint.clone()),
+            mfa_serial: session.made_with.clone().filter(|_| v1),
+            made_with: session.made_with.clone().filter(|_| !v1),
             role: session.role.clone(),
         };
         let json = serde_json::to_vec_pretty(&entry)?;
-        let slot = session.role.as_ref().map_or(Slot::Mfa, Slot::Role);
+        let slot = session.role.as_ref().map_or(Slot::Base(&session.kind), Slot::Role);
         let path = self.path(account, slot);
         write_atomic(&self.dir, &path, &json)
             .with_context(|| format!("could not write cache entry {}", path.display()))?;
@@ -378,8 +390,13 @@ fn legacy_arn_key(arn: &str) -> String {
 pub fn parse(text: &[u8]) -> std::result::Result<Entry, String> {
     let entry: Entry = serde_json::from_slice(files::strip_bom(text))
         .map_err(|e| format!("it {}", files::json_error(&e)))?;
-    if entry.version != ENTRY_VERSION {
-        return Err(format!("unknown version {}", entry.version));
+    let complete = match entry.version {
+        1 => entry.kind.is_none() && entry.source_access_key_id.is_some() && entry.fingerprint.is_none(),
+        2 => entry.kind.as_deref().is_some_and(|k| k != MFA_KIND) && entry.fingerprint.is_some(),
+        version => return Err(format!("unknown version {version}")),
+    };
+    if !complete {
+        return Err(format!("it is not a version {} entry", entry.version));
     }
     Timestamp::parse_rfc3339(&entry.expiration)
         .map_err(|_| "its expiration is not an RFC 3339 time".to_owned())?;
@@ -391,7 +408,17 @@ pub fn parse(text: &[u8]) -> std::result::Result<Entry, String> {
 }
 
 impl Entry {
+    fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or(MFA_KIND)
+    }
+
+    fn fingerprint(&self) -> &str {
+        self.fingerprint.as_deref().or(self.source_access_key_id.as_deref()).unwrap_or_default()
+    }
+
     fn session(self) -> Session {
+        let kind = self.kind().to_owned();
+        let fingerprint = self.fingerprint().to_owned();
         Session {
             credentials: Credentials {
                 access_key_id: Secret::new(self.access_key_id),
@@ -400,8 +427,9 @@ impl Entry {
                 // `parse` has checked it.
                 expiration: Timestamp::parse_rfc3339(&self.expiration).ok(),
             },
-            source_access_key_id: self.source_access_key_id,
-            mfa_serial: self.mfa_serial,
+            kind,
+            fingerprint,
+            made_with: self.made_with.or(self.mfa_serial),
             role: self.role,
         }
     }
@@ -419,11 +447,14 @@ mod tests {
                 session_token: Some(Secret::new("token")),
                 expiration: Some(Timestamp(expiration)),
             },
-            source_access_key_id: "AKIASOURCE".to_owned(),
-            mfa_serial: Some("arn:aws:iam::123456789012:mfa/me".to_owned()),
+            kind: "mfa".to_owned(),
+            fingerprint: "AKIASOURCE".to_owned(),
+            made_with: Some("arn:aws:iam::123456789012:mfa/me".to_owned()),
             role,
         }
     }
+
+    const MFA: Slot = Slot::Base("mfa");
 
     fn spec(name: &str) -> RoleSpec {
         RoleSpec {
@@ -440,12 +471,12 @@ mod tests {
         let cache = Cache::new(store.path());
         let lock = cache.lock("work").unwrap();
         cache.write(&lock, "work", &session(2_000, None)).unwrap();
-        let source = Secret::new("AKIASOURCE");
-        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1_999)).unwrap().is_some());
-        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(2_000)).unwrap().is_none());
-        assert!(cache.read("work", Slot::Mfa, &Secret::new("AKIAOTHER"), Timestamp(1)).unwrap().is_none());
+        let source = "AKIASOURCE";
+        assert!(cache.read("work", MFA, source, Timestamp(1_999)).unwrap().is_some());
+        assert!(cache.read("work", MFA, source, Timestamp(2_000)).unwrap().is_none());
+        assert!(cache.read("work", MFA, "AKIAOTHER", Timestamp(1)).unwrap().is_none());
         assert_eq!(fs::metadata(&cache.dir).unwrap().mode() & 0o777, 0o700);
-        assert_eq!(fs::metadata(cache.path("work", Slot::Mfa)).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(cache.path("work", MFA)).unwrap().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(cache.lock_path("work")).unwrap().mode() & 0o777, 0o600);
     }
 
@@ -456,12 +487,12 @@ mod tests {
         let lock = cache.lock("work").unwrap();
         let (admin, reader) = (spec("Admin"), spec("Reader"));
         cache.write(&lock, "work", &session(2_000, Some(admin.clone()))).unwrap();
-        let source = Secret::new("AKIASOURCE");
-        assert!(cache.read("work", Slot::Role(&admin), &source, Timestamp(1)).unwrap().is_some());
-        assert!(cache.read("work", Slot::Role(&reader), &source, Timestamp(1)).unwrap().is_none());
-        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
+        let source = "AKIASOURCE";
+        assert!(cache.read("work", Slot::Role(&admin), source, Timestamp(1)).unwrap().is_some());
+        assert!(cache.read("work", Slot::Role(&reader), source, Timestamp(1)).unwrap().is_none());
+        assert!(cache.read("work", MFA, source, Timestamp(1)).unwrap().is_none());
         let other_id = RoleSpec { external_id: Some("x".to_owned()), ..admin.clone() };
-        assert!(cache.read("work", Slot::Role(&other_id), &source, Timestamp(1)).unwrap().is_none());
+        assert!(cache.read("work", Slot::Role(&other_id), source, Timestamp(1)).unwrap().is_none());
         assert!(cache.path("work", Slot::Role(&admin)).ends_with("work.role.123456789012.^admin.json"));
     }
 
@@ -471,11 +502,11 @@ mod tests {
         let cache = Cache::new(store.path());
         let b_mfa = spec("b.mfa");
         let paths = [
-            cache.path("work", Slot::Mfa),
-            cache.path("Work", Slot::Mfa),
-            cache.path("work.role.123456789012.b", Slot::Mfa),
+            cache.path("work", MFA),
+            cache.path("Work", MFA),
+            cache.path("work.role.123456789012.b", MFA),
             cache.path("work", Slot::Role(&b_mfa)),
-            cache.path("work.mfa", Slot::Mfa),
+            cache.path("work.mfa", MFA),
             cache.lock_path("work"),
             cache.lock_path("Work"),
         ];
@@ -484,9 +515,9 @@ mod tests {
         assert_eq!(lowered.len(), paths.len(), "{paths:?}");
         assert!(paths[0].ends_with("work.mfa.json"), "plain names keep their file: {:?}", paths[0]);
         let long = "x".repeat(128);
-        let name = cache.path(&long.to_uppercase(), Slot::Mfa);
+        let name = cache.path(&long.to_uppercase(), MFA);
         assert!(name.file_name().unwrap().len() <= 200, "{name:?}");
-        assert_ne!(name, cache.path(&format!("{}Y", &long.to_uppercase()[..127]), Slot::Mfa));
+        assert_ne!(name, cache.path(&format!("{}Y", &long.to_uppercase()[..127]), MFA));
     }
 
     #[test]
@@ -496,11 +527,71 @@ mod tests {
         let lock = cache.lock("Work").unwrap();
         cache.write(&lock, "Work", &session(2_000, None)).unwrap();
         // Where 0.1 kept Work's session: the name lowercased.
-        fs::rename(cache.path("Work", Slot::Mfa), cache.dir.join("work.mfa.json")).unwrap();
-        let source = Secret::new("AKIASOURCE");
-        assert!(cache.read("Work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_some());
-        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
+        fs::rename(cache.path("Work", MFA), cache.dir.join("work.mfa.json")).unwrap();
+        let source = "AKIASOURCE";
+        assert!(cache.read("Work", MFA, source, Timestamp(1)).unwrap().is_some());
+        assert!(cache.read("work", MFA, source, Timestamp(1)).unwrap().is_none());
         assert!(cache.dir.join("work.mfa.json").exists(), "another account's entry is not corrupt");
+    }
+
+    #[test]
+    fn files_written_by_version_1_are_read() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::new(store.path());
+        cache.ensure_dir().unwrap();
+        let admin = spec("Admin");
+        fs::write(cache.path("work", MFA), include_str!("../tests/fixtures/cache-v1-mfa.json")).unwrap();
+        fs::write(
+            cache.path("work", Slot::Role(&admin)),
+            include_str!("../tests/fixtures/cache-v1-role.json"),
+        )
+        .unwrap();
+        let mfa = cache.read("work", MFA, "AKIASOURCE", Timestamp(1)).unwrap().expect("the MFA session");
+        assert_eq!(mfa.credentials.access_key_id.expose(), b"ASIAV1SESSION");
+        assert_eq!((mfa.kind.as_str(), mfa.fingerprint.as_str()), ("mfa", "AKIASOURCE"));
+        assert_eq!(mfa.made_with.as_deref(), Some("arn:aws:iam::123456789012:mfa/me"));
+        assert_eq!(mfa.credentials.expiration, Some(Timestamp(2_000_000_000)));
+        let role =
+            cache.read("work", Slot::Role(&admin), "AKIASOURCE", Timestamp(1)).unwrap().expect("the role");
+        assert_eq!(role.credentials.access_key_id.expose(), b"ASIAV1ROLE");
+        assert_eq!(role.role.as_ref(), Some(&admin));
+        assert!(cache.read("work", MFA, "AKIAROTATED", Timestamp(1)).unwrap().is_none());
+        assert!(cache.read("work", Slot::Base("x509"), "AKIASOURCE", Timestamp(1)).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_mfa_kind_writes_version_1_and_others_version_2() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::new(store.path());
+        let lock = cache.lock("work").unwrap();
+        cache.write(&lock, "work", &session(2_000_000_000, None)).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&fs::read(cache.path("work", MFA)).unwrap()).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/cache-v1-mfa.json")).unwrap();
+        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&written), keys(&fixture));
+        let mut other = session(2_000, None);
+        other.kind = "x509".to_owned();
+        cache.write(&lock, "work", &other).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&fs::read(cache.path("work", Slot::Base("x509"))).unwrap()).unwrap();
+        assert_eq!((written["version"].as_u64(), written["kind"].as_str()), (Some(2), Some("x509")));
+        assert_eq!(written["fingerprint"], "AKIASOURCE");
+        assert!(written.get("source_access_key_id").is_none() && written.get("mfa_serial").is_none());
+    }
+
+    #[test]
+    fn kinds_have_their_own_slots() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::new(store.path());
+        let lock = cache.lock("work").unwrap();
+        let mut other = session(2_000, None);
+        other.kind = "x509".to_owned();
+        cache.write(&lock, "work", &other).unwrap();
+        assert!(cache.path("work", Slot::Base("x509")).ends_with("work.x509.json"));
+        assert!(cache.read("work", Slot::Base("x509"), "AKIASOURCE", Timestamp(1)).unwrap().is_some());
+        assert!(cache.read("work", MFA, "AKIASOURCE", Timestamp(1)).unwrap().is_none());
     }
 
     #[test]
@@ -508,11 +599,11 @@ mod tests {
         let store = tempfile::tempdir().unwrap();
         let cache = Cache::new(store.path());
         cache.ensure_dir().unwrap();
-        fs::write(cache.path("work", Slot::Mfa), b"{\"version\": 1, \"acc").unwrap();
-        let source = Secret::new("AKIASOURCE");
-        assert!(cache.read("work", Slot::Mfa, &source, Timestamp(1)).unwrap().is_none());
-        assert!(!cache.path("work", Slot::Mfa).exists());
-        assert!(cache.path("work", Slot::Mfa).with_extension("json.corrupt").exists());
+        fs::write(cache.path("work", MFA), b"{\"version\": 1, \"acc").unwrap();
+        let source = "AKIASOURCE";
+        assert!(cache.read("work", MFA, source, Timestamp(1)).unwrap().is_none());
+        assert!(!cache.path("work", MFA).exists());
+        assert!(cache.path("work", MFA).with_extension("json.corrupt").exists());
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::cache::{bounded_name, file_key};
-use crate::config;
-use crate::creds::Timestamp;
+use crate::config::Settings;
+use crate::creds::{Clock, Timestamp};
 use crate::error::{Exit, debug, fail, one_line};
 use crate::files::{self, Trust, limit};
 use crate::tty;
@@ -34,6 +34,9 @@ pub struct Device {
 
 pub struct Codes {
     given: Option<String>,
+    /// `AWSENV_MFA_COMMAND`, for devices without a command of their own.
+    command: Option<String>,
+    command_timeout: Result<Duration, String>,
     /// Whether the terminal may be asked.
     ask: bool,
     /// What to tell a user who gave no code and has no terminal.
@@ -43,8 +46,8 @@ pub struct Codes {
 impl Codes {
     /// `--code`, else `AWSENV_MFA_CODE` (or aws-session's `AWS_SESSION_MFA_CODE`); checked now so
     /// that a malformed code fails before any file lock or network call.
-    pub fn new(flag: Option<String>) -> Result<Self> {
-        let given = flag.or_else(config::mfa_code);
+    pub fn new(flag: Option<String>, settings: &Settings) -> Result<Self> {
+        let given = flag.or_else(|| settings.mfa_code.clone());
         if given.as_deref().is_some_and(|code| !tty::is_mfa_code(code)) {
             return Err(fail(Exit::MfaCode, "the MFA code must be 6 digits"));
         }
@@ -52,13 +55,21 @@ impl Codes {
             given,
             ask: true,
             hint: "pass it as ec2mfa CODE, --code or AWSENV_MFA_CODE, or set AWSENV_MFA_COMMAND",
+            ..Self::none("", settings)
         })
     }
 
     /// No code given and no terminal: for renewals nobody is there to answer. A code command
     /// still works.
-    pub fn none(hint: &'static str) -> Self {
-        Self { given: None, ask: false, hint }
+    pub fn none(hint: &'static str, settings: &Settings) -> Self {
+        Self {
+            given: None,
+            command: settings.mfa_command.clone(),
+            // Kept until a command runs: a malformed timeout must not stop a cached session.
+            command_timeout: settings.mfa_command_timeout().map_err(|e| crate::error::one_line(&e)),
+            ask: false,
+            hint,
+        }
     }
 
     /// Replaces the advice given when no code can be had.
@@ -68,16 +79,20 @@ impl Codes {
 
     /// A code for `device` from the first source that has one; the caller records it with
     /// `SentCodes::record` before sending it.
-    pub fn get(&self, device: &Device, sent: &SentCodes) -> Result<String> {
+    pub fn get(&self, device: &Device, sent: &SentCodes, clock: Clock) -> Result<String> {
         let last = sent.last(&device.serial)?;
         let reused = |code: &str| match &last {
             Some((used, at)) if used == code => {
-                let ago = Timestamp::now().seconds_since(*at);
+                let ago = clock.now().seconds_since(*at);
                 (ago < REUSE_WINDOW).then_some(ago)
             }
             _ => None,
         };
-        let command = device.command.clone().or_else(config::mfa_command);
+        let command = device.command.clone().or_else(|| self.command.clone());
+        let run_command = |command: &str| {
+            let limit = self.command_timeout.clone().map_err(|message| fail(Exit::Usage, message))?;
+            run_command(command, limit)
+        };
         let code = if let Some(code) = &self.given {
             if let Some(ago) = reused(code) {
                 return Err(fail(
@@ -92,7 +107,7 @@ impl Codes {
         } else if let Some(command) = command {
             let mut code = run_command(&command)?;
             if reused(&code).is_some() {
-                let wait = STEP - Timestamp::now().0.rem_euclid(STEP) + 1;
+                let wait = STEP - clock.now().0.rem_euclid(STEP) + 1;
                 eprintln!(
                     "awsenv: the MFA command gave the code already sent; waiting {wait}s for the next one"
                 );
@@ -126,8 +141,7 @@ impl Codes {
 /// Runs a code command through `sh -c` (so it may be a pipeline) in its own process group, with
 /// no input; its stderr goes to the user (a YubiKey asking for a touch), its stdout must be six
 /// digits. On timeout the whole group is killed, so nothing it started holds awsenv's stderr.
-pub fn run_command(command: &str) -> Result<String> {
-    let limit = config::mfa_command_timeout()?;
+fn run_command(command: &str, limit: Duration) -> Result<String> {
     debug!("MFA code from: {command}");
     let mut child = Command::new("/bin/sh")
         .args(["-c", command])

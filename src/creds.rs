@@ -35,11 +35,33 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub i64);
 
-impl Timestamp {
-    pub fn now() -> Self {
-        Self(OffsetDateTime::now_utc().unix_timestamp())
+/// The wall clock. Read where a command's context is made and handed down from there, so that
+/// one run judges every expiry against the same moment and tests can set the time; code that
+/// waits (for a lock, a code, a renewal) reads it again through the same handle.
+#[derive(Clone, Copy)]
+pub struct Clock(fn() -> Timestamp);
+
+impl Clock {
+    pub fn system() -> Self {
+        #[allow(clippy::disallowed_methods, reason = "the one place the wall clock is read")]
+        fn now() -> Timestamp {
+            Timestamp(OffsetDateTime::now_utc().unix_timestamp())
+        }
+        Self(now)
     }
 
+    /// A clock that reads `now` (a function, so that a test can move it).
+    #[cfg(test)]
+    pub fn fake(now: fn() -> Timestamp) -> Self {
+        Self(now)
+    }
+
+    pub fn now(self) -> Timestamp {
+        (self.0)()
+    }
+}
+
+impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Result<Self> {
         let parsed = OffsetDateTime::parse(text, &Rfc3339)
             .with_context(|| format!("{text:?} is not an RFC 3339 time"))?;
@@ -125,9 +147,10 @@ fn parse_unbounded_duration(text: &str) -> Option<i64> {
 /// The remaining life as the prompt shows it, in aws-session's notation: hours from 6000 s, else
 /// minutes from 100 s, else seconds, at least three characters; `None` once expired.
 pub fn prompt_lifetime(seconds_left: i64) -> Option<String> {
+    use crate::shared::{HOURS_FROM, MINUTES_FROM};
     let value = match seconds_left {
-        s if s >= 6000 => format!("{}h", s / 3600),
-        s if s >= 100 => format!("{}m", s / 60),
+        s if s >= HOURS_FROM => format!("{}h", s / 3600),
+        s if s >= MINUTES_FROM => format!("{}m", s / 60),
         s if s > 0 => format!("{s}s"),
         _ => return None,
     };

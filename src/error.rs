@@ -60,8 +60,12 @@ pub fn silent(exit: Exit) -> anyhow::Error {
 
 /// The exit code for an error: the first `Fail` in its chain, else `Exit::Failure`.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
+    exit_of(error) as i32
+}
+
+/// The `Exit` of an error: the first `Fail` in its chain, else `Exit::Failure`.
+pub fn exit_of(error: &anyhow::Error) -> Exit {
     error.chain().find_map(|cause| cause.downcast_ref::<Fail>()).map_or(Exit::Failure, |fail| fail.exit)
-        as i32
 }
 
 /// The error as the single stderr line the contract promises, whatever the causes contain.

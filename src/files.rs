@@ -256,6 +256,7 @@ impl Staged {
                 }
             }
         }
+        #[allow(clippy::disallowed_methods, reason = "a temp file's name, not a time")]
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let temp = dir.join(format!("{temp_prefix}{}-{nanos}", std::process::id()));
         let staged = Self { dir: dir.to_owned(), path: path.to_owned(), temp };

@@ -1,8 +1,10 @@
 //! awsenv as a library: the binary's `main` calls `run`; the fuzz targets (under `fuzz/`) reach the
 //! parsers and renderers that see outside input through `fuzzing`. Nothing else is public.
 
+mod account;
 mod accounts;
 mod aws;
+mod broker;
 mod cache;
 mod cli;
 mod cmd;
@@ -15,9 +17,10 @@ mod imds;
 mod ini;
 mod keycache;
 mod keymap;
+mod kinds;
 mod profile;
 mod qr;
-mod session;
+mod shared;
 mod shell;
 mod sshagent;
 mod store;
@@ -72,7 +75,8 @@ pub mod fuzzing {
 
     use crate::config::{CurrentSession, RegionVars};
     use crate::creds::{Credentials, Secret, Timestamp};
-    use crate::shell::{Exports, Kind};
+    use crate::kinds::Held;
+    use crate::shell::Exports;
 
     fn message(error: &anyhow::Error) -> String {
         crate::error::one_line(error)
@@ -107,16 +111,16 @@ pub mod fuzzing {
     }
 
     pub fn mfa_duration(raw: Option<&str>) -> Result<i32, String> {
-        crate::session::parse_mfa_duration(raw).map_err(|e| message(&e))
+        crate::broker::parse_base_duration(raw).map_err(|e| message(&e))
     }
 
     pub fn role_duration(raw: Option<&str>) -> Result<i32, String> {
-        crate::session::parse_role_duration(raw).map_err(|e| message(&e))
+        crate::account::parse_role_duration(raw).map_err(|e| message(&e))
     }
 
     /// Whether `role` is accepted as a role name or ARN (`assume ROLE`, a profile's `role_arn`).
     pub fn validate_role(role: &str) -> Result<(), String> {
-        crate::session::validate_role(role).map_err(|e| message(&e))
+        crate::broker::validate_role(role).map_err(|e| message(&e))
     }
 
     /// The prompt segment for a shell whose awsenv variables hold these values.
@@ -163,7 +167,7 @@ pub mod fuzzing {
             session_token: session_token.map(Secret::new),
             expiration: expiration.map(Timestamp),
         };
-        let kind = role_arn.map_or(Kind::Mfa, |arn| Kind::Role(arn.to_owned()));
+        let kind = role_arn.map_or(Held::Base(&crate::kinds::keys::KIND), |arn| Held::Role(arn.to_owned()));
         let regions = RegionVars { region: None, default_region: None, fallback: region.map(str::to_owned) };
         let exports = Exports::new(account, &kind, &creds, &regions).map_err(|e| message(&e))?;
         Ok(RenderedExports {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::config;
+use crate::config::Settings;
 use crate::files::{self, Trust, limit};
 use crate::ini;
 use crate::store::validate_name;
@@ -38,10 +38,10 @@ pub struct Profiles {
 }
 
 impl Profiles {
-    pub fn load() -> Result<Self> {
+    pub fn load(settings: &Settings) -> Result<Self> {
         let mut profiles: Vec<Profile> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let files = [(config::aws_config_file()?, true), (config::aws_credentials_file()?, false)];
+        let files = [(settings.aws_config_file()?, true), (settings.aws_credentials_file()?, false)];
         for (path, is_config) in files {
             let Some(text) = read_optional(&path)? else {
                 continue;

@@ -3,17 +3,27 @@
 
 use anyhow::Result;
 
-use crate::cache::Session;
 use crate::cli::Shell;
 use crate::config::RegionVars;
 use crate::creds::{Credentials, Secret};
 use crate::error::{Exit, fail};
+use crate::kinds::Held;
 
-const BASH_INIT: &str = include_str!("../shell/awsenv.bash");
-const ZSH_INIT: &str = include_str!("../shell/awsenv.zsh");
-const FISH_INIT: &str = include_str!("../shell/awsenv.fish");
+// The shell files with the values of `shared.rs` written in (by build.rs).
+const BASH_INIT: &str = include_str!(concat!(env!("OUT_DIR"), "/awsenv.bash"));
+const ZSH_INIT: &str = include_str!(concat!(env!("OUT_DIR"), "/awsenv.zsh"));
+const FISH_INIT: &str = include_str!(concat!(env!("OUT_DIR"), "/awsenv.fish"));
 
 /// The placeholder in each init script that stands for the quoted path of this binary.
+/// Completion for account names, read from the store when Tab is pressed, without a process.
+pub fn account_completion(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => include_str!("../shell/complete-accounts.bash"),
+        Shell::Zsh => include_str!("../shell/complete-accounts.zsh"),
+        Shell::Fish => include_str!("../shell/complete-accounts.fish"),
+    }
+}
+
 const BIN_PLACEHOLDER: &str = "'::AWSENV_BIN::'";
 
 /// Sections of the init scripts that `awsenv init` options can leave out.
@@ -99,50 +109,10 @@ pub struct Exports {
     values: Vec<(&'static str, Option<Secret>)>,
 }
 
-/// What kind of credentials an export carries, as `AWSENV_SESSION` names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    LongTerm,
-    Mfa,
-    /// A role session, with the role's ARN.
-    Role(String),
-}
-
-impl Kind {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::LongTerm => "keys",
-            Self::Mfa => "mfa",
-            Self::Role(_) => "role",
-        }
-    }
-
-    /// The seed's label, `work` or `work-MFA-STS`, and `work/Admin` for a role.
-    pub fn label(&self, account: &str) -> String {
-        match self {
-            Self::LongTerm => account.to_owned(),
-            Self::Mfa => format!("{account}-MFA-STS"),
-            Self::Role(arn) => format!("{account}/{}", arn.rsplit('/').next().unwrap_or(arn)),
-        }
-    }
-
-    /// The kind of a role session, named by the role it was made for.
-    pub fn role_of(session: &Session) -> Self {
-        Self::Role(session.role.as_ref().map(|spec| spec.role_arn.clone()).unwrap_or_default())
-    }
-
-    fn role_arn(&self) -> Option<&str> {
-        match self {
-            Self::Role(arn) => Some(arn),
-            _ => None,
-        }
-    }
-}
-
 impl Exports {
     /// The exports, or an error naming the variable whose value no shell can hold (a NUL byte):
     /// refused before anything is printed, so that a shell never applies half a set.
-    pub fn new(account: &str, kind: &Kind, creds: &Credentials, regions: &RegionVars) -> Result<Self> {
+    pub fn new(account: &str, held: &Held, creds: &Credentials, regions: &RegionVars) -> Result<Self> {
         let text = |s: String| Some(Secret::new(s));
         let token = creds.session_token.clone();
         let mut values = vec![
@@ -156,11 +126,11 @@ impl Exports {
             ("AWS_CREDENTIAL_EXPIRATION", creds.expiration.and_then(|t| text(t.rfc3339()))),
             ("AWSENV_EXPIRES", creds.expiration.and_then(|t| text(t.0.to_string()))),
             ("AWSENV_ACCOUNT", text(account.to_owned())),
-            ("AWSENV_SESSION", text(kind.name().to_owned())),
-            ("AWSENV_ROLE", kind.role_arn().and_then(|arn| text(arn.to_owned()))),
+            ("AWSENV_SESSION", text(held.name().to_owned())),
+            ("AWSENV_ROLE", held.role_arn().and_then(|arn| text(arn.to_owned()))),
             // Tells the aws wrapper and the prompt that the keys in the shell are still awsenv's.
             ("AWSENV_KEY_ID", Some(creds.access_key_id.clone())),
-            ("MY_AWS_SET_FOR", text(kind.label(account))),
+            ("MY_AWS_SET_FOR", text(held.label(account))),
         ];
         // Fill in a missing region variable, never overwrite one: the user's choice wins.
         let region = regions.effective();
@@ -241,6 +211,23 @@ mod tests {
     }
 
     #[test]
+    fn every_shared_value_reaches_every_shell() {
+        let raw = [
+            include_str!("../shell/awsenv.bash"),
+            include_str!("../shell/awsenv.zsh"),
+            include_str!("../shell/awsenv.fish"),
+        ];
+        for (placeholder, _) in crate::shared::PLACEHOLDERS {
+            let used = raw.iter().filter(|text| text.contains(placeholder)).count();
+            assert!(used >= 2, "{placeholder} is used by {used} shell files");
+        }
+        for built in [BASH_INIT, ZSH_INIT, FISH_INIT] {
+            assert!(!built.contains("@REFRESH_WINDOW@"));
+            assert!(built.contains(&format!("{}", crate::shared::REFRESH_WINDOW)));
+        }
+    }
+
+    #[test]
     fn init_scripts_are_the_templates_with_the_quoted_binary() {
         let all = InitOptions { prompt_hook: true, wrapper: true };
         for (shell, template) in [(Shell::Bash, BASH_INIT), (Shell::Zsh, ZSH_INIT), (Shell::Fish, FISH_INIT)]
@@ -277,7 +264,7 @@ mod tests {
         };
         let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None, fallback: None };
         let text = String::from_utf8(
-            Exports::new("work", &Kind::LongTerm, &creds, &regions).unwrap().render(Shell::Bash),
+            Exports::new("work", &Held::Standing, &creds, &regions).unwrap().render(Shell::Bash),
         )
         .unwrap();
         for name in [

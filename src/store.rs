@@ -31,6 +31,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+#[derive(Clone)]
 pub struct Store {
     dir: PathBuf,
 }

@@ -2,6 +2,7 @@
 //! made once AWS has answered, and only then), and codes come from `AWSENV_MFA_CODE`, else a code
 //! command (the account's `NAME.mfa_command`, else `AWSENV_MFA_COMMAND`), else the terminal.
 //! Through the real binary, bash and moto.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `update` writing a profile of the credentials file (byte preservation, concurrency, the renewal
 //! loop), `serve` as an IMDSv2 endpoint (protocol, SDKs, load), profiles of `~/.aws` as accounts,
 //! and `version`. Everything runs the real binary against moto on 127.0.0.1.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

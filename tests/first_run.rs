@@ -22,6 +22,7 @@
 //! "installs" a package by linking its program into the private PATH. Needs what scripts/test
 //! installs (tmux, the shells, the private Python environment and its wheels): a missing one
 //! fails the test, never skips it.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

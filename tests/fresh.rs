@@ -1,6 +1,7 @@
 //! Fresh sessions: the `aws` wrapper (renewal, failures, exit statuses, no extra processes), the
 //! prompt segment and its hook, `awsenv exec`, `awsenv assume` and `ec2role`, through the real
 //! binary, real bash, zsh and fish, and moto.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! or `source` (fish) of `awsenv switch --shell SHELL` gives back exactly the bytes awsenv read
 //! (the key file without a byte-order mark and surrounding blanks). A value with a NUL byte, which
 //! no shell can hold, is refused with one line on stderr and nothing on stdout.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! What an adversarial review broke (issue "Hardening"), one test per class of bug, through the
 //! real binary, real shells and moto: the metadata endpoint, prompts, file trust, secrets in
 //! errors, the credentials file, odd files and odd input.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Self-tests of the shared test harness (tests/common) against a real moto.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

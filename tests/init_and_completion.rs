@@ -1,6 +1,7 @@
 //! `awsenv init` and `awsenv completions` in the real shells: the init option matrix under strict
 //! shell settings, linters on the generated code, drift of the committed completion files, and Tab
 //! completion typed into interactive bash, zsh and fish running in tmux.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

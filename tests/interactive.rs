@@ -14,6 +14,7 @@
 //!
 //! Every test has its own moto, sandbox and tmux server (`-L`, killed on drop). Needs tmux, bash,
 //! zsh, fish, the aws CLI and moto: a missing tool fails the test, never skips it.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

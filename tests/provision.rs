@@ -4,6 +4,7 @@
 //! already there, no terminal, Ctrl-C, a refused EnableMFADevice) must leave no device behind.
 //!
 //! Needs tmux, setsid, bash and python3 with moto and boto3; a missing tool fails the test.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

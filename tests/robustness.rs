@@ -1,5 +1,6 @@
 //! Robustness of awsenv under races, crashes, hostile file modes, hostile bytes, corrupt caches
 //! and misbehaving endpoints, checked through the real binary and real bash, zsh and fish.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! interactive MFA prompt typed into (or interrupted in) a terminal driven by tmux.
 //!
 //! Every test loops over all three shells and fails when one is missing.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

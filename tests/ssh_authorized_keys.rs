@@ -1,6 +1,7 @@
 //! `awsenv authorized-keys` behind a real sshd (Debian's openssh-server) whose
 //! AuthorizedKeysCommand asks moto's IAM: logins with IAM keys, SSH_KEY_OWNER in the session, the
 //! fresh and stale windows, and one round of IAM calls for a burst of logins.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `awsenv ssh-cert` against moto's Lambda without docker: the test plays the signer, signing a
 //! real certificate with `ssh-keygen -s` and queueing it as the Lambda's answer; the certificate
 //! then goes to a real ssh-agent and logs in to a real sshd that trusts the CA.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

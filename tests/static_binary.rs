@@ -8,6 +8,7 @@
 //! (a no-op when it is current; CI's benchmark then reuses it). The checks that need a private
 //! `/etc/hosts` or a DNS server of their own run this test binary again under
 //! `unshare --mount --net`, as root: they fail, never skip, when that is impossible.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 #![cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 
 mod common;

@@ -1,5 +1,6 @@
 //! STS over TLS: moto's server behind a throw-away CA ([`common::tls::TlsMoto`]), reached only
 //! through `AWS_ENDPOINT_URL` (https) and trusted only through `AWS_CA_BUNDLE`.
+#![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
 mod common;
 

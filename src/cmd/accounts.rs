@@ -6,8 +6,8 @@ use crate::cli::Accounts;
 
 /// Lists the accounts with where each comes from, or only the names with `--names`.
 impl Run for Accounts {
-    fn run(&self, _ctx: &Context) -> Result<()> {
-        let listed = accounts::list()?;
+    fn run(&self, ctx: &Context) -> Result<()> {
+        let listed = accounts::list(ctx.settings())?;
         let width = listed.iter().map(|l| l.name.len()).max().unwrap_or(0);
         let mut out = String::new();
         for entry in &listed {

@@ -4,12 +4,12 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::{Context, Run, print};
+use crate::account::parse_role_duration;
+use crate::broker::{RoleRequest, Want, min_ttl};
 use crate::cli::{Assume, Format, Shell};
-use crate::config;
-use crate::creds::parse_human_duration;
+use crate::codes::Codes;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
-use crate::shell::Kind;
+use crate::kinds::Held;
 
 impl Run for Assume {
     fn run(&self, ctx: &Context) -> Result<()> {
@@ -22,10 +22,11 @@ impl Run for Assume {
             session_name: self.session_name.clone(),
             external_id: self.external_id.clone(),
         };
-        let min_ttl = min_ttl(self.min_ttl.as_deref(), request.duration_seconds)?;
-        let codes = Codes::new(self.code.clone())?;
-        let want = Want { min_ttl, ..Want::new(&codes, ctx.account_file.as_deref())? };
-        let account = Account::open(&self.account)?;
+        let settings = ctx.settings();
+        let min_ttl = min_ttl(self.min_ttl.as_deref(), settings, request.duration_seconds)?;
+        let codes = Codes::new(self.code.clone(), settings)?;
+        let want = Want { min_ttl, ..Want::new(&codes, settings)? };
+        let account = ctx.open(&self.account)?;
         let session = account.role_session(&request, &want)?;
         let role_arn = session.role.map(|spec| spec.role_arn).context("a role session names its role")?;
         let creds = session.credentials;
@@ -47,25 +48,14 @@ impl Run for Assume {
             }
             Format::Bash | Format::Fish => {
                 let shell = if self.format == Format::Fish { Shell::Fish } else { Shell::Bash };
-                account.exports(&Kind::Role(role_arn.clone()), &creds)?.render(shell)
+                account.exports(&Held::Role(role_arn.clone()), &creds)?.render(shell)
             }
         };
         print(&out)?;
         if self.format != Format::Json {
-            eprintln!("Set keys for {} AWS account", Kind::Role(role_arn).label(&account.name));
+            eprintln!("Set keys for {} AWS account", Held::Role(role_arn).label(&account.name));
         }
         Ok(())
-    }
-}
-
-/// `--min-ttl`, else the refresh window, never more than half the session: a cached session with
-/// less left is renewed first.
-pub(super) fn min_ttl(flag: Option<&str>, duration: i32) -> Result<i64> {
-    match flag {
-        Some(text) => parse_human_duration(text).ok_or_else(|| {
-            fail(Exit::Usage, format!("--min-ttl takes a duration like 90s, 30m or 2h, not {text:?}"))
-        }),
-        None => Ok(config::refresh_window()?.min(i64::from(duration) / 2)),
     }
 }
 

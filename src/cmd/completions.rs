@@ -4,11 +4,7 @@ use clap_complete::shells;
 
 use super::{Context, Run, print};
 use crate::cli::{Cli, Completions, Shell};
-
-/// Completion for account names, read from the store when Tab is pressed, without a process.
-pub const BASH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.bash");
-pub const ZSH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.zsh");
-pub const FISH_ACCOUNTS: &str = include_str!("../../shell/complete-accounts.fish");
+use crate::shell::account_completion;
 
 impl Run for Completions {
     fn run(&self, _ctx: &Context) -> Result<()> {
@@ -23,7 +19,7 @@ pub fn script(shell: Shell) -> Vec<u8> {
     match shell {
         Shell::Bash => {
             clap_complete::generate(shells::Bash, &mut command, "awsenv", &mut out);
-            out.extend_from_slice(BASH_ACCOUNTS.as_bytes());
+            out.extend_from_slice(account_completion(Shell::Bash).as_bytes());
         }
         Shell::Zsh => {
             let mut generated = Vec::new();
@@ -32,7 +28,7 @@ pub fn script(shell: Shell) -> Vec<u8> {
             // helper goes before the closing dispatch, which runs when zsh autoloads the file.
             for line in String::from_utf8_lossy(&generated).lines() {
                 if line.starts_with("if [ \"$funcstack[1]\" = \"_awsenv\" ]") {
-                    out.extend_from_slice(ZSH_ACCOUNTS.as_bytes());
+                    out.extend_from_slice(account_completion(Shell::Zsh).as_bytes());
                     out.push(b'\n');
                 }
                 let is_account = line.contains("'::account -- ") || line.contains("'--account=[");
@@ -47,7 +43,7 @@ pub fn script(shell: Shell) -> Vec<u8> {
         }
         Shell::Fish => {
             clap_complete::generate(shells::Fish, &mut command, "awsenv", &mut out);
-            out.extend_from_slice(FISH_ACCOUNTS.as_bytes());
+            out.extend_from_slice(account_completion(Shell::Fish).as_bytes());
         }
     }
     out

@@ -1,13 +1,11 @@
-use std::path::Path;
-
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Context, Run, print};
+use super::{Context, NO_TERMINAL_HINT, Run, print};
 use crate::cli::CredentialProcess;
+use crate::codes::Codes;
 use crate::creds::{Credentials, parse_human_duration};
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Session, Want, parse_role_duration};
 
 /// The Version 1 document of the `credential_process` protocol, fields in the documented order.
 #[derive(Serialize)]
@@ -20,43 +18,15 @@ struct ProcessCredentials<'a> {
     expiration: String,
 }
 
-/// Hint for SDKs and IDEs that run awsenv with no terminal.
-pub(super) const NO_TERMINAL_HINT: &str =
-    "run ec2mfa (or awsenv mfa ACCOUNT) in a terminal first, or set AWSENV_MFA_CODE or AWSENV_MFA_COMMAND";
-
 impl Run for CredentialProcess {
     fn run(&self, ctx: &Context) -> Result<()> {
         let min_ttl = parse_human_duration(&self.min_ttl).ok_or_else(|| {
             fail(Exit::Usage, format!("--min-ttl takes a duration like 15m, not {:?}", self.min_ttl))
         })?;
-        let account = Account::open(&self.account)?;
-        let codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
-        let account_file = ctx.account_file.as_deref();
-        let session =
-            consumer_session(&account, self.role.as_deref(), &codes, min_ttl, Some(60), account_file)?;
+        let account = ctx.open(&self.account)?;
+        let codes = Codes::new(None, ctx.settings())?.with_hint(NO_TERMINAL_HINT);
+        let session = account.consumer_session(self.role.as_deref(), &codes, min_ttl, true)?;
         print(&process_json(&session.credentials)?)
-    }
-}
-
-/// The session a non-shell consumer gets: the role's with `--role`, else the account's own (MFA
-/// session, or a role profile's role). With `fallback_ttl`, a renewal that would need a code
-/// nobody can give falls back to the cached session while it has that long left.
-pub(super) fn consumer_session(
-    account: &Account,
-    role: Option<&str>,
-    codes: &Codes,
-    min_ttl: i64,
-    fallback_ttl: Option<i64>,
-    account_file: Option<&Path>,
-) -> Result<Session> {
-    let want = Want { min_ttl, fallback_ttl, ..Want::new(codes, account_file)? };
-    match role {
-        Some(role) => {
-            let request = RoleRequest::named(role, parse_role_duration(None)?);
-            let want = Want { min_ttl: min_ttl.min(i64::from(request.duration_seconds) / 2), ..want };
-            account.role_session(&request, &want)
-        }
-        None => Ok(account.session(&want)?.0),
     }
 }
 

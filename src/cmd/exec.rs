@@ -6,18 +6,19 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use super::assume::min_ttl;
 use super::{Context, Run};
+use crate::account::parse_role_duration;
+use crate::broker::{RoleRequest, Want, min_ttl};
 use crate::cli::Exec;
+use crate::codes::Codes;
 use crate::config;
 use crate::error::{Exit, fail};
-use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
-use crate::shell::Kind;
+use crate::kinds::Held;
 
 /// What `exec` should run with.
-enum Source {
-    Keys,
-    Mfa,
+enum Wanted {
+    Standing,
+    Base,
     Role(RoleRequest),
 }
 
@@ -34,37 +35,46 @@ impl Run for Exec {
             })?),
         };
         let name = self.account.clone().or_else(|| current.as_ref().map(|c| c.account.clone()));
-        let account = Account::open(name.as_deref().unwrap_or_default())?;
-        let current_kind = current.as_ref().map(|c| (c.kind.as_str(), c.role_arn.as_deref()));
-        let source = match (&self.role, self.keys, current_kind) {
-            (Some(role), ..) => Source::Role(RoleRequest::named(role, parse_role_duration(None)?)),
-            (None, true, _) | (None, false, Some(("keys", _))) => Source::Keys,
-            (None, false, Some(("role", Some(role_arn)))) => Source::Role(account.role_request_for(role_arn)),
+        let account = ctx.open(name.as_deref().unwrap_or_default())?;
+        let held = current.as_ref().and_then(|c| Held::parse(&c.kind, c.role_arn.as_deref()));
+        let wanted = match (&self.role, self.keys, held) {
+            (Some(role), ..) => Wanted::Role(RoleRequest::named(role, parse_role_duration(None)?)),
+            (None, true, _) | (None, false, Some(Held::Standing)) => Wanted::Standing,
+            (None, false, Some(Held::Role(role_arn))) => Wanted::Role(account.role_request_for(&role_arn)),
             // A role profile's own session is its role.
             _ => match account.profile_role() {
-                Some(request) => Source::Role(request.clone()),
-                None => Source::Mfa,
+                Some(request) => Wanted::Role(request.clone()),
+                None => Wanted::Base,
             },
         };
-        let codes = Codes::new(self.code.clone())?;
-        let mut want = Want::new(&codes, ctx.account_file.as_deref())?;
-        let (kind, creds) = match source {
-            Source::Keys => (Kind::LongTerm, account.keys().clone()),
-            Source::Mfa => {
-                want.min_ttl = min_ttl(self.min_ttl.as_deref(), want.mfa_duration)?;
-                (Kind::Mfa, account.mfa_session(&want)?.0.credentials)
+        let codes = Codes::new(self.code.clone(), ctx.settings())?;
+        let mut want = Want::new(&codes, ctx.settings())?;
+        let min_ttl = |duration: i32| min_ttl(self.min_ttl.as_deref(), ctx.settings(), duration);
+        let (held, creds) = match wanted {
+            Wanted::Standing => match account.base().standing() {
+                Some(standing) => (Held::Standing, standing.clone()),
+                None => {
+                    return Err(fail(
+                        Exit::Usage,
+                        format!("account {} has no long-term keys to run with", account.name),
+                    ));
+                }
+            },
+            Wanted::Base => {
+                want.min_ttl = min_ttl(account.base().lifetime(want.base_duration))?;
+                (Held::Base(account.base().info()), account.base_session(&want)?.0.credentials)
             }
-            Source::Role(request) => {
-                want.min_ttl = min_ttl(self.min_ttl.as_deref(), request.duration_seconds)?;
+            Wanted::Role(request) => {
+                want.min_ttl = min_ttl(request.duration_seconds)?;
                 let session = account.role_session(&request, &want)?;
-                (Kind::role_of(&session), session.credentials)
+                (Held::role_of(&session), session.credentials)
             }
         };
 
         let (program, args) = self.command.split_first().expect("clap requires a command");
         let mut command = Command::new(program);
         command.args(args);
-        for (name, value) in account.exports(&kind, &creds)?.pairs() {
+        for (name, value) in account.exports(&held, &creds)?.pairs() {
             match value {
                 Some(value) => command.env(name, OsStr::from_bytes(value)),
                 None => command.env_remove(name),

@@ -19,17 +19,45 @@ mod switch;
 mod update;
 mod version;
 
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
-use crate::creds::Timestamp;
+use crate::account::Account;
+use crate::cli::{Cli, Command, Shell};
+use crate::config::Settings;
+use crate::creds::{Clock, Credentials, Timestamp};
+use crate::kinds::{Env, Held};
 
 /// What every command gets besides its own arguments.
 pub struct Context {
     /// Read once, so that one run judges every expiry against the same moment.
     pub now: Timestamp,
-    /// `--config`, else `AWSENV_CONFIG`: the account file, when not in the usual places.
-    pub account_file: Option<std::path::PathBuf>,
+    /// For the moments after a wait (a lock, a code, a renewal loop).
+    pub clock: Clock,
+    /// `--config`: the account file, when not in the usual places.
+    account_file_flag: Option<PathBuf>,
+    env: OnceCell<Env>,
+}
+
+impl Context {
+    /// The settings sessions depend on, read from the environment when first needed: the
+    /// commands that need none (`init`, `prompt`) never pay for them.
+    pub fn env(&self) -> &Env {
+        self.env.get_or_init(|| Env {
+            settings: Settings::read(self.account_file_flag.clone()),
+            clock: self.clock,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.env().settings
+    }
+
+    pub fn open(&self, name: &str) -> Result<Account> {
+        Account::open(name, self.env())
+    }
 }
 
 pub trait Run {
@@ -37,8 +65,9 @@ pub trait Run {
 }
 
 pub fn run(cli: &Cli) -> Result<()> {
-    let account_file = cli.config.clone().or_else(crate::config::account_file);
-    let ctx = Context { now: Timestamp::now(), account_file };
+    let clock = Clock::system();
+    let ctx =
+        Context { now: clock.now(), clock, account_file_flag: cli.config.clone(), env: OnceCell::new() };
     match &cli.command {
         Command::Init(cmd) => cmd.run(&ctx),
         Command::Switch(cmd) => cmd.run(&ctx),
@@ -70,3 +99,14 @@ pub fn print(bytes: &[u8]) -> Result<()> {
         other => Ok(other?),
     }
 }
+
+/// Prints the complete exports for `creds` on stdout, then says on stderr what was set.
+pub fn emit(shell: Shell, account: &Account, held: &Held, creds: &Credentials) -> Result<()> {
+    print(&account.exports(held, creds)?.render(shell))?;
+    eprintln!("Set keys for {} AWS account", held.label(&account.name));
+    Ok(())
+}
+
+/// Hint for SDKs and IDEs that run awsenv with no terminal.
+pub const NO_TERMINAL_HINT: &str =
+    "run ec2mfa (or awsenv mfa ACCOUNT) in a terminal first, or set AWSENV_MFA_CODE or AWSENV_MFA_COMMAND";

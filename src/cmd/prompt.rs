@@ -4,6 +4,7 @@ use super::{Context, Run, print};
 use crate::cli::{Prompt, Shell};
 use crate::config::{self, CurrentSession};
 use crate::creds::{Timestamp, prompt_lifetime};
+use crate::shared::{ALERT_BELOW, ALERT_COLOR, WARN_BELOW, WARN_COLOR};
 
 /// Prints the prompt segment for fish (which has no clock builtin) and for prompts such as
 /// starship's `custom` module. bash and zsh compute the same segment in shell code, with no process.
@@ -41,8 +42,8 @@ pub fn segment(label: &str, expires: Option<Timestamp>, now: Timestamp, color: b
     };
     let code = match left {
         _ if !color => None,
-        l if l < 60 => Some(31),
-        l if l < 300 => Some(33),
+        l if l < ALERT_BELOW => Some(ALERT_COLOR),
+        l if l < WARN_BELOW => Some(WARN_COLOR),
         _ => None,
     };
     let Some(code) = code else {

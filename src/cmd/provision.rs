@@ -9,29 +9,33 @@ use crate::cli::ProvisionMfa;
 use crate::config;
 use crate::creds::Secret;
 use crate::error::{Exit, fail, one_line};
+use crate::kinds::keys::iam_user_of;
 use crate::qr;
-use crate::session::{Account, iam_user_of};
 use crate::tty;
 
 /// What authenticator apps show as the issuer, as the AWS console's own QR codes say.
 const ISSUER: &str = "Amazon Web Services";
 
 impl Run for ProvisionMfa {
-    fn run(&self, _ctx: &Context) -> Result<()> {
+    fn run(&self, ctx: &Context) -> Result<()> {
         let name = self.account.clone().or_else(config::current_account).ok_or_else(|| {
             fail(Exit::Config, "No keys set: name the account, awsenv provision-mfa ACCOUNT")
         })?;
-        let account = Account::open(&name)?;
+        let account = ctx.open(&name)?;
+        let root = account.root();
+        let keys = root.base().long_term_keys().ok_or_else(|| {
+            fail(
+                Exit::Config,
+                format!("account {} has no long-term keys to make an MFA device with", root.name),
+            )
+        })?;
         // Everything that can stop provisioning is checked before a device exists.
         let tty =
             tty::open(|| "provision-mfa needs a terminal: it draws a QR code and asks for two codes".into())?;
-        let aws = account.connect_root()?;
+        let aws = Aws::connect(&keys.connection(ctx.env())?, keys.keys())?;
         let arn = aws.caller_arn()?;
         let user = iam_user_of(&arn).ok_or_else(|| {
-            fail(
-                Exit::Config,
-                format!("the keys of {} belong to {arn}, not an IAM user", account.root_name()),
-            )
+            fail(Exit::Config, format!("the keys of {} belong to {arn}, not an IAM user", root.name))
         })?;
         let account_id = arn.split(':').nth(4).unwrap_or_default().to_owned();
         let existing = aws.mfa_devices(&user)?;
@@ -80,9 +84,9 @@ impl Run for ProvisionMfa {
                 return Err(error);
             }
         };
-        let remembered = account.remember_serial(&serial)?;
+        let remembered = keys.remember_serial(&serial, ctx.env())?;
         // The second code is spent: ec2mfa must wait for the next one.
-        drop(account.sent_codes().record(&serial, &codes.1, crate::creds::Timestamp::now())?);
+        drop(account.sent_codes().record(&serial, &codes.1, ctx.clock.now())?);
         eprintln!(
             "Virtual MFA device {serial} activated for IAM user {user}; remembered in {}, so ec2mfa uses it",
             remembered.display()

@@ -1,17 +1,17 @@
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::credential_process::{NO_TERMINAL_HINT, consumer_session};
-use super::{Context, Run};
+use super::{Context, NO_TERMINAL_HINT, Run};
+use crate::account::Account;
+use crate::broker::Session;
 use crate::cli::Serve;
-use crate::creds::{Credentials, Timestamp};
+use crate::codes::Codes;
+use crate::creds::{Clock, Credentials, Timestamp};
 use crate::error::{Exit, fail, one_line};
 use crate::imds::{Provider, Server};
-use crate::session::{Account, Codes, Session};
 
 /// Renew when less than this is left, so an SDK never receives credentials about to die.
 const RENEW_BEFORE: i64 = 600;
@@ -34,10 +34,11 @@ impl Run for Serve {
                 ),
             ));
         }
-        let account = Account::open(&self.account)?;
-        let renewer = Renewer { account, role: self.role.clone(), account_file: ctx.account_file.clone() };
+        let account = ctx.open(&self.account)?;
+        let codes = Codes::none(NO_TERMINAL_HINT, ctx.settings());
+        let renewer = Renewer { account, role: self.role.clone(), codes, clock: ctx.clock };
         // The first session may ask for a code on the terminal; later renewals cannot.
-        let first = renewer.session(&Codes::new(None)?.with_hint(NO_TERMINAL_HINT))?;
+        let first = renewer.session(&Codes::new(None, ctx.settings())?.with_hint(NO_TERMINAL_HINT))?;
         let name = match &self.role {
             Some(role) => role.rsplit('/').next().unwrap_or(role).to_owned(),
             None => renewer.account.name.clone(),
@@ -48,7 +49,7 @@ impl Run for Serve {
             address,
             self.port,
             self.hop_limit,
-            SessionProvider { name, shared: Arc::clone(&shared) },
+            SessionProvider { name, shared: Arc::clone(&shared), clock: ctx.clock },
         )?;
         let port = server.port()?;
         std::thread::spawn(move || renewer.run(&shared));
@@ -76,30 +77,24 @@ fn seconds_left(creds: &Credentials, now: Timestamp) -> i64 {
 struct Renewer {
     account: Account,
     role: Option<String>,
-    account_file: Option<PathBuf>,
+    /// No terminal: only a code command can give a code.
+    codes: Codes,
+    clock: Clock,
 }
 
 impl Renewer {
     fn session(&self, codes: &Codes) -> Result<Session> {
-        consumer_session(
-            &self.account,
-            self.role.as_deref(),
-            codes,
-            RENEW_BEFORE + 60,
-            Some(60),
-            self.account_file.as_deref(),
-        )
+        self.account.consumer_session(self.role.as_deref(), codes, RENEW_BEFORE + 60, true)
     }
 
     fn run(self, shared: &Shared) {
-        let codes = Codes::none(NO_TERMINAL_HINT);
         // Tries are spaced out: a renewal that fails, or that only found the same session (no code
         // to make a new one), is tried again after RETRY_AFTER, however often clients ask.
         let mut not_before = Instant::now();
         loop {
             let left = {
                 let current = shared.current.lock().unwrap_or_else(|e| e.into_inner());
-                seconds_left(&current.0, Timestamp::now())
+                seconds_left(&current.0, self.clock.now())
             };
             let now = Instant::now();
             if left > RENEW_BEFORE || now < not_before {
@@ -111,13 +106,13 @@ impl Renewer {
                 drop(shared.wake.wait_timeout(current, wait).unwrap_or_else(|e| e.into_inner()));
                 continue;
             }
-            match self.session(&codes) {
+            match self.session(&self.codes) {
                 Ok(session) => {
-                    if seconds_left(&session.credentials, Timestamp::now()) <= RENEW_BEFORE {
+                    if seconds_left(&session.credentials, self.clock.now()) <= RENEW_BEFORE {
                         not_before = now + RETRY_AFTER;
                     }
                     let mut current = shared.current.lock().unwrap_or_else(|e| e.into_inner());
-                    *current = (session.credentials, Timestamp::now());
+                    *current = (session.credentials, self.clock.now());
                 }
                 Err(error) => {
                     eprintln!(
@@ -136,6 +131,7 @@ impl Renewer {
 struct SessionProvider {
     name: String,
     shared: Arc<Shared>,
+    clock: Clock,
 }
 
 impl Provider for SessionProvider {
@@ -146,7 +142,7 @@ impl Provider for SessionProvider {
     fn document(&self) -> Option<String> {
         let current = self.shared.current.lock().unwrap_or_else(|e| e.into_inner());
         let (creds, updated) = &*current;
-        let left = seconds_left(creds, Timestamp::now());
+        let left = seconds_left(creds, self.clock.now());
         if left <= RENEW_BEFORE {
             self.shared.wake.notify_one();
         }

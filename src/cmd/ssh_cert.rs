@@ -12,11 +12,11 @@ use super::{Context, Run, print};
 use crate::aws::identity_url::{StsEndpoint, presigned_caller_identity_url};
 use crate::aws::{Aws, Connection};
 use crate::cli::{CertOutput, SshCert};
-use crate::config::{self, RegionVars};
+use crate::codes::Codes;
+use crate::config;
 use crate::creds::{Credentials, Timestamp, parse_human_duration};
 use crate::error::{Exit, fail};
 use crate::files::write_atomic;
-use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
 use crate::sshagent::{Agent, read_private_key};
 
 /// The identity URL proves who asks only for this long; the seed's Lambda takes 10 s old at most.
@@ -87,14 +87,16 @@ impl Run for SshCert {
             }
         }
         let (creds, account_region) = caller_credentials(self.account.as_deref(), self.role.as_deref(), ctx)?;
-        let region =
-            self.region.clone().unwrap_or_else(|| RegionVars::read(account_region).effective().to_owned());
+        let region = self
+            .region
+            .clone()
+            .unwrap_or_else(|| ctx.settings().regions(account_region).effective().to_owned());
         let endpoint = if self.regional_sts { StsEndpoint::Regional(&region) } else { StsEndpoint::Global };
         let request = SignRequest {
             identity_url: presigned_caller_identity_url(
                 &creds,
                 endpoint,
-                SystemTime::now(),
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(ctx.now.0.unsigned_abs()),
                 IDENTITY_URL_EXPIRY,
             )?,
             environment: &self.environment,
@@ -106,8 +108,11 @@ impl Run for SshCert {
         if self.dump {
             return print(&[payload, b"\n".to_vec()].concat());
         }
-        let connection =
-            Connection { region, timeout: config::aws_timeout()?, ca_bundle: config::ca_bundle() };
+        let connection = Connection {
+            region,
+            timeout: ctx.settings().timeout()?,
+            ca_bundle: ctx.settings().ca_bundle.clone(),
+        };
         let answer = Aws::connect(&connection, &creds)?.invoke(&self.lambda_arn, payload)?;
         let (response, certificate) = check_answer(&answer, &public_key, ctx.now)?;
         match self.output {
@@ -115,7 +120,7 @@ impl Run for SshCert {
             CertOutput::File => write_certificate(&private_path, &response.certificate)?,
             CertOutput::Agent => {
                 // From this moment, not the command's start: the agent counts from when it adds.
-                let lifetime = certificate.valid_before().saturating_sub(Timestamp::now().0 as u64);
+                let lifetime = certificate.valid_before().saturating_sub(ctx.clock.now().0 as u64);
                 let comment = format!(
                     "iam-request-ssh-key-signature env=\"{}\" expires=\"{}\"",
                     self.environment, response.valid_before
@@ -172,13 +177,9 @@ fn caller_credentials(
     let name = account.map(str::to_owned).or_else(config::current_account).ok_or_else(|| {
         fail(Exit::Config, "no account given and none set in this shell: use --account NAME")
     })?;
-    let account = Account::open(&name)?;
-    let codes = Codes::new(None)?;
-    let want = Want { min_ttl: 60, ..Want::new(&codes, ctx.account_file.as_deref())? };
-    let session = match role {
-        Some(role) => account.role_session(&RoleRequest::named(role, parse_role_duration(None)?), &want)?,
-        None => account.session(&want)?.0,
-    };
+    let account = ctx.open(&name)?;
+    let codes = Codes::new(None, ctx.settings())?;
+    let session = account.consumer_session(role, &codes, 60, false)?;
     Ok((session.credentials, account.region.clone()))
 }
 

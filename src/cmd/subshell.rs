@@ -8,16 +8,14 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use super::init::binary_path;
-use super::switch::best_credentials;
 use super::{Context, Run};
-use crate::cache::Cache;
 use crate::cli::{Shell, ShellCmd};
+use crate::codes::Codes;
 use crate::config;
 use crate::error::{Exit, fail};
-use crate::files::write_atomic;
-use crate::session::{Account, Codes, RoleRequest, Want, parse_role_duration};
-use crate::shell::{Kind, quote};
+use crate::files::{self, write_atomic};
+use crate::kinds::Held;
+use crate::shell::quote;
 
 /// Opens the user's shell with the account's credentials and the awsenv functions, as
 /// `aws-session shell` did; the user's own rc files are read first.
@@ -27,24 +25,22 @@ impl Run for ShellCmd {
         let mut command = Command::new(&shell_path);
         match &self.account {
             Some(name) => {
-                let account = Account::open(name)?;
-                let (kind, creds) = match &self.role {
+                let account = ctx.open(name)?;
+                let codes = || Codes::new(None, ctx.settings());
+                let (held, creds) = match &self.role {
                     Some(role) => {
-                        let codes = Codes::new(None)?;
-                        let want = Want::new(&codes, ctx.account_file.as_deref())?;
-                        let session = account
-                            .role_session(&RoleRequest::named(role, parse_role_duration(None)?), &want)?;
-                        (Kind::role_of(&session), session.credentials)
+                        let session = account.consumer_session(Some(role), &codes()?, 0, false)?;
+                        (Held::role_of(&session), session.credentials)
                     }
-                    None => best_credentials(&account, ctx)?,
+                    None => account.current(codes)?,
                 };
-                for (name, value) in account.exports(&kind, &creds)?.pairs() {
+                for (name, value) in account.exports(&held, &creds)?.pairs() {
                     match value {
                         Some(value) => command.env(name, OsStr::from_bytes(value)),
                         None => command.env_remove(name),
                     };
                 }
-                eprintln!("Set keys for {} AWS account", kind.label(&account.name));
+                eprintln!("Set keys for {} AWS account", held.label(&account.name));
             }
             None if self.role.is_some() => {
                 return Err(fail(Exit::Usage, "--role needs an account: awsenv shell ACCOUNT --role ROLE"));
@@ -52,7 +48,7 @@ impl Run for ShellCmd {
             None => {}
         }
 
-        let bin = binary_path()?;
+        let bin = config::binary_path()?;
         let bin = bin.as_os_str().as_bytes();
         let shell_name = shell_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         // The bash rc pipe must stay open until exec, which hands it to bash.
@@ -66,8 +62,10 @@ impl Run for ShellCmd {
                 Some(read_end)
             }
             "zsh" => {
-                let store = config::store_dir()?;
-                let dir = Cache::new(&store).private_subdir("zsh")?;
+                // awsenv's own start-up files, private like the session cache beside them.
+                let dir = ctx.settings().store_dir()?.join(".awsenv").join("zsh");
+                files::create_private_dir(&dir)?;
+                files::check_private_dir(&dir, "directory")?;
                 write_zsh_files(&dir, bin)?;
                 let real = config::zdotdir().unwrap_or_default();
                 command.env("AWSENV_ZDOTDIR", real).env("ZDOTDIR", &dir).arg("-i");

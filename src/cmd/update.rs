@@ -3,14 +3,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
-use super::credential_process::{NO_TERMINAL_HINT, consumer_session};
-use super::{Context, Run};
+use super::{Context, NO_TERMINAL_HINT, Run};
 use crate::cli::Update;
-use crate::config;
-use crate::creds::{Credentials, Timestamp};
+use crate::codes::Codes;
+use crate::creds::Credentials;
 use crate::error::{Exit, fail};
 use crate::ini;
-use crate::session::{Account, Codes};
 
 /// Renew this long before the session ends, as aws_signing_helper's update did.
 const RENEW_BEFORE: i64 = 300;
@@ -18,8 +16,8 @@ const RENEW_BEFORE: i64 = 300;
 impl Run for Update {
     fn run(&self, ctx: &Context) -> Result<()> {
         validate_profile(&self.profile)?;
-        let path = config::aws_credentials_file()?;
-        let account = Account::open(&self.account)?;
+        let path = ctx.settings().aws_credentials_file()?;
+        let account = ctx.open(&self.account)?;
         let chain = account.profile_chain();
         if chain.iter().any(|name| name.eq_ignore_ascii_case(&self.profile)) {
             return Err(fail(
@@ -32,10 +30,11 @@ impl Run for Update {
                 ),
             ));
         }
-        let mut codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
+        let mut codes = Codes::new(None, ctx.settings())?.with_hint(NO_TERMINAL_HINT);
         loop {
             // A later round has nobody to ask: when only a new code could renew, stop.
-            let session = consumer_session(&account, self.role.as_deref(), &codes, RENEW_BEFORE + 60, None, ctx.account_file.as_deref())
+            let session = account
+                .consumer_session(self.role.as_deref(), &codes, RENEW_BEFORE + 60, false)
                 .map_err(|e| match crate::error::exit_code(&e) == Exit::MfaCode as i32 {
                     true => fail(
                         Exit::MfaCode,
@@ -48,7 +47,7 @@ impl Run for Update {
                 })?;
             let credentials = &session.credentials;
             write_profile(&path, &self.profile, credentials)?;
-            let ends = credentials.expiration.unwrap_or(Timestamp::now());
+            let ends = credentials.expiration.unwrap_or(ctx.clock.now());
             if self.once {
                 eprintln!(
                     "awsenv: wrote profile {} of {}; the session ends at {}",
@@ -65,9 +64,9 @@ impl Run for Update {
                 path.display(),
                 renew_at.human_utc()
             );
-            let wait = renew_at.seconds_since(Timestamp::now()).max(1);
+            let wait = renew_at.seconds_since(ctx.clock.now()).max(1);
             std::thread::sleep(Duration::from_secs(wait.unsigned_abs()));
-            codes = Codes::none(NO_TERMINAL_HINT);
+            codes = Codes::none(NO_TERMINAL_HINT, ctx.settings());
         }
     }
 }
