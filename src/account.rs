@@ -4,7 +4,6 @@
 use anyhow::Result;
 
 use crate::aws::Connection;
-use crate::broker::RoleRequest;
 use crate::cache::Cache;
 use crate::creds::Credentials;
 use crate::error::{Exit, fail};
@@ -19,6 +18,23 @@ const ROLE_DURATION_RANGE: std::ops::RangeInclusive<i32> = 900..=43_200;
 pub const CHAINED_ROLE_LIMIT: i32 = 3600;
 /// Longest `source_profile` chain followed before calling it a loop.
 const MAX_CHAIN: usize = 8;
+
+/// A role to assume, as the user asked for it.
+#[derive(Debug, Clone)]
+pub struct RoleRequest {
+    /// A role name in the account, or a full role ARN (for a role in another account).
+    pub role: String,
+    pub duration_seconds: i32,
+    pub session_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl RoleRequest {
+    /// The role with the defaults: the kind's session name, no external id.
+    pub fn named(role: &str, duration_seconds: i32) -> Self {
+        Self { role: role.to_owned(), duration_seconds, session_name: None, external_id: None }
+    }
+}
 
 pub struct Account {
     pub name: String,

@@ -9,6 +9,7 @@ mod tests;
 
 use anyhow::Result;
 
+pub use crate::account::RoleRequest;
 use crate::account::{Account, Origin};
 pub use crate::cache::Session;
 use crate::cache::{Lock, Slot};
@@ -18,7 +19,7 @@ use crate::config::Settings;
 use crate::creds::{Credentials, human_duration};
 use crate::error::{Exit, fail};
 use crate::kinds::{Held, Issue};
-pub use role::{RoleRequest, validate_role};
+pub use role::validate_role;
 
 /// The seed's `ec2mfa` asked for four hours.
 pub const DEFAULT_BASE_DURATION: i32 = 4 * 3600;

@@ -4,30 +4,13 @@
 use anyhow::Result;
 
 use super::{SIGNER_MIN_TTL, Session, Want, check_lifetime};
-use crate::account::{Account, CHAINED_ROLE_LIMIT, Origin};
+use crate::account::{Account, CHAINED_ROLE_LIMIT, Origin, RoleRequest};
 use crate::aws::{self, AssumeRoleInput};
 use crate::cache::{RoleSpec, Slot};
 use crate::codes::Device;
 use crate::creds::{Credentials, human_duration};
 use crate::error::{Exit, fail};
 use crate::kinds::RoleSigning;
-
-/// A role to assume, as the user asked for it.
-#[derive(Debug, Clone)]
-pub struct RoleRequest {
-    /// A role name in the account, or a full role ARN (for a role in another account).
-    pub role: String,
-    pub duration_seconds: i32,
-    pub session_name: Option<String>,
-    pub external_id: Option<String>,
-}
-
-impl RoleRequest {
-    /// The role with the defaults: the kind's session name, no external id.
-    pub fn named(role: &str, duration_seconds: i32) -> Self {
-        Self { role: role.to_owned(), duration_seconds, session_name: None, external_id: None }
-    }
-}
 
 /// What signs an AssumeRole call.
 pub(super) enum Signer {

@@ -4,6 +4,7 @@ use super::{Context, Run, print};
 use crate::cli::{Prompt, Shell};
 use crate::config::{self, CurrentSession};
 use crate::creds::{Timestamp, prompt_lifetime};
+use crate::kinds::Held;
 use crate::shared::{ALERT_BELOW, ALERT_COLOR, WARN_BELOW, WARN_COLOR};
 
 /// Prints the prompt segment for fish (which has no clock builtin) and for prompts such as
@@ -22,8 +23,8 @@ impl Run for Prompt {
 /// `work`, or `work/Admin` for a role session. Prompts expand `$(...)`, backticks and `%`: whatever
 /// set these variables, only the characters of valid names are shown, anything else as '?'.
 pub fn label(current: &CurrentSession) -> String {
-    let label = match current.role_arn.as_deref().and_then(|arn| arn.rsplit('/').next()) {
-        Some(role) if current.kind == "role" => format!("{}/{role}", current.account),
+    let label = match Held::parse(&current.kind, current.role_arn.as_deref()) {
+        Some(Held::Role(arn)) => format!("{}/{}", current.account, arn.rsplit('/').next().unwrap_or(&arn)),
         _ => current.account.clone(),
     };
     label.chars().map(|c| if c.is_ascii_alphanumeric() || "._@+=,/-".contains(c) { c } else { '?' }).collect()

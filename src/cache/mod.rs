@@ -17,42 +17,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
+mod entry;
+mod names;
+
+pub use entry::parse;
+use entry::{Entry, MFA_KIND};
+use names::{arn_parts, legacy_arn_key};
+pub use names::{bounded_name, file_key};
+
 use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, check_private_dir, limit, write_atomic};
-
-/// Version 1 is the layout of the first kind, long-term keys with an MFA code (`mfa`), kept
-/// byte for byte so that any version of awsenv reads the other's files. Version 2 is every other
-/// kind's: it names the kind and a generic fingerprint.
-const MFA_KIND: &str = "mfa";
-
-/// What one cache file holds. Not `Debug`: it carries secrets in plain strings.
-#[derive(Serialize, Deserialize)]
-pub struct Entry {
-    version: u32,
-    account: String,
-    /// Version 2: the kind of the base session at the root (`x509`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kind: Option<String>,
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: String,
-    expiration: String,
-    /// Version 1: the long-term key the session was made with (a rotated key retires it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    source_access_key_id: Option<String>,
-    /// Version 2: what the session was made from; a session whose origin changed is never used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<String>,
-    /// Version 1: the MFA device whose code made it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mfa_serial: Option<String>,
-    /// Version 2: what else made it, for people reading the file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    made_with: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    role: Option<RoleSpec>,
-}
 
 /// What a role session was asked for; a cached one is reused only for the same request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,107 +309,6 @@ impl Cache {
     }
 }
 
-/// A name as part of a file name: lowercase letters, digits, `_` and `-` as they are, an uppercase
-/// letter as `^` and its lowercase, any other byte as `%` and two hex digits. Injective, free of
-/// `.` (which separates the parts of a name) and of uppercase (which a case-insensitive file
-/// system would fold).
-pub fn file_key(text: &str) -> String {
-    let mut key = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => key.push(byte as char),
-            b'A'..=b'Z' => {
-                key.push('^');
-                key.push(byte.to_ascii_lowercase() as char);
-            }
-            _ => key.push_str(&format!("%{byte:02x}")),
-        }
-    }
-    key
-}
-
-/// Names longer than a file system takes are shortened to a prefix and a hash of the whole, marked
-/// with `~`, which `file_key` never writes.
-pub fn bounded_name(name: String) -> String {
-    const MAX: usize = 200;
-    if name.len() <= MAX {
-        return name;
-    }
-    let mut cut = 100;
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}~{:032x}", &name[..cut], fnv1a_128(name.as_bytes()))
-}
-
-/// FNV-1a, 128 bits: stable across versions and platforms, unlike std's hasher.
-fn fnv1a_128(bytes: &[u8]) -> u128 {
-    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
-    const PRIME: u128 = 0x0000000001000000000000000000013B;
-    bytes.iter().fold(OFFSET, |hash, &byte| (hash ^ u128::from(byte)).wrapping_mul(PRIME))
-}
-
-/// The account id and the last part of an ARN (a role's, an MFA device's).
-fn arn_parts(arn: &str) -> (&str, &str) {
-    let account_id = arn.split(':').nth(4).unwrap_or("");
-    (account_id, arn.rsplit('/').next().unwrap_or(arn))
-}
-
-/// How versions before 0.2 named a role's file: `ACCOUNTID.NAME` with unsafe characters as `_`.
-fn legacy_arn_key(arn: &str) -> String {
-    let (account_id, name) = arn_parts(arn);
-    let safe = |c: char| c.is_ascii_alphanumeric() || "+=,@_-.".contains(c);
-    format!("{account_id}.{name}").chars().map(|c| if safe(c) { c } else { '_' }).collect()
-}
-
-pub fn parse(text: &[u8]) -> std::result::Result<Entry, String> {
-    let entry: Entry = serde_json::from_slice(files::strip_bom(text))
-        .map_err(|e| format!("it {}", files::json_error(&e)))?;
-    let complete = match entry.version {
-        1 => entry.kind.is_none() && entry.source_access_key_id.is_some() && entry.fingerprint.is_none(),
-        2 => entry.kind.as_deref().is_some_and(|k| k != MFA_KIND) && entry.fingerprint.is_some(),
-        version => return Err(format!("unknown version {version}")),
-    };
-    if !complete {
-        return Err(format!("it is not a version {} entry", entry.version));
-    }
-    Timestamp::parse_rfc3339(&entry.expiration)
-        .map_err(|_| "its expiration is not an RFC 3339 time".to_owned())?;
-    if entry.access_key_id.is_empty() || entry.secret_access_key.is_empty() || entry.session_token.is_empty()
-    {
-        return Err("a credential is empty".to_owned());
-    }
-    Ok(entry)
-}
-
-impl Entry {
-    fn kind(&self) -> &str {
-        self.kind.as_deref().unwrap_or(MFA_KIND)
-    }
-
-    fn fingerprint(&self) -> &str {
-        self.fingerprint.as_deref().or(self.source_access_key_id.as_deref()).unwrap_or_default()
-    }
-
-    fn session(self) -> Session {
-        let kind = self.kind().to_owned();
-        let fingerprint = self.fingerprint().to_owned();
-        Session {
-            credentials: Credentials {
-                access_key_id: Secret::new(self.access_key_id),
-                secret_access_key: Secret::new(self.secret_access_key),
-                session_token: Some(Secret::new(self.session_token)),
-                // `parse` has checked it.
-                expiration: Timestamp::parse_rfc3339(&self.expiration).ok(),
-            },
-            kind,
-            fingerprint,
-            made_with: self.made_with.or(self.mfa_serial),
-            role: self.role,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,10 +414,10 @@ mod tests {
         let cache = Cache::new(store.path());
         cache.ensure_dir().unwrap();
         let admin = spec("Admin");
-        fs::write(cache.path("work", MFA), include_str!("../tests/fixtures/cache-v1-mfa.json")).unwrap();
+        fs::write(cache.path("work", MFA), include_str!("../../tests/fixtures/cache-v1-mfa.json")).unwrap();
         fs::write(
             cache.path("work", Slot::Role(&admin)),
-            include_str!("../tests/fixtures/cache-v1-role.json"),
+            include_str!("../../tests/fixtures/cache-v1-role.json"),
         )
         .unwrap();
         let mfa = cache.read("work", MFA, "AKIASOURCE", Timestamp(1)).unwrap().expect("the MFA session");
@@ -568,7 +442,7 @@ mod tests {
         let written: serde_json::Value =
             serde_json::from_slice(&fs::read(cache.path("work", MFA)).unwrap()).unwrap();
         let fixture: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/fixtures/cache-v1-mfa.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/fixtures/cache-v1-mfa.json")).unwrap();
         let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&written), keys(&fixture));
         let mut other = session(2_000, None);
