@@ -39,9 +39,18 @@ pub struct Aws {
 
 impl Aws {
     pub fn connect(connection: &Connection, creds: &Credentials) -> Result<Self> {
+        crate::timing::measure(crate::timing::Phase::Aws, || Self::connect_now(connection, creds))
+    }
+
+    fn connect_now(connection: &Connection, creds: &Credentials) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let config = runtime.block_on(sdk_config(connection, creds))?;
         Ok(Self { runtime, config })
+    }
+
+    /// Runs one call to AWS, its time counted for `--debug`.
+    fn block_on<F: std::future::Future>(&self, call: F) -> F::Output {
+        crate::timing::measure(crate::timing::Phase::Aws, || self.runtime.block_on(call))
     }
 
     fn sts(&self) -> aws_sdk_sts::Client {
@@ -55,7 +64,6 @@ impl Aws {
     /// The ARN of the credentials' own identity (STS GetCallerIdentity).
     pub fn caller_arn(&self) -> Result<String> {
         let output = self
-            .runtime
             .block_on(self.sts().get_caller_identity().send())
             .map_err(|e| describe("sts GetCallerIdentity", e))?;
         output.arn.context("sts GetCallerIdentity returned no ARN")
@@ -65,7 +73,6 @@ impl Aws {
     pub fn mfa_devices(&self, user: &str) -> Result<Vec<String>> {
         debug!("iam ListMFADevices user {user}");
         let output = self
-            .runtime
             .block_on(self.iam().list_mfa_devices().user_name(user).send())
             .map_err(|e| describe("iam ListMFADevices", e))?;
         Ok(output.mfa_devices.into_iter().map(|device| device.serial_number).collect())
@@ -75,9 +82,8 @@ impl Aws {
     /// `None` when a device of that name exists already.
     pub fn create_virtual_mfa_device(&self, name: &str) -> Result<Option<(String, Secret)>> {
         debug!("iam CreateVirtualMFADevice {name}");
-        let result = self
-            .runtime
-            .block_on(self.iam().create_virtual_mfa_device().virtual_mfa_device_name(name).send());
+        let result =
+            self.block_on(self.iam().create_virtual_mfa_device().virtual_mfa_device_name(name).send());
         let output = match result {
             Err(SdkError::ServiceError(service)) if service.err().is_entity_already_exists_exception() => {
                 return Ok(None);
@@ -99,14 +105,14 @@ impl Aws {
             .serial_number(serial)
             .authentication_code1(codes.0)
             .authentication_code2(codes.1);
-        self.runtime.block_on(request.send()).map_err(|e| describe("iam EnableMFADevice", e))?;
+        self.block_on(request.send()).map_err(|e| describe("iam EnableMFADevice", e))?;
         Ok(())
     }
 
     pub fn delete_virtual_mfa_device(&self, serial: &str) -> Result<()> {
         debug!("iam DeleteVirtualMFADevice {serial}");
         let request = self.iam().delete_virtual_mfa_device().serial_number(serial);
-        self.runtime.block_on(request.send()).map_err(|e| describe("iam DeleteVirtualMFADevice", e))?;
+        self.block_on(request.send()).map_err(|e| describe("iam DeleteVirtualMFADevice", e))?;
         Ok(())
     }
 }
@@ -127,7 +133,7 @@ pub fn get_session_token(
         .serial_number(serial)
         .token_code(code)
         .duration_seconds(duration_seconds);
-    let output = aws.runtime.block_on(request.send()).map_err(|e| describe("sts GetSessionToken", e))?;
+    let output = aws.block_on(request.send()).map_err(|e| describe("sts GetSessionToken", e))?;
     let creds = output.credentials.context("sts GetSessionToken returned no credentials")?;
     Ok(session_credentials(
         creds.access_key_id,
@@ -170,7 +176,7 @@ pub fn assume_role(
         .set_external_id(input.external_id.map(str::to_owned))
         .set_serial_number(input.mfa.map(|(serial, _)| serial.to_owned()))
         .set_token_code(input.mfa.map(|(_, code)| code.to_owned()));
-    let output = aws.runtime.block_on(request.send()).map_err(|e| describe("sts AssumeRole", e))?;
+    let output = aws.block_on(request.send()).map_err(|e| describe("sts AssumeRole", e))?;
     let creds = output.credentials.context("sts AssumeRole returned no credentials")?;
     Ok(session_credentials(
         creds.access_key_id,

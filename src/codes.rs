@@ -80,6 +80,10 @@ impl Codes {
     /// A code for `device` from the first source that has one; the caller records it with
     /// `SentCodes::record` before sending it.
     pub fn get(&self, device: &Device, sent: &SentCodes, clock: Clock) -> Result<String> {
+        crate::timing::measure(crate::timing::Phase::Code, || self.get_now(device, sent, clock))
+    }
+
+    fn get_now(&self, device: &Device, sent: &SentCodes, clock: Clock) -> Result<String> {
         let last = sent.last(&device.serial)?;
         let reused = |code: &str| match &last {
             Some((used, at)) if used == code => {

@@ -24,6 +24,7 @@ mod shared;
 mod shell;
 mod sshagent;
 mod store;
+mod timing;
 mod tty;
 
 use std::ffi::OsString;
@@ -35,15 +36,18 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AWSENV_
 /// Runs awsenv with `args` (the program name first) and returns its exit code. Every error ends
 /// here as one line on stderr.
 pub fn run(args: Vec<OsString>) -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = match cli::Cli::parse_fast(&args).map_or_else(|| cli::Cli::parse_args(&args), Ok) {
         Ok(cli) => cli,
         Err(exit) => return exit,
     };
+    let mut dispatched = started;
     let result = config::debug().and_then(|debug| {
         error::enable_debug(cli.debug || debug);
+        dispatched = std::time::Instant::now();
         cmd::run(&cli)
     });
-    match result {
+    let exit = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let message = error::one_line(&error);
@@ -52,7 +56,9 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             }
             ExitCode::from(error::exit_code(&error) as u8)
         }
-    }
+    };
+    error::debug!("{}", timing::summary(started, dispatched));
+    exit
 }
 
 /// The parsers and renderers that see outside input, for the fuzz targets. Not an API: errors

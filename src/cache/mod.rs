@@ -129,6 +129,18 @@ impl Cache {
         fingerprint: &str,
         valid_at: Timestamp,
     ) -> Result<Option<Session>> {
+        crate::timing::measure(crate::timing::Phase::CacheRead, || {
+            self.read_now(account, slot, fingerprint, valid_at)
+        })
+    }
+
+    fn read_now(
+        &self,
+        account: &str,
+        slot: Slot,
+        fingerprint: &str,
+        valid_at: Timestamp,
+    ) -> Result<Option<Session>> {
         let Some((path, text)) = self.load(account, slot)? else {
             debug!("no cached session for {account} at {}", self.path(account, slot).display());
             return Ok(None);
@@ -254,6 +266,10 @@ impl Cache {
 
     /// Takes the account's exclusive lock, waiting (and saying so) while another process has it.
     pub fn lock(&self, account: &str) -> Result<Lock> {
+        crate::timing::measure(crate::timing::Phase::LockWait, || self.lock_now(account))
+    }
+
+    fn lock_now(&self, account: &str) -> Result<Lock> {
         let file = self.open_lock(account)?;
         match file.try_lock() {
             Ok(()) => return Ok(Lock { _file: file }),
@@ -279,7 +295,11 @@ impl Cache {
     }
 
     /// Writes a session: temp file (0600), fsync, rename, fsync of the directory.
-    pub fn write(&self, _lock: &Lock, account: &str, session: &Session) -> Result<()> {
+    pub fn write(&self, lock: &Lock, account: &str, session: &Session) -> Result<()> {
+        crate::timing::measure(crate::timing::Phase::Write, || self.write_now(lock, account, session))
+    }
+
+    fn write_now(&self, _lock: &Lock, account: &str, session: &Session) -> Result<()> {
         let credentials = &session.credentials;
         let text = |secret: &Secret, what: &str| secret.as_str(what).map(str::to_owned);
         let token = credentials.session_token.as_ref().ok_or_else(|| anyhow!("a session has a token"))?;
