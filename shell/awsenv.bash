@@ -15,6 +15,9 @@
 #
 
 __awsenv_bin='::AWSENV_BIN::'
+# The prompt's thresholds in seconds (src/shared.rs): hours from, minutes from, yellow and red below.
+__awsenv_hours_from=@HOURS_FROM@ __awsenv_minutes_from=@MINUTES_FROM@
+__awsenv_warn_below=@WARN_BELOW@ __awsenv_alert_below=@ALERT_BELOW@
 
 # __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
 # meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put
@@ -140,7 +143,6 @@ __awsenv_color() {
 # counts here, as it runs before each prompt: one function, no process.
 __awsenv_prompt_hook() {
     local __awsenv_status=$? label left value sign=+ color=@WARN_COLOR@
-    local hours_from=@HOURS_FROM@ minutes_from=@MINUTES_FROM@ warn_below=@WARN_BELOW@ alert_below=@ALERT_BELOW@
     [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
     AWSENV_PROMPT='' __awsenv_prompt_ps1=''
     if [[ ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID-}" && -n ${AWSENV_KEY_ID-} && -n ${AWSENV_ACCOUNT-} ]]; then
@@ -161,9 +163,9 @@ __awsenv_prompt_hook() {
                 \builtin printf -v left '%(%s)T' -1
                 left=$((AWSENV_EXPIRES - left))
             fi
-            if ((left >= hours_from)); then
+            if ((left >= __awsenv_hours_from)); then
                 value=$((left / 3600))h
-            elif ((left >= minutes_from)); then
+            elif ((left >= __awsenv_minutes_from)); then
                 value=$((left / 60))m
             elif ((left > 0)); then
                 value=${left}s
@@ -173,8 +175,8 @@ __awsenv_prompt_hook() {
             ((${#value} > 2)) || value=0${value}
         fi
         AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
-        if [[ -n ${value} ]] && ((left < warn_below)) && __awsenv_color; then
-            ((left >= alert_below)) || color=@ALERT_COLOR@
+        if [[ -n ${value} ]] && ((left < __awsenv_warn_below)) && __awsenv_color; then
+            ((left >= __awsenv_alert_below)) || color=@ALERT_COLOR@
             __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
         fi
     fi

@@ -18,6 +18,9 @@
 #
 
 __awsenv_bin='::AWSENV_BIN::'
+# The prompt's thresholds in seconds (src/shared.rs): hours from, minutes from, yellow and red below.
+__awsenv_hours_from=@HOURS_FROM@ __awsenv_minutes_from=@MINUTES_FROM@
+__awsenv_warn_below=@WARN_BELOW@ __awsenv_alert_below=@ALERT_BELOW@
 
 # Ctrl-C is ignored while the exports are evaluated, so a set is applied whole or not at all.
 __awsenv_apply() {
@@ -145,7 +148,6 @@ __awsenv_color() {
 # the rest, and init declares the globals, so no option changes what this does.
 __awsenv_prompt_hook() {
     local __awsenv_status=$? label left value sign=+ color=@WARN_COLOR@
-    local hours_from=@HOURS_FROM@ minutes_from=@MINUTES_FROM@ warn_below=@WARN_BELOW@ alert_below=@ALERT_BELOW@
     [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
     AWSENV_PROMPT='' __awsenv_prompt_ps1=''
     if [[ ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID-}" && -n ${AWSENV_KEY_ID-} && -n ${AWSENV_ACCOUNT-} ]]; then
@@ -161,9 +163,9 @@ __awsenv_prompt_hook() {
             value=exp sign='!' left=0
         else
             left=$((AWSENV_EXPIRES - EPOCHSECONDS))
-            if ((left >= hours_from)); then
+            if ((left >= __awsenv_hours_from)); then
                 value=$((left / 3600))h
-            elif ((left >= minutes_from)); then
+            elif ((left >= __awsenv_minutes_from)); then
                 value=$((left / 60))m
             elif ((left > 0)); then
                 value=${left}s
@@ -173,8 +175,8 @@ __awsenv_prompt_hook() {
             ((${#value} > 2)) || value=0${value}
         fi
         AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
-        if [[ -n ${value} ]] && ((left < warn_below)) && __awsenv_color; then
-            ((left >= alert_below)) || color=@ALERT_COLOR@
+        if [[ -n ${value} ]] && ((left < __awsenv_warn_below)) && __awsenv_color; then
+            ((left >= __awsenv_alert_below)) || color=@ALERT_COLOR@
             __awsenv_prompt_ps1="(aws:${label}${sign}%{"$'\e'"[${color}m%}${value}%{"$'\e'"[39m%}) "
         fi
     fi
