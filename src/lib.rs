@@ -22,6 +22,7 @@ mod shell;
 mod sshagent;
 mod store;
 mod tty;
+mod x509;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -4,9 +4,13 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{Context, Run, print};
+use crate::aws::Connection;
+use crate::aws::rolesanywhere;
 use crate::cli::CredentialProcess;
+use crate::config;
 use crate::creds::{Credentials, parse_human_duration};
-use crate::error::{Exit, fail};
+use crate::error::{Exit, debug, fail};
+use crate::x509::CertificateSource;
 use crate::session::{Account, Codes, RoleRequest, Session, Want, parse_role_duration};
 
 /// The Version 1 document of the `credential_process` protocol, fields in the documented order.
@@ -29,13 +33,46 @@ impl Run for CredentialProcess {
         let min_ttl = parse_human_duration(&self.min_ttl).ok_or_else(|| {
             fail(Exit::Usage, format!("--min-ttl takes a duration like 15m, not {:?}", self.min_ttl))
         })?;
-        let account = Account::open(&self.account)?;
+        if self.certificate.certificate.is_some() {
+            let source = CertificateSource::from_flags(&self.certificate)?;
+            return certificate_session(&source, self.role.as_deref());
+        }
+        let name = self.account.as_deref().ok_or_else(|| fail(Exit::Usage, "an account name is needed"))?;
+        // TODO(broker): certificate accounts become an account kind of the broker.
+        if let Some(store_file) = certificate_account(name)? {
+            return certificate_session(&CertificateSource::from_store_file(&store_file)?, self.role.as_deref());
+        }
+        let account = Account::open(name)?;
         let codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
         let account_file = ctx.account_file.as_deref();
         let session =
             consumer_session(&account, self.role.as_deref(), &codes, min_ttl, Some(60), account_file)?;
         print(&process_json(&session.credentials)?)
     }
+}
+
+/// aws_signing_helper's `credential-process`: a CreateSession with the certificate flags.
+// TODO(broker): this calls IAM Roles Anywhere every time; the broker's certificate account kind
+// will take it from the locked cache (one CreateSession for any number of callers) instead.
+fn certificate_session(source: &CertificateSource, role: Option<&str>) -> Result<()> {
+    if role.is_some() {
+        return Err(fail(Exit::Usage, "--role cannot be used with a certificate account yet (its role is --role-arn)"));
+    }
+    source.check()?;
+    debug!("certificate account {}", source.fingerprint()?);
+    let connection =
+        Connection { region: source.region()?, timeout: config::aws_timeout()?, ca_bundle: config::ca_bundle() };
+    let creds = rolesanywhere::create_session(source, &connection)?;
+    print(&process_json(&creds)?)
+}
+
+/// `STORE/NAME.x509` when the account is a certificate account.
+fn certificate_account(name: &str) -> Result<Option<std::path::PathBuf>> {
+    if crate::store::validate_name(name).is_err() {
+        return Ok(None);
+    }
+    let path = config::store_dir()?.join(format!("{name}.x509"));
+    Ok(path.exists().then_some(path))
 }
 
 /// The session a non-shell consumer gets: the role's with `--role`, else the account's own (MFA

@@ -11,8 +11,10 @@ mod mfa;
 mod now;
 pub mod prompt;
 mod provision;
+mod read_certificate_data;
 mod refresh;
 mod serve;
+mod sign_string;
 mod ssh_cert;
 mod subshell;
 mod switch;
@@ -58,6 +60,8 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Completions(cmd) => cmd.run(&ctx),
         Command::AuthorizedKeys(cmd) => cmd.run(&ctx),
         Command::SshCert(cmd) => cmd.run(&ctx),
+        Command::SignString(cmd) => cmd.run(&ctx),
+        Command::ReadCertificateData(cmd) => cmd.run(&ctx),
     }
 }
 
