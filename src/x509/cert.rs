@@ -157,8 +157,8 @@ impl Certificate {
         Ok(Self {
             der: cert.to_der().map_err(|e| bad(e.to_string()))?,
             serial,
-            subject: tbs.subject.to_string(),
-            issuer: tbs.issuer.to_string(),
+            subject: rfc4514(&tbs.subject),
+            issuer: rfc4514(&tbs.issuer),
             not_before: time(tbs.validity.not_before),
             not_after: time(tbs.validity.not_after),
             public_key,
@@ -207,6 +207,11 @@ impl Certificate {
         }
         Ok(())
     }
+}
+
+/// A name as RFC 4514 (and Go, and `openssl -nameopt RFC2253`) write it: the last RDN first.
+fn rfc4514(name: &x509_cert::name::Name) -> String {
+    name.0.iter().rev().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// A friendly name for the key algorithms people may try.
