@@ -38,7 +38,11 @@ pub fn create_session(source: &CertificateSource, connection: &Connection) -> Re
 }
 
 /// CreateSession with an identity already loaded (a token's key stays logged in between calls).
-pub fn create_session_with(source: &CertificateSource, identity: Identity, connection: &Connection) -> Result<Credentials> {
+pub fn create_session_with(
+    source: &CertificateSource,
+    identity: Identity,
+    connection: &Connection,
+) -> Result<Credentials> {
     let endpoint = source.endpoint()?;
     let region = connection.region.clone();
     debug!(
@@ -147,7 +151,8 @@ impl Intercept for X509Signer {
 
 /// An awsenv error as one the orchestrator can carry back unchanged.
 fn as_fail(error: anyhow::Error) -> BoxError {
-    let exit = error.chain().find_map(|cause| cause.downcast_ref::<Fail>()).map_or(Exit::Failure, |own| own.exit);
+    let exit =
+        error.chain().find_map(|cause| cause.downcast_ref::<Fail>()).map_or(Exit::Failure, |own| own.exit);
     Box::new(Fail { exit, message: crate::error::one_line(&error) })
 }
 
@@ -218,12 +223,18 @@ fn deserialize(response: &HttpResponse) -> Result<Credentials, OrchestratorError
         return Err(OrchestratorError::operation(ServiceError(meta.build())));
     }
     let unreadable = |why: String| {
-        OrchestratorError::other(Fail { exit: Exit::Rejected, message: format!("rolesanywhere CreateSession: the answer {why}") })
+        OrchestratorError::other(Fail {
+            exit: Exit::Rejected,
+            message: format!("rolesanywhere CreateSession: the answer {why}"),
+        })
     };
     let answer: SessionAnswer =
         serde_json::from_slice(body).map_err(|e| unreadable(crate::files::json_error(&e)))?;
     let Some(first) = answer.credential_set.into_iter().next() else {
-        return Err(unreadable("holds no credentials (unable to obtain temporary security credentials from CreateSession)".to_owned()));
+        return Err(unreadable(
+            "holds no credentials (unable to obtain temporary security credentials from CreateSession)"
+                .to_owned(),
+        ));
     };
     let creds = first.credentials;
     let expiration = Timestamp::parse_rfc3339(&creds.expiration)
@@ -247,4 +258,3 @@ fn explain(error: SdkError<ServiceError, HttpResponse>) -> anyhow::Error {
     }
     super::describe("rolesanywhere CreateSession", error)
 }
-

@@ -10,8 +10,8 @@ use crate::cli::CredentialProcess;
 use crate::config;
 use crate::creds::{Credentials, parse_human_duration};
 use crate::error::{Exit, debug, fail};
-use crate::x509::CertificateSource;
 use crate::session::{Account, Codes, RoleRequest, Session, Want, parse_role_duration};
+use crate::x509::CertificateSource;
 
 /// The Version 1 document of the `credential_process` protocol, fields in the documented order.
 #[derive(Serialize)]
@@ -40,7 +40,10 @@ impl Run for CredentialProcess {
         let name = self.account.as_deref().ok_or_else(|| fail(Exit::Usage, "an account name is needed"))?;
         // TODO(broker): certificate accounts become an account kind of the broker.
         if let Some(store_file) = certificate_account(name)? {
-            return certificate_session(&CertificateSource::from_store_file(&store_file)?, self.role.as_deref());
+            return certificate_session(
+                &CertificateSource::from_store_file(&store_file)?,
+                self.role.as_deref(),
+            );
         }
         let account = Account::open(name)?;
         let codes = Codes::new(None)?.with_hint(NO_TERMINAL_HINT);
@@ -56,12 +59,18 @@ impl Run for CredentialProcess {
 // will take it from the locked cache (one CreateSession for any number of callers) instead.
 fn certificate_session(source: &CertificateSource, role: Option<&str>) -> Result<()> {
     if role.is_some() {
-        return Err(fail(Exit::Usage, "--role cannot be used with a certificate account yet (its role is --role-arn)"));
+        return Err(fail(
+            Exit::Usage,
+            "--role cannot be used with a certificate account yet (its role is --role-arn)",
+        ));
     }
     source.check()?;
     debug!("certificate account {}", source.fingerprint()?);
-    let connection =
-        Connection { region: source.region()?, timeout: config::aws_timeout()?, ca_bundle: config::ca_bundle() };
+    let connection = Connection {
+        region: source.region()?,
+        timeout: config::aws_timeout()?,
+        ca_bundle: config::ca_bundle(),
+    };
     let creds = rolesanywhere::create_session(source, &connection)?;
     print(&process_json(&creds)?)
 }

@@ -120,7 +120,8 @@ pub struct Certificate {
 impl Certificate {
     /// `what` names where it came from in errors.
     pub fn from_der(der: &[u8], what: &str) -> Result<Self> {
-        let bad = |why: String| fail(Exit::Config, format!("{what} is not a usable X.509 certificate: {why}"));
+        let bad =
+            |why: String| fail(Exit::Config, format!("{what} is not a usable X.509 certificate: {why}"));
         let cert = x509_cert::Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
         let tbs = &cert.tbs_certificate;
         let spki = &tbs.subject_public_key_info;
@@ -153,7 +154,9 @@ impl Certificate {
         };
         let serial = tbs.serial_number.as_bytes();
         let serial = serial[serial.iter().take_while(|b| **b == 0).count()..].to_vec();
-        let time = |t: x509_cert::time::Time| Timestamp(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX));
+        let time = |t: x509_cert::time::Time| {
+            Timestamp(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
+        };
         Ok(Self {
             der: cert.to_der().map_err(|e| bad(e.to_string()))?,
             serial,
@@ -196,7 +199,11 @@ impl Certificate {
         if now < self.not_before {
             return Err(fail(
                 Exit::Config,
-                format!("{what} is not valid yet: valid from {} (now {})", self.not_before.rfc3339(), now.rfc3339()),
+                format!(
+                    "{what} is not valid yet: valid from {} (now {})",
+                    self.not_before.rfc3339(),
+                    now.rfc3339()
+                ),
             ));
         }
         if now > self.not_after {

@@ -7,8 +7,8 @@ use std::fmt;
 use anyhow::Result;
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
 
-use super::cert::{P256, P384, PublicKey, key_name};
 use super::Digest;
+use super::cert::{P256, P384, PublicKey, key_name};
 use crate::creds::Secret;
 use crate::error::{Exit, fail};
 
@@ -51,7 +51,9 @@ impl PrivateKey {
             "OPENSSH PRIVATE KEY" | "DSA PRIVATE KEY" => {
                 return Err(fail(
                     Exit::Config,
-                    format!("{what} holds an {label}; IAM Roles Anywhere takes RSA and EC (P-256, P-384) keys in PEM"),
+                    format!(
+                        "{what} holds an {label}; IAM Roles Anywhere takes RSA and EC (P-256, P-384) keys in PEM"
+                    ),
                 ));
             }
             _ => return Ok(None),
@@ -66,7 +68,9 @@ impl PrivateKey {
         if info.encryption_algorithm.pbes2().is_none() {
             return Err(fail(
                 Exit::Config,
-                format!("{what}: the key is encrypted with PBES1; awsenv reads PBES2 (openssl pkcs8 -v2 aes-256-cbc)"),
+                format!(
+                    "{what}: the key is encrypted with PBES1; awsenv reads PBES2 (openssl pkcs8 -v2 aes-256-cbc)"
+                ),
             ));
         }
         // A wrong passphrase shows as bad padding, or (one time in 256) as garbage that is no key.
@@ -122,8 +126,16 @@ impl PrivateKey {
     }
 }
 
-fn rsa(parsed: Result<aws_lc_rs::rsa::KeyPair, aws_lc_rs::error::KeyRejected>, what: &str) -> Result<PrivateKey> {
-    let key = parsed.map_err(|e| fail(Exit::Config, format!("{what}: the RSA key is not usable ({e}); RSA keys of 2048 to 8192 bits are")))?;
+fn rsa(
+    parsed: Result<aws_lc_rs::rsa::KeyPair, aws_lc_rs::error::KeyRejected>,
+    what: &str,
+) -> Result<PrivateKey> {
+    let key = parsed.map_err(|e| {
+        fail(
+            Exit::Config,
+            format!("{what}: the RSA key is not usable ({e}); RSA keys of 2048 to 8192 bits are"),
+        )
+    })?;
     Ok(PrivateKey::Rsa(key))
 }
 
@@ -136,7 +148,9 @@ fn sec1(der: &[u8], what: &str) -> Result<PrivateKey> {
     }
     Err(fail(
         Exit::Config,
-        format!("{what}: the EC key is malformed or not on P-256 or P-384, the curves IAM Roles Anywhere takes"),
+        format!(
+            "{what}: the EC key is malformed or not on P-256 or P-384, the curves IAM Roles Anywhere takes"
+        ),
     ))
 }
 
@@ -148,10 +162,15 @@ fn pkcs8(der: &[u8], what: &str) -> Result<PrivateKey> {
         RSA_ENCRYPTION => rsa(aws_lc_rs::rsa::KeyPair::from_pkcs8(der), what),
         EC_PUBLIC_KEY => {
             let curve = info.algorithm.parameters_oid().ok();
-            let malformed = |e: &dyn fmt::Display| fail(Exit::Config, format!("{what}: the EC key is malformed: {e}"));
+            let malformed =
+                |e: &dyn fmt::Display| fail(Exit::Config, format!("{what}: the EC key is malformed: {e}"));
             match curve {
-                Some(P256) => Ok(PrivateKey::P256(p256::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(&e))?.into())),
-                Some(P384) => Ok(PrivateKey::P384(p384::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(&e))?.into())),
+                Some(P256) => Ok(PrivateKey::P256(
+                    p256::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(&e))?.into(),
+                )),
+                Some(P384) => Ok(PrivateKey::P384(
+                    p384::SecretKey::from_pkcs8_der(der).map_err(|e| malformed(&e))?.into(),
+                )),
                 other => Err(fail(
                     Exit::Config,
                     format!(

@@ -86,13 +86,18 @@ pub fn load_identity(spec: KeySpec, now: Timestamp) -> Result<Identity> {
             };
             Signer::Token(loaded.key(&uri, on_token.as_ref(), &spec.secrets)?)
         }
-        (Some(path), _) => Signer::File(file_key(&read_blocks(path, "private key", Trust::Required)?, path, &spec.secrets)?),
+        (Some(path), _) => {
+            Signer::File(file_key(&read_blocks(path, "private key", Trust::Required)?, path, &spec.secrets)?)
+        }
         (None, Some((loaded, uri))) => Signer::Token(loaded.key(uri, on_token.as_ref(), &spec.secrets)?),
         (None, None) if own_key.iter().any(|block| block.label.ends_with("PRIVATE KEY")) => {
             Signer::File(file_key(&own_key, certificate, &spec.secrets)?)
         }
         (None, None) => {
-            return Err(fail(Exit::Usage, format!("no private key: give --private-key (the {what} holds none)")));
+            return Err(fail(
+                Exit::Usage,
+                format!("no private key: give --private-key (the {what} holds none)"),
+            ));
         }
     };
     let matches = match &signer {
@@ -132,7 +137,9 @@ pub fn load_signer(spec: KeySpec) -> Result<LoneKey> {
             let public_key = identity.leaf.public_key.clone();
             Ok(LoneKey { signer: identity.signer, secrets: identity.secrets, public_key })
         }
-        (None, None) => Err(fail(Exit::Usage, "give --private-key (a file or a pkcs11: URI) or --certificate")),
+        (None, None) => {
+            Err(fail(Exit::Usage, "give --private-key (a file or a pkcs11: URI) or --certificate"))
+        }
     }
 }
 
@@ -143,10 +150,13 @@ pub fn read_certificates(certificate: &str, pkcs11_lib: Option<&Path>) -> Result
         let module = Module::load(pkcs11_lib, &uri, crate::config::pkcs11_module())?;
         let found = module.certificates(&uri)?;
         Ok(CertificateListing::Token(
-            found.into_iter().map(|cert: TokenCertificate| {
-                let uri = cert.uri();
-                (cert.certificate, uri)
-            }).collect(),
+            found
+                .into_iter()
+                .map(|cert: TokenCertificate| {
+                    let uri = cert.uri();
+                    (cert.certificate, uri)
+                })
+                .collect(),
         ))
     } else {
         let (mut certs, _) = file_certificates(certificate)?;
@@ -196,12 +206,20 @@ fn file_key(blocks: &[Block], path: &str, secrets: &Secrets) -> Result<PrivateKe
                         return Ok(key);
                     }
                     if from != "the terminal" {
-                        return Err(fail(Exit::Config, format!("wrong passphrase for the {what} (from {from})")));
+                        return Err(fail(
+                            Exit::Config,
+                            format!("wrong passphrase for the {what} (from {from})"),
+                        ));
                     }
                 }
                 return Err(fail(Exit::Config, format!("wrong passphrase for the {what}, three times")));
             }
         }
     }
-    Err(fail(Exit::Config, format!("{path} holds no private key (RSA PRIVATE KEY, EC PRIVATE KEY, PRIVATE KEY or ENCRYPTED PRIVATE KEY)")))
+    Err(fail(
+        Exit::Config,
+        format!(
+            "{path} holds no private key (RSA PRIVATE KEY, EC PRIVATE KEY, PRIVATE KEY or ENCRYPTED PRIVATE KEY)"
+        ),
+    ))
 }

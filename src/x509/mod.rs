@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn rsa_public_keys_are_pkcs1_der() {
         // SEQUENCE { INTEGER 0x00c5 (a leading zero keeps it positive), INTEGER 3 }
-        assert_eq!(rsa_public_key_der(&[0xc5], &[3]).unwrap(), [0x30, 0x07, 0x02, 0x02, 0x00, 0xc5, 0x02, 0x01, 0x03]);
+        assert_eq!(
+            rsa_public_key_der(&[0xc5], &[3]).unwrap(),
+            [0x30, 0x07, 0x02, 0x02, 0x00, 0xc5, 0x02, 0x01, 0x03]
+        );
     }
 
     #[test]

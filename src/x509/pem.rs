@@ -13,6 +13,12 @@ pub struct Block {
     pub der: Zeroizing<Vec<u8>>,
 }
 
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Block({}, {} bytes)", self.label, self.der.len())
+    }
+}
+
 /// Every PEM block in `bytes`, in order. `what` names the file in errors, which never quote it.
 pub fn blocks(bytes: &[u8], what: &str) -> Result<Vec<Block>> {
     let text = String::from_utf8_lossy(bytes);

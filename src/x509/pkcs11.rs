@@ -49,11 +49,15 @@ impl Module {
             .or(from_env)
             .or_else(|| P11_KIT_PROXY.iter().map(PathBuf::from).find(|path| path.exists()))
             .ok_or_else(|| {
-                fail(Exit::Usage, "no PKCS#11 module: give --pkcs11-lib (or module-path in the URI, or PKCS11_MODULE_PATH)")
+                fail(
+                    Exit::Usage,
+                    "no PKCS#11 module: give --pkcs11-lib (or module-path in the URI, or PKCS11_MODULE_PATH)",
+                )
             })?;
         debug!("PKCS#11 module {}", path.display());
-        let context = Pkcs11::new(&path)
-            .map_err(|e| fail(Exit::Config, format!("PKCS#11 module {} could not be loaded: {e}", path.display())))?;
+        let context = Pkcs11::new(&path).map_err(|e| {
+            fail(Exit::Config, format!("PKCS#11 module {} could not be loaded: {e}", path.display()))
+        })?;
         match context.initialize(CInitializeArgs::OsThreads) {
             Ok(()) | Err(P11Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(e) => return Err(p11_error(&format!("module {}", path.display()), &e)),
@@ -83,10 +87,15 @@ impl Module {
     pub fn certificates(&self, uri: &Uri) -> Result<Vec<TokenCertificate>> {
         let mut found = Vec::new();
         for (slot, token) in self.slots(uri)? {
-            let session = self.context.open_ro_session(slot).map_err(|e| p11_error("opening a session", &e))?;
-            let mut template = vec![Attribute::Class(ObjectClass::CERTIFICATE), Attribute::CertificateType(CertificateType::X_509)];
+            let session =
+                self.context.open_ro_session(slot).map_err(|e| p11_error("opening a session", &e))?;
+            let mut template = vec![
+                Attribute::Class(ObjectClass::CERTIFICATE),
+                Attribute::CertificateType(CertificateType::X_509),
+            ];
             template.extend(object_template(uri));
-            let handles = session.find_objects(&template).map_err(|e| p11_error("finding certificates", &e))?;
+            let handles =
+                session.find_objects(&template).map_err(|e| p11_error("finding certificates", &e))?;
             for handle in handles {
                 let attributes = session
                     .get_attributes(handle, &[AttributeType::Value, AttributeType::Id, AttributeType::Label])
@@ -118,7 +127,10 @@ impl Module {
         };
         let [(slot, token)] = slots.as_slice() else {
             let count = slots.len();
-            return Err(fail(Exit::Config, format!("{count} PKCS#11 tokens match the private key's URI; exactly one must")));
+            return Err(fail(
+                Exit::Config,
+                format!("{count} PKCS#11 tokens match the private key's URI; exactly one must"),
+            ));
         };
         let session = self.context.open_ro_session(*slot).map_err(|e| p11_error("opening a session", &e))?;
         let pin = login(&session, &self.context, *slot, uri, token, secrets)?;
@@ -127,15 +139,22 @@ impl Module {
         if let Some(cert) = near.filter(|_| uri.get("id").is_none() && uri.get("object").is_none()) {
             template.push(Attribute::Id(cert.id.clone()));
         }
-        let handles = session.find_objects(&template).map_err(|e| p11_error("finding the private key", &e))?;
+        let handles =
+            session.find_objects(&template).map_err(|e| p11_error("finding the private key", &e))?;
         let [key] = handles.as_slice() else {
             return Err(fail(
                 Exit::Config,
-                format!("{} private keys on PKCS#11 token {token:?} match; exactly one must (give id= or object= in the URI)", handles.len()),
+                format!(
+                    "{} private keys on PKCS#11 token {token:?} match; exactly one must (give id= or object= in the URI)",
+                    handles.len()
+                ),
             ));
         };
         let attributes = session
-            .get_attributes(*key, &[AttributeType::KeyType, AttributeType::AlwaysAuthenticate, AttributeType::Id])
+            .get_attributes(
+                *key,
+                &[AttributeType::KeyType, AttributeType::AlwaysAuthenticate, AttributeType::Id],
+            )
             .map_err(|e| p11_error("reading the private key", &e))?;
         let (mut kind, mut always_authenticate, mut id) = (None, false, Vec::new());
         for attribute in attributes {
@@ -151,9 +170,16 @@ impl Module {
             fail(Exit::Config, format!("the private key on PKCS#11 token {token:?} is neither RSA nor EC"))
         })?;
         let pin = if secrets.reuse_pin { pin } else { None };
-        Ok(TokenKey { session: Mutex::new(session), key: *key, kind, always_authenticate, pin, id, token: token.clone() })
+        Ok(TokenKey {
+            session: Mutex::new(session),
+            key: *key,
+            kind,
+            always_authenticate,
+            pin,
+            id,
+            token: token.clone(),
+        })
     }
-
 }
 
 fn object_template(uri: &Uri) -> Vec<Attribute> {
@@ -168,7 +194,14 @@ fn object_template(uri: &Uri) -> Vec<Attribute> {
 }
 
 /// Logs the session in when the token asks for it; returns the PIN used.
-fn login(session: &Session, context: &Pkcs11, slot: Slot, uri: &Uri, token: &str, secrets: &Secrets) -> Result<Option<Secret>> {
+fn login(
+    session: &Session,
+    context: &Pkcs11,
+    slot: Slot,
+    uri: &Uri,
+    token: &str,
+    secrets: &Secrets,
+) -> Result<Option<Secret>> {
     let info = context.get_token_info(slot).map_err(|e| p11_error("reading a token", &e))?;
     if !info.login_required() {
         return Ok(None);
@@ -229,13 +262,18 @@ impl std::fmt::Debug for TokenKey {
 
 impl TokenKey {
     pub fn sign(&self, digest: Digest, message: &[u8], secrets: &Secrets) -> Result<Vec<u8>> {
-        let session = self.session.lock().map_err(|_| fail(Exit::Failure, "the PKCS#11 session was poisoned"))?;
+        let session =
+            self.session.lock().map_err(|_| fail(Exit::Failure, "the PKCS#11 session was poisoned"))?;
         if self.always_authenticate {
             let pin = match &self.pin {
                 Some(pin) => pin.clone(),
-                None => secrets.ask_pin(&format!("PIN for the key on token {:?} (needed for each signature): ", self.token))?,
+                None => secrets.ask_pin(&format!(
+                    "PIN for the key on token {:?} (needed for each signature): ",
+                    self.token
+                ))?,
             };
-            let text = pin.as_str("the PIN").map_err(|_| fail(Exit::Config, "the PKCS#11 PIN is not UTF-8"))?;
+            let text =
+                pin.as_str("the PIN").map_err(|_| fail(Exit::Config, "the PKCS#11 PIN is not UTF-8"))?;
             session
                 .login(UserType::ContextSpecific, Some(&AuthPin::from(text.to_owned())))
                 .map_err(|e| p11_error("context-specific login", &e))?;
@@ -267,8 +305,11 @@ impl TokenKey {
 
     /// The key's public half, read from the token (for `sign-string` without a certificate).
     pub fn public_key(&self) -> Result<PublicKey> {
-        let session = self.session.lock().map_err(|_| fail(Exit::Failure, "the PKCS#11 session was poisoned"))?;
-        let missing = || fail(Exit::Config, format!("the public key of the key on token {:?} cannot be read", self.token));
+        let session =
+            self.session.lock().map_err(|_| fail(Exit::Failure, "the PKCS#11 session was poisoned"))?;
+        let missing = || {
+            fail(Exit::Config, format!("the public key of the key on token {:?} cannot be read", self.token))
+        };
         match self.kind {
             KeyKind::Rsa => {
                 let attributes = session
@@ -287,7 +328,8 @@ impl TokenKey {
             }
             KeyKind::Ec => {
                 let template = [Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Id(self.id.clone())];
-                let handles = session.find_objects(&template).map_err(|e| p11_error("finding the public key", &e))?;
+                let handles =
+                    session.find_objects(&template).map_err(|e| p11_error("finding the public key", &e))?;
                 let handle = handles.first().ok_or_else(missing)?;
                 let attributes = session
                     .get_attributes(*handle, &[AttributeType::EcParams, AttributeType::EcPoint])

@@ -11,8 +11,19 @@ use crate::error::{Exit, fail};
 
 /// Path attributes awsenv matches on; the others of RFC 7512 are accepted and ignored.
 const KNOWN_PATH: &[&str] = &[
-    "token", "manufacturer", "model", "serial", "object", "id", "type", "library-manufacturer",
-    "library-description", "library-version", "slot-manufacturer", "slot-description", "slot-id",
+    "token",
+    "manufacturer",
+    "model",
+    "serial",
+    "object",
+    "id",
+    "type",
+    "library-manufacturer",
+    "library-description",
+    "library-version",
+    "slot-manufacturer",
+    "slot-description",
+    "slot-id",
 ];
 
 pub fn is_uri(text: &str) -> bool {
@@ -30,8 +41,11 @@ pub struct Uri {
 
 impl fmt::Debug for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path: Vec<String> =
-            self.path.iter().map(|(name, value)| format!("{name}={}", String::from_utf8_lossy(value))).collect();
+        let path: Vec<String> = self
+            .path
+            .iter()
+            .map(|(name, value)| format!("{name}={}", String::from_utf8_lossy(value)))
+            .collect();
         f.debug_struct("Uri")
             .field("path", &path)
             .field("pin_value", &self.pin_value.as_ref().map(|_| "<redacted>"))
@@ -44,7 +58,8 @@ impl fmt::Debug for Uri {
 impl Uri {
     /// `what` names the option it came from; errors never repeat a `pin-value`.
     pub fn parse(text: &str, what: &str) -> Result<Self> {
-        let bad = |why: String| fail(Exit::Usage, format!("{what}: not a valid PKCS#11 URI (RFC 7512): {why}"));
+        let bad =
+            |why: String| fail(Exit::Usage, format!("{what}: not a valid PKCS#11 URI (RFC 7512): {why}"));
         if !is_uri(text) {
             return Err(bad("it does not start with pkcs11:".to_owned()));
         }
@@ -59,12 +74,15 @@ impl Uri {
             if !KNOWN_PATH.contains(&name.as_str()) && !name.starts_with("x-") {
                 return Err(bad(format!("unknown attribute {name}")));
             }
-            let value = decode(value).ok_or_else(|| bad(format!("the value of {name} is badly %-encoded")))?;
+            let value =
+                decode(value).ok_or_else(|| bad(format!("the value of {name} is badly %-encoded")))?;
             uri.path.push((name, value));
         }
         for part in query.split('&').filter(|part| !part.is_empty()) {
-            let (name, value) = part.split_once('=').ok_or_else(|| bad("a query attribute has no =".to_owned()))?;
-            let value = decode(value).ok_or_else(|| bad(format!("the value of {name} is badly %-encoded")))?;
+            let (name, value) =
+                part.split_once('=').ok_or_else(|| bad("a query attribute has no =".to_owned()))?;
+            let value =
+                decode(value).ok_or_else(|| bad(format!("the value of {name} is badly %-encoded")))?;
             let text = || String::from_utf8(value.clone()).map_err(|_| bad(format!("{name} is not UTF-8")));
             match name.to_ascii_lowercase().as_str() {
                 "pin-value" => uri.pin_value = Some(Secret::new(value)),
@@ -113,8 +131,27 @@ pub fn encode_bytes(bytes: &[u8]) -> String {
 pub fn encode_text(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'[' | b']' | b'@' | b'!'
-            | b'$' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'=' | b'&' => (b as char).to_string(),
+            b'a'..=b'z'
+            | b'A'..=b'Z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b':'
+            | b'['
+            | b']'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b'='
+            | b'&' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -126,7 +163,9 @@ mod tests {
 
     #[test]
     fn reads_the_softhsm_uri() {
-        let uri = Uri::parse("pkcs11:token=awsenv;object=awsenv-leaf;id=%01;type=private?pin-value=1234", "--x").unwrap();
+        let uri =
+            Uri::parse("pkcs11:token=awsenv;object=awsenv-leaf;id=%01;type=private?pin-value=1234", "--x")
+                .unwrap();
         assert_eq!(uri.get("token"), Some(&b"awsenv"[..]));
         assert_eq!(uri.get("id"), Some(&[1u8][..]));
         assert!(uri.matches("object", b"awsenv-leaf") && !uri.matches("object", b"other"));
@@ -137,9 +176,15 @@ mod tests {
 
     #[test]
     fn refuses_malformed_uris_without_repeating_the_pin() {
-        for bad in ["pkcs12:token=a", "pkcs11:token", "pkcs11:id=%0", "pkcs11:token=a;token=b", "pkcs11:colour=red",
-            "pkcs11:type=door", "pkcs11:token=a?pin-value=9876&flavour=x"]
-        {
+        for bad in [
+            "pkcs12:token=a",
+            "pkcs11:token",
+            "pkcs11:id=%0",
+            "pkcs11:token=a;token=b",
+            "pkcs11:colour=red",
+            "pkcs11:type=door",
+            "pkcs11:token=a?pin-value=9876&flavour=x",
+        ] {
             let error = Uri::parse(bad, "--certificate").unwrap_err().to_string();
             assert!(error.starts_with("--certificate: not a valid PKCS#11 URI"), "{error}");
             assert!(!error.contains("9876"), "{error}");

@@ -71,7 +71,8 @@ impl Secrets {
             return Ok((pin.clone(), false));
         }
         if let Some(source) = &uri.pin_source {
-            let path = source.strip_prefix("file://").or_else(|| source.strip_prefix("file:")).unwrap_or(source);
+            let path =
+                source.strip_prefix("file://").or_else(|| source.strip_prefix("file:")).unwrap_or(source);
             let what = "the PKCS#11 pin-source file";
             let bytes = files::read(Path::new(path), what, limit::VALUE, Trust::Required)?
                 .ok_or_else(|| fail(Exit::Config, format!("{what} {path} does not exist")))?;

@@ -61,17 +61,23 @@ impl CertificateSource {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (key, value) = line.split_once('=').ok_or_else(|| bad(number, "expected key = value".to_owned()))?;
+            let (key, value) =
+                line.split_once('=').ok_or_else(|| bad(number, "expected key = value".to_owned()))?;
             let (key, value) = (key.trim(), value.trim());
             match key {
                 "pkcs8-password" => {
                     return Err(bad(number, "a passphrase is never kept in the store; set AWSENV_PKCS8_PASSWORD or type it when asked".to_owned()));
                 }
                 "no-verify-ssl" => {
-                    return Err(bad(number, "awsenv always verifies TLS; for a private CA set AWS_CA_BUNDLE".to_owned()));
+                    return Err(bad(
+                        number,
+                        "awsenv always verifies TLS; for a private CA set AWS_CA_BUNDLE".to_owned(),
+                    ));
                 }
                 known if KEYS.contains(&known) => {}
-                other => return Err(bad(number, format!("unknown key {other:?} (known: {})", KEYS.join(", ")))),
+                other => {
+                    return Err(bad(number, format!("unknown key {other:?} (known: {})", KEYS.join(", "))));
+                }
             }
             if values.iter().any(|(seen, _, _)| *seen == key) {
                 return Err(bad(number, format!("{key} is given twice")));
@@ -79,19 +85,30 @@ impl CertificateSource {
             if value.is_empty() {
                 return Err(bad(number, format!("{key} has no value")));
             }
-            values.push((KEYS.iter().find(|k| **k == key).copied().unwrap_or_default(), value.to_owned(), number));
+            values.push((
+                KEYS.iter().find(|k| **k == key).copied().unwrap_or_default(),
+                value.to_owned(),
+                number,
+            ));
         }
-        let get = |key: &str| values.iter().find(|(seen, _, _)| *seen == key).map(|(_, value, _)| value.clone());
-        let line_of = |key: &str| values.iter().find(|(seen, _, _)| *seen == key).map_or(0, |(_, _, line)| *line);
+        let get =
+            |key: &str| values.iter().find(|(seen, _, _)| *seen == key).map(|(_, value, _)| value.clone());
+        let line_of =
+            |key: &str| values.iter().find(|(seen, _, _)| *seen == key).map_or(0, |(_, _, line)| *line);
         let require = |key: &str| get(key).ok_or_else(|| fail(Exit::Config, format!("{what} has no {key}")));
-        let file = |value: String| if is_uri(&value) { value } else { resolve(base, &value).to_string_lossy().into_owned() };
+        let file = |value: String| {
+            if is_uri(&value) { value } else { resolve(base, &value).to_string_lossy().into_owned() }
+        };
         let flag = |key: &str, default: bool| match get(key) {
             None => Ok(default),
-            Some(raw) => crate::config::parse_flag(&raw).ok_or_else(|| bad(line_of(key), format!("{key} must be true or false"))),
+            Some(raw) => crate::config::parse_flag(&raw)
+                .ok_or_else(|| bad(line_of(key), format!("{key} must be true or false"))),
         };
         let session_duration = match get("session-duration") {
             None => 3600,
-            Some(raw) => raw.parse().map_err(|_| bad(line_of("session-duration"), "session-duration must be a number of seconds".to_owned()))?,
+            Some(raw) => raw.parse().map_err(|_| {
+                bad(line_of("session-duration"), "session-duration must be a number of seconds".to_owned())
+            })?,
         };
         let source = Self {
             certificate: file(require("certificate")?),
@@ -119,7 +136,9 @@ impl CertificateSource {
             value.clone().ok_or_else(|| fail(Exit::Usage, format!("{option} is needed with --certificate")))
         };
         if flags.no_verify_ssl {
-            eprintln!("awsenv: --no-verify-ssl is ignored: awsenv always verifies TLS (set AWS_CA_BUNDLE for a private CA)");
+            eprintln!(
+                "awsenv: --no-verify-ssl is ignored: awsenv always verifies TLS (set AWS_CA_BUNDLE for a private CA)"
+            );
         }
         Ok(Self {
             certificate: required(&flags.certificate, "--certificate")?,
@@ -146,7 +165,9 @@ impl CertificateSource {
         if anchor_region != profile_region {
             return Err(fail(
                 Exit::Usage,
-                format!("trust anchor and profile regions don't match ({anchor_region} and {profile_region})"),
+                format!(
+                    "trust anchor and profile regions don't match ({anchor_region} and {profile_region})"
+                ),
             ));
         }
         let role = self.role_arn.split(':').collect::<Vec<_>>();
@@ -154,16 +175,25 @@ impl CertificateSource {
             if !partition.is_empty() && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
                 && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()));
         if !role_ok {
-            return Err(fail(Exit::Usage, format!("--role-arn {:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", self.role_arn)));
+            return Err(fail(
+                Exit::Usage,
+                format!("--role-arn {:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", self.role_arn),
+            ));
         }
         if !DURATIONS.contains(&self.session_duration) {
-            return Err(fail(Exit::Usage, format!("--session-duration must be 900 to 43200 seconds, not {}", self.session_duration)));
+            return Err(fail(
+                Exit::Usage,
+                format!("--session-duration must be 900 to 43200 seconds, not {}", self.session_duration),
+            ));
         }
         if let Some(name) = &self.role_session_name {
             let ok = (2..=64).contains(&name.len())
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
             if !ok {
-                return Err(fail(Exit::Usage, format!("--role-session-name {name:?} must be 2 to 64 of A-Z a-z 0-9 _+=,.@-")));
+                return Err(fail(
+                    Exit::Usage,
+                    format!("--role-session-name {name:?} must be 2 to 64 of A-Z a-z 0-9 _+=,.@-"),
+                ));
             }
         }
         self.endpoint()?;
@@ -191,10 +221,18 @@ impl CertificateSource {
                 }
             },
         };
-        let bad = || fail(Exit::Usage, format!("{what} {raw:?} is not an http(s) URL with no path (like https://rolesanywhere.eu-west-1.amazonaws.com)"));
+        let bad = || {
+            fail(
+                Exit::Usage,
+                format!(
+                    "{what} {raw:?} is not an http(s) URL with no path (like https://rolesanywhere.eu-west-1.amazonaws.com)"
+                ),
+            )
+        };
         let uri: http::Uri = raw.parse().map_err(|_| bad())?;
         let scheme = uri.scheme_str().filter(|scheme| matches!(*scheme, "http" | "https")).ok_or_else(bad)?;
-        let authority = uri.authority().filter(|authority| !authority.as_str().contains('@')).ok_or_else(bad)?;
+        let authority =
+            uri.authority().filter(|authority| !authority.as_str().contains('@')).ok_or_else(bad)?;
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
             return Err(bad());
         }
@@ -232,7 +270,10 @@ impl CertificateSource {
         } else {
             add("certificate", &file_hash(&self.certificate, "certificate")?);
         }
-        let key = self.private_key.as_deref().map(|key| if is_uri(key) { without_query(key) } else { key.to_owned() });
+        let key = self
+            .private_key
+            .as_deref()
+            .map(|key| if is_uri(key) { without_query(key) } else { key.to_owned() });
         add("private-key", key.unwrap_or_default().as_bytes());
         if let Some(path) = &self.intermediates {
             add("intermediates", &file_hash(&path.to_string_lossy(), "intermediates")?);
@@ -245,7 +286,10 @@ impl CertificateSource {
             ("endpoint", self.endpoint()?),
             ("session-duration", self.session_duration.to_string()),
             ("role-session-name", self.role_session_name.clone().unwrap_or_default()),
-            ("pkcs11-lib", self.pkcs11_lib.as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()),
+            (
+                "pkcs11-lib",
+                self.pkcs11_lib.as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default(),
+            ),
         ] {
             add(name, value.as_bytes());
         }
@@ -255,8 +299,19 @@ impl CertificateSource {
 
 /// The keys of a store file, in the order the README lists them.
 const KEYS: &[&str] = &[
-    "certificate", "private-key", "intermediates", "trust-anchor-arn", "profile-arn", "role-arn", "region",
-    "endpoint", "session-duration", "role-session-name", "pkcs11-lib", "reuse-pin", "with-proxy",
+    "certificate",
+    "private-key",
+    "intermediates",
+    "trust-anchor-arn",
+    "profile-arn",
+    "role-arn",
+    "region",
+    "endpoint",
+    "session-duration",
+    "role-session-name",
+    "pkcs11-lib",
+    "reuse-pin",
+    "with-proxy",
 ];
 
 fn resolve(base: &Path, value: &str) -> PathBuf {
@@ -327,8 +382,11 @@ mod tests {
 
     #[test]
     fn bad_arns_durations_and_names_are_refused() {
-        let cases: [(&str, fn(&mut CertificateSource)); 4] = [
-            ("--trust-anchor-arn", |s| s.trust_anchor_arn = "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/x".to_owned()),
+        type Change = fn(&mut CertificateSource);
+        let cases: [(&str, Change); 4] = [
+            ("--trust-anchor-arn", |s| {
+                s.trust_anchor_arn = "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/x".to_owned()
+            }),
             ("--role-arn", |s| s.role_arn = "arn:aws:iam::111122223333:user/Laptop".to_owned()),
             ("--session-duration", |s| s.session_duration = 899),
             ("--role-session-name", |s| s.role_session_name = Some("a b".to_owned())),
@@ -338,6 +396,42 @@ mod tests {
             change(&mut source);
             let error = source.check().unwrap_err().to_string();
             assert!(error.starts_with(option), "{error}");
+        }
+    }
+
+    #[test]
+    fn store_files_are_read_with_paths_beside_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("laptop.x509");
+        let sample = sample();
+        let text = format!(
+            "# laptop\ncertificate = certs/laptop.pem\nprivate-key=pkcs11:token=t;id=%01\n\ntrust-anchor-arn = {}\n\
+             profile-arn = {}\nrole-arn = {}\nsession-duration = 900\nwith-proxy = no\n",
+            sample.trust_anchor_arn, sample.profile_arn, sample.role_arn
+        );
+        std::fs::write(&path, &text).unwrap();
+        let source = CertificateSource::from_store_file(&path).unwrap();
+        assert_eq!(Path::new(&source.certificate), dir.path().join("certs/laptop.pem"));
+        assert_eq!(source.private_key.as_deref(), Some("pkcs11:token=t;id=%01"));
+        assert_eq!((source.session_duration, source.with_proxy, source.reuse_pin), (900, false, false));
+        let refusals = [
+            ("colour = red\n", "line 1: unknown key \"colour\""),
+            ("region = a\nregion = b\n", "line 2: region is given twice"),
+            ("pkcs8-password = hunter2\n", "line 1: a passphrase is never kept in the store"),
+            ("certificate\n", "line 1: expected key = value"),
+            ("session-duration = 9\n", "--session-duration must be 900 to 43200 seconds"),
+            ("role-arn = \n", "line 1: role-arn has no value"),
+        ];
+        for (change, wanted) in refusals {
+            let broken = if change.starts_with("session") || change.starts_with("region") {
+                format!("{}{change}", text.replace("session-duration = 900\n", ""))
+            } else {
+                change.to_owned()
+            };
+            std::fs::write(&path, broken).unwrap();
+            let error = CertificateSource::from_store_file(&path).unwrap_err().to_string();
+            assert!(error.contains(wanted) && error.contains("laptop.x509"), "{wanted}: {error}");
+            assert!(!error.contains("hunter2"), "{error}");
         }
     }
 

@@ -16,11 +16,14 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove
 
 /// `profileArn=..&roleArn=..&trustAnchorArn=..`: sorted, every value encoded.
 pub fn query(profile_arn: &str, role_arn: &str, trust_anchor_arn: &str) -> String {
-    let mut pairs = [("profileArn", profile_arn), ("roleArn", role_arn), ("trustAnchorArn", trust_anchor_arn)];
+    let mut pairs =
+        [("profileArn", profile_arn), ("roleArn", role_arn), ("trustAnchorArn", trust_anchor_arn)];
     pairs.sort();
     let encoded: Vec<String> = pairs
         .iter()
-        .map(|(name, value)| format!("{}={}", utf8_percent_encode(name, UNRESERVED), utf8_percent_encode(value, UNRESERVED)))
+        .map(|(name, value)| {
+            format!("{}={}", utf8_percent_encode(name, UNRESERVED), utf8_percent_encode(value, UNRESERVED))
+        })
         .collect();
     encoded.join("&")
 }
@@ -38,15 +41,26 @@ pub fn scope(amz_date: &str, region: &str) -> String {
 
 /// The canonical request and its signed header names. `headers` are lower-case names with their
 /// values; a name given more than once has its values joined with commas.
-pub fn request(method: &str, path: &str, query: &str, headers: &[(String, String)], body: &[u8]) -> (String, String) {
+pub fn request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (String, String) {
     let mut grouped: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (name, value) in headers {
         let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
         grouped.entry(name.as_str()).or_default().push(value);
     }
-    let lines: Vec<String> = grouped.iter().map(|(name, values)| format!("{name}:{}", values.join(","))).collect();
+    let lines: Vec<String> =
+        grouped.iter().map(|(name, values)| format!("{name}:{}", values.join(","))).collect();
     let signed = grouped.keys().copied().collect::<Vec<_>>().join(";");
-    let canonical = format!("{method}\n{path}\n{query}\n{}\n\n{signed}\n{}", lines.join("\n"), hex(&Sha256::digest(body)));
+    let canonical = format!(
+        "{method}\n{path}\n{query}\n{}\n\n{signed}\n{}",
+        lines.join("\n"),
+        hex(&Sha256::digest(body))
+    );
     (canonical, signed)
 }
 
@@ -60,7 +74,8 @@ mod tests {
 
     #[test]
     fn the_query_is_sorted_and_encoded() {
-        let query = query("arn:aws:rolesanywhere:us-east-1:1:profile/p", "arn:aws:iam::1:role/a b", "arn:t/x");
+        let query =
+            query("arn:aws:rolesanywhere:us-east-1:1:profile/p", "arn:aws:iam::1:role/a b", "arn:t/x");
         assert_eq!(
             query,
             "profileArn=arn%3Aaws%3Arolesanywhere%3Aus-east-1%3A1%3Aprofile%2Fp&roleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa%20b\
@@ -94,7 +109,16 @@ mod tests {
              x-amz-x509:MIIB\nx-custom:a b,c\n\ncontent-type;host;x-amz-date;x-amz-x509;x-custom\n\
              44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
-        let to_sign = string_to_sign("AWS4-X509-RSA-SHA256", "20220727T043655Z", "20220727/r/rolesanywhere/aws4_request", &canonical);
-        assert!(to_sign.starts_with("AWS4-X509-RSA-SHA256\n20220727T043655Z\n20220727/r/rolesanywhere/aws4_request\n"));
+        let to_sign = string_to_sign(
+            "AWS4-X509-RSA-SHA256",
+            "20220727T043655Z",
+            "20220727/r/rolesanywhere/aws4_request",
+            &canonical,
+        );
+        assert!(
+            to_sign.starts_with(
+                "AWS4-X509-RSA-SHA256\n20220727T043655Z\n20220727/r/rolesanywhere/aws4_request\n"
+            )
+        );
     }
 }
