@@ -416,7 +416,7 @@ mod tests {
         assert_eq!((source.session_duration, source.with_proxy, source.reuse_pin), (900, false, false));
         let refusals = [
             ("colour = red\n", "line 1: unknown key \"colour\""),
-            ("region = a\nregion = b\n", "line 2: region is given twice"),
+            ("region = a\nregion = b\n", "line 10: region is given twice"),
             ("pkcs8-password = hunter2\n", "line 1: a passphrase is never kept in the store"),
             ("certificate\n", "line 1: expected key = value"),
             ("session-duration = 9\n", "--session-duration must be 900 to 43200 seconds"),
