@@ -10,6 +10,8 @@ mod pkcs11;
 mod pkcs11_uri;
 mod secrets;
 mod source;
+mod store_file;
+mod token_key;
 
 use anyhow::Result;
 use der::{Decode, Encode};
