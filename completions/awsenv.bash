@@ -52,6 +52,9 @@ _awsenv() {
             awsenv,provision-mfa)
                 cmd="awsenv__subcmd__provision__subcmd__mfa"
                 ;;
+            awsenv,read-certificate-data)
+                cmd="awsenv__subcmd__read__subcmd__certificate__subcmd__data"
+                ;;
             awsenv,refresh)
                 cmd="awsenv__subcmd__refresh"
                 ;;
@@ -60,6 +63,9 @@ _awsenv() {
                 ;;
             awsenv,shell)
                 cmd="awsenv__subcmd__shell"
+                ;;
+            awsenv,sign-string)
+                cmd="awsenv__subcmd__sign__subcmd__string"
                 ;;
             awsenv,ssh-cert)
                 cmd="awsenv__subcmd__ssh__subcmd__cert"
@@ -109,6 +115,9 @@ _awsenv() {
             awsenv__subcmd__help,provision-mfa)
                 cmd="awsenv__subcmd__help__subcmd__provision__subcmd__mfa"
                 ;;
+            awsenv__subcmd__help,read-certificate-data)
+                cmd="awsenv__subcmd__help__subcmd__read__subcmd__certificate__subcmd__data"
+                ;;
             awsenv__subcmd__help,refresh)
                 cmd="awsenv__subcmd__help__subcmd__refresh"
                 ;;
@@ -117,6 +126,9 @@ _awsenv() {
                 ;;
             awsenv__subcmd__help,shell)
                 cmd="awsenv__subcmd__help__subcmd__shell"
+                ;;
+            awsenv__subcmd__help,sign-string)
+                cmd="awsenv__subcmd__help__subcmd__sign__subcmd__string"
                 ;;
             awsenv__subcmd__help,ssh-cert)
                 cmd="awsenv__subcmd__help__subcmd__ssh__subcmd__cert"
@@ -137,7 +149,7 @@ _awsenv() {
 
     case "${cmd}" in
         awsenv)
-            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert help"
+            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,7 +303,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__credential__subcmd__process)
-            opts="-h --role --min-ttl --config --debug --help"
+            opts="-h --role --min-ttl --certificate --private-key --intermediates --trust-anchor-arn --profile-arn --role-arn --session-duration --region --endpoint --role-session-name --pkcs8-password --pkcs11-lib --reuse-pin --no-verify-ssl --with-proxy --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -302,6 +314,54 @@ _awsenv() {
                     return 0
                     ;;
                 --min-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intermediates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-session-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs8-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs11-lib)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -347,7 +407,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help)
-            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert help"
+            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +588,20 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__help__subcmd__read__subcmd__certificate__subcmd__data)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__help__subcmd__refresh)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -557,6 +631,20 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__sign__subcmd__string)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -740,6 +828,32 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__read__subcmd__certificate__subcmd__data)
+            opts="-h --certificate --pkcs11-lib --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs11-lib)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__refresh)
             opts="-h --shell --code --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -809,6 +923,48 @@ _awsenv() {
             case "${prev}" in
                 --role)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sign__subcmd__string)
+            opts="-h --private-key --certificate --pkcs8-password --pkcs11-lib --reuse-pin --digest --format --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs8-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs11-lib)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --digest)
+                    COMPREPLY=($(compgen -W "SHA256 SHA384 SHA512" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "json text bin" -- "${cur}"))
                     return 0
                     ;;
                 --config)

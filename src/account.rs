@@ -7,7 +7,7 @@ use crate::aws::Connection;
 use crate::cache::Cache;
 use crate::creds::Credentials;
 use crate::error::{Exit, fail};
-use crate::kinds::{Base, Env, Held, KINDS};
+use crate::kinds::{Base, Boxed, Env, Held, KINDS};
 use crate::profile::{Profile, Profiles};
 use crate::shell::Exports;
 use crate::store::{Store, validate_name};
@@ -98,6 +98,19 @@ impl Account {
     pub fn for_tests(name: &str, origin: Origin, env: &Env) -> Self {
         let cache = Cache::new(&env.settings.store_dir().expect("a store"));
         Self { name: name.to_owned(), region: None, origin, is_profile: false, cache, env: env.clone() }
+    }
+
+    /// An account of the store that is none of its files: a certificate given by flags.
+    pub fn from_base(name: String, base: Boxed, env: &Env) -> Result<Self> {
+        let cache = Cache::new(&env.settings.store_dir()?);
+        Ok(Self {
+            name,
+            region: None,
+            origin: Origin::Base(base),
+            is_profile: false,
+            cache,
+            env: env.clone(),
+        })
     }
 
     /// `profile`, as used by the role profile `user` when it names it as its `source_profile`.

@@ -21,7 +21,7 @@ pub fn list(settings: &Settings) -> Result<Vec<Listed>> {
     let store_dir = settings.store_dir()?;
     let mut listed: Vec<Listed> = match Store::open_optional(store_dir)? {
         Some(store) => store
-            .accounts()?
+            .accounts(&crate::kinds::store_suffixes())?
             .into_iter()
             .map(|name| Listed { name, origin: store.dir().to_owned() })
             .collect(),

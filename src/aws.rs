@@ -21,9 +21,11 @@ use crate::files::{self, Trust, limit};
 pub mod iam_ssh;
 pub mod identity_url;
 pub mod lambda;
+pub mod rolesanywhere;
 
 /// Where and how to reach AWS. The endpoint itself comes from the SDK's own resolution
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, the shared config file).
+#[derive(Clone)]
 pub struct Connection {
     pub region: String,
     pub timeout: Duration,

@@ -388,3 +388,29 @@ impl Settings {
         RegionVars { region: self.region.clone(), default_region: self.default_region.clone(), fallback }
     }
 }
+
+/// The passphrase of an encrypted PKCS#8 private key, for certificate accounts and the
+/// aws_signing_helper flags (which otherwise take `--pkcs8-password`, visible in ps).
+pub fn pkcs8_password() -> Option<crate::creds::Secret> {
+    var_os("AWSENV_PKCS8_PASSWORD").map(|value| crate::creds::Secret::new(value.into_encoded_bytes()))
+}
+
+/// The user PIN of a PKCS#11 token, when the key's URI has no pin-value or pin-source.
+pub fn pkcs11_pin() -> Option<crate::creds::Secret> {
+    var_os("AWSENV_PKCS11_PIN").map(|value| crate::creds::Secret::new(value.into_encoded_bytes()))
+}
+
+/// The PKCS#11 module aws_signing_helper documents: `PKCS11_MODULE_PATH`.
+pub fn pkcs11_module() -> Option<PathBuf> {
+    var_os("PKCS11_MODULE_PATH").map(PathBuf::from)
+}
+
+/// The IAM Roles Anywhere endpoint the SDK's rules would take from the environment:
+/// `AWS_ENDPOINT_URL_ROLESANYWHERE`, else `AWS_ENDPOINT_URL`, unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
+pub fn rolesanywhere_endpoint() -> Result<Option<String>> {
+    if flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.unwrap_or(false) {
+        return Ok(None);
+    }
+    Ok(var("AWS_ENDPOINT_URL_ROLESANYWHERE").or_else(|| var("AWS_ENDPOINT_URL")))
+}

@@ -26,6 +26,7 @@ mod sshagent;
 mod store;
 mod timing;
 mod tty;
+mod x509;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -69,16 +69,20 @@ impl Store {
         self.dir.join(format!("{name}.{suffix}"))
     }
 
-    /// Every account with an access key file, sorted.
-    pub fn accounts(&self) -> Result<Vec<String>> {
+    /// Every account with a file of one of the `suffixes` (each kind's: `access_key`, ...), sorted.
+    pub fn accounts(&self, suffixes: &[&str]) -> Result<Vec<String>> {
         let entries = fs::read_dir(&self.dir)
             .with_context(|| format!("could not list store {}", self.dir.display()))?;
         let mut names: Vec<String> = entries
             .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-            .filter_map(|file| file.strip_suffix(".access_key").map(str::to_owned))
+            .filter_map(|file| {
+                let (name, suffix) = file.rsplit_once('.')?;
+                suffixes.contains(&suffix).then(|| name.to_owned())
+            })
             .filter(|name| validate_name(name).is_ok())
             .collect();
         names.sort();
+        names.dedup();
         Ok(names)
     }
 
@@ -86,12 +90,17 @@ impl Store {
     /// Names match without regard to case, as the seed's lowercasing did, but the exact spelling
     /// is tried first so the usual case costs one stat.
     pub fn find(&self, name: &str) -> Result<Option<String>> {
+        self.find_with(name, "access_key")
+    }
+
+    /// `find` for the accounts defined by a `NAME.SUFFIX` file.
+    pub fn find_with(&self, name: &str, suffix: &str) -> Result<Option<String>> {
         validate_name(name)?;
-        if self.file(name, "access_key").is_file() {
+        if self.file(name, suffix).is_file() {
             return Ok(Some(name.to_owned()));
         }
         let matches: Vec<String> =
-            self.accounts()?.into_iter().filter(|known| known.eq_ignore_ascii_case(name)).collect();
+            self.accounts(&[suffix])?.into_iter().filter(|known| known.eq_ignore_ascii_case(name)).collect();
         match matches.as_slice() {
             [one] => Ok(Some(one.clone())),
             [] => Ok(None),

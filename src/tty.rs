@@ -44,6 +44,44 @@ pub fn ask_mfa_code(
 
 /// Asks one question on the terminal and returns the answer without its line end.
 pub fn ask(tty: &File, prompt: &str) -> Result<String> {
+    let line = read_line(tty, prompt)?;
+    Ok(String::from_utf8_lossy(&line).trim().to_owned())
+}
+
+/// Asks for a passphrase or a PIN on the terminal with echo off; the answer is kept whole (spaces
+/// too) and never shown. `no_terminal` says what to do instead when there is no terminal.
+pub fn ask_secret(prompt: &str, no_terminal: impl FnOnce() -> String) -> Result<crate::creds::Secret> {
+    use std::os::fd::AsRawFd;
+    let tty = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| fail(Exit::Config, no_terminal()))?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios is plain data, filled by tcgetattr on an open descriptor before any use.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let echo_off = unsafe { libc::tcgetattr(fd, &mut saved) } == 0 && {
+        let mut quiet = saved;
+        quiet.c_lflag &= !(libc::ECHO | libc::ECHONL);
+        quiet.c_lflag |= libc::ICANON;
+        // SAFETY: as above; the settings are restored below whatever the read gives.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) == 0 }
+    };
+    let answer = read_line(&tty, prompt);
+    if echo_off {
+        // SAFETY: restores what tcgetattr read from this descriptor.
+        unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+    }
+    let mut line = answer?;
+    (&tty).write_all(b"\n")?;
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(crate::creds::Secret::new(line))
+}
+
+/// Writes `prompt`, then reads one line up to (not including) its line end.
+fn read_line(tty: &File, prompt: &str) -> Result<Vec<u8>> {
     let mut writer = tty;
     writer.write_all(prompt.as_bytes())?;
     writer.flush()?;
@@ -66,7 +104,7 @@ pub fn ask(tty: &File, prompt: &str) -> Result<String> {
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(String::from_utf8_lossy(&line).trim().to_owned())
+    Ok(line)
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -31,6 +31,10 @@ needs_debian=(
     "iproute2|command -v ip|tests/static_binary.rs brings up lo in a private network namespace"
     "openssh-server|test -x /usr/sbin/sshd|the SSH tests log in through a real sshd"
     "openssh-client|command -v ssh-agent|the SSH tests use ssh, ssh-keygen and ssh-agent"
+    "openssl|command -v openssl|the certificate tests make their CA, keys and certificates with it"
+    "softhsm2|test -e /usr/lib/softhsm/libsofthsm2.so|the certificate tests keep a key on a SoftHSM2 PKCS#11 token"
+    "opensc|command -v pkcs11-tool|the certificate tests put the key and certificate on the token with pkcs11-tool"
+    "util-linux|command -v flock|the --debug timing test holds an account's lock with flock"
 )
 
 # pip requirement | why. The versions are the ones the suite runs with: change them together.

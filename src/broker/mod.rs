@@ -201,6 +201,12 @@ impl Account {
                 let want = Want { min_ttl: renewal_ttl(min_ttl, request.duration_seconds), ..want };
                 self.role_session(&request, &want)
             }
+            None if self.profile_role().is_none() => {
+                // Never more than half the session: a 15-minute session still serves `--min-ttl 15m`.
+                let lifetime = self.base().lifetime(want.base_duration);
+                let want = Want { min_ttl: renewal_ttl(min_ttl, lifetime), ..want };
+                Ok(self.base_session(&want)?.0)
+            }
             None => Ok(self.session(&want)?.0),
         }
     }

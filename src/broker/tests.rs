@@ -23,6 +23,7 @@ static FAKE: KindInfo = KindInfo {
     name: "fake",
     label_suffix: "-FAKE",
     session_noun: "fake session",
+    store_suffix: None,
     from_store: |_, _, _| Ok(None),
     from_profile: |_, _, _| Ok(None),
 };

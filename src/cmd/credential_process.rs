@@ -23,7 +23,8 @@ impl Run for CredentialProcess {
         let min_ttl = parse_human_duration(&self.min_ttl).ok_or_else(|| {
             fail(Exit::Usage, format!("--min-ttl takes a duration like 15m, not {:?}", self.min_ttl))
         })?;
-        let account = ctx.open(&self.account)?;
+        // An account name, or aws_signing_helper's certificate flags: the same cache either way.
+        let account = ctx.open_or_flags(self.account.as_deref(), &self.certificate)?;
         let codes = Codes::new(None, ctx.settings())?.with_hint(NO_TERMINAL_HINT);
         let session = account.consumer_session(self.role.as_deref(), &codes, min_ttl, true)?;
         print(&process_json(&session.credentials)?)

@@ -11,8 +11,10 @@ mod mfa;
 mod now;
 pub mod prompt;
 mod provision;
+mod read_certificate_data;
 mod refresh;
 mod serve;
+mod sign_string;
 mod ssh_cert;
 mod subshell;
 mod switch;
@@ -25,7 +27,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::account::Account;
-use crate::cli::{Cli, Command, Shell};
+use crate::cli::{CertificateArgs, Cli, Command, Shell};
 use crate::config::Settings;
 use crate::creds::{Clock, Credentials, Timestamp};
 use crate::kinds::{Env, Held};
@@ -58,6 +60,17 @@ impl Context {
     pub fn open(&self, name: &str) -> Result<Account> {
         Account::open(name, self.env())
     }
+
+    /// The account `name`, or the certificate account aws_signing_helper's flags describe.
+    pub fn open_or_flags(&self, name: Option<&str>, flags: &CertificateArgs) -> Result<Account> {
+        match name {
+            Some(name) => self.open(name),
+            None => {
+                let (name, base) = crate::kinds::x509::Certificate::from_flags(flags)?;
+                Account::from_base(name, base, self.env())
+            }
+        }
+    }
 }
 
 pub trait Run {
@@ -87,6 +100,8 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Completions(cmd) => cmd.run(&ctx),
         Command::AuthorizedKeys(cmd) => cmd.run(&ctx),
         Command::SshCert(cmd) => cmd.run(&ctx),
+        Command::SignString(cmd) => cmd.run(&ctx),
+        Command::ReadCertificateData(cmd) => cmd.run(&ctx),
     }
 }
 

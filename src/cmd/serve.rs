@@ -34,7 +34,8 @@ impl Run for Serve {
                 ),
             ));
         }
-        let account = ctx.open(&self.account)?;
+        let account = ctx.open_or_flags(self.account.as_deref(), &self.certificate)?;
+        let account_name = account.name.clone();
         let codes = Codes::none(NO_TERMINAL_HINT, ctx.settings());
         let renewer = Renewer { account, role: self.role.clone(), codes, clock: ctx.clock };
         // The first session may ask for a code on the terminal; later renewals cannot.
@@ -54,7 +55,7 @@ impl Run for Serve {
         let port = server.port()?;
         std::thread::spawn(move || renewer.run(&shared));
         let host = if address.is_ipv6() { format!("[{address}]") } else { address.to_string() };
-        eprintln!("awsenv: serving {} on http://{host}:{port}/", self.account);
+        eprintln!("awsenv: serving {account_name} on http://{host}:{port}/");
         eprintln!("awsenv: for SDKs: export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{host}:{port}/");
         server.run()
     }

@@ -17,7 +17,7 @@ impl Run for Update {
     fn run(&self, ctx: &Context) -> Result<()> {
         validate_profile(&self.profile)?;
         let path = ctx.settings().aws_credentials_file()?;
-        let account = ctx.open(&self.account)?;
+        let account = ctx.open_or_flags(self.account.as_deref(), &self.certificate)?;
         let chain = account.profile_chain();
         if chain.iter().any(|name| name.eq_ignore_ascii_case(&self.profile)) {
             return Err(fail(

@@ -15,8 +15,14 @@ use crate::error::{Exit, fail};
 use crate::profile::Profile;
 use crate::store::{AccountFile, Store};
 
-pub const KIND: KindInfo =
-    KindInfo { name: "mfa", label_suffix: "-MFA-STS", session_noun: "MFA session", from_store, from_profile };
+pub const KIND: KindInfo = KindInfo {
+    name: "mfa",
+    label_suffix: "-MFA-STS",
+    session_noun: "MFA session",
+    store_suffix: Some("access_key"),
+    from_store,
+    from_profile,
+};
 
 pub struct LongTermKeys {
     /// The account whose keys these are (for a role profile, the end of its chain).

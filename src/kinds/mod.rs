@@ -14,10 +14,11 @@ use crate::store::Store;
 
 pub mod keys;
 mod mfa_device;
+pub mod x509;
 
 /// Every kind of account, in the order an account is recognised. Adding a kind is a file in this
 /// directory and one line here.
-pub const KINDS: &[&KindInfo] = &[&keys::KIND];
+pub const KINDS: &[&KindInfo] = &[&keys::KIND, &x509::KIND];
 
 /// What awsenv knows about a kind before it has an account of it.
 pub struct KindInfo {
@@ -28,6 +29,8 @@ pub struct KindInfo {
     pub label_suffix: &'static str,
     /// What people call the base session, for messages: `MFA session`.
     pub session_noun: &'static str,
+    /// The store file that defines an account of this kind (`NAME.access_key`), if any.
+    pub store_suffix: Option<&'static str>,
     /// The account `name` of the store, when the store defines it as this kind: its name as the
     /// store spells it, and the account.
     pub from_store: fn(&Store, &str, &Env) -> Result<Option<Named>>,
@@ -39,6 +42,11 @@ pub struct KindInfo {
 /// An account found in the store: its name as the store spells it, and the account.
 pub type Named = (String, Boxed);
 pub type Boxed = Box<dyn Base>;
+
+/// The store's file suffixes that define accounts, one per kind that has one.
+pub fn store_suffixes() -> Vec<&'static str> {
+    KINDS.iter().filter_map(|kind| kind.store_suffix).collect()
+}
 
 /// The kind named `name` (from `AWSENV_SESSION` or a cache file).
 pub fn by_name(name: &str) -> Option<&'static KindInfo> {
