@@ -1,15 +1,16 @@
 # shellcheck shell=bash
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
+# profiles of the aws CLI's files.
 
 __awsenv_complete_accounts() {
     local dir=${AWSENV_DIR:-${HOME}/aws-creds} file line
     local pattern='^[[:space:]]*\[(profile[[:space:]]+)?([A-Za-z0-9._-]+)[[:space:]]*\]'
     COMPREPLY=()
-    for file in "${dir}/${1-}"*.access_key; do
+    for file in "${dir}/${1-}"*.access_key "${dir}/${1-}"*.x509; do
         [[ -e ${file} ]] || continue
         file=${file##*/}
-        COMPREPLY+=("${file%.access_key}")
+        COMPREPLY+=("${file%.*}")
     done
     for file in "${AWS_CONFIG_FILE:-${HOME}/.aws/config}" "${AWS_SHARED_CREDENTIALS_FILE:-${HOME}/.aws/credentials}"; do
         [[ -r ${file} ]] || continue

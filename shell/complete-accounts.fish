@@ -1,11 +1,12 @@
 
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
+# profiles of the aws CLI's files.
 function __awsenv_accounts
     set -l dir $AWSENV_DIR
     set -q dir[1]; or set dir ~/aws-creds
-    for file in $dir/*.access_key
-        string replace -r '\.access_key$' '' -- (path basename -- $file)
+    for file in $dir/*.access_key $dir/*.x509
+        string replace -r '\.(access_key|x509)$' '' -- (path basename -- $file)
     end
     set -l config $AWS_CONFIG_FILE
     set -q config[1]; or set config ~/.aws/config
