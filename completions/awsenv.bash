@@ -881,7 +881,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__serve)
-            opts="-h --role --port --bind --hop-limit --config --debug --help"
+            opts="-h --role --port --bind --hop-limit --certificate --private-key --intermediates --trust-anchor-arn --profile-arn --role-arn --session-duration --region --endpoint --role-session-name --pkcs8-password --pkcs11-lib --reuse-pin --no-verify-ssl --with-proxy --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -900,6 +900,54 @@ _awsenv() {
                     return 0
                     ;;
                 --hop-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intermediates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-session-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs8-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs11-lib)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1063,7 +1111,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__update)
-            opts="-h --profile --role --once --config --debug --help"
+            opts="-h --profile --role --once --certificate --private-key --intermediates --trust-anchor-arn --profile-arn --role-arn --session-duration --region --endpoint --role-session-name --pkcs8-password --pkcs11-lib --reuse-pin --no-verify-ssl --with-proxy --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1074,6 +1122,54 @@ _awsenv() {
                     return 0
                     ;;
                 --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --private-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intermediates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-arn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-session-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs8-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pkcs11-lib)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1116,16 +1212,17 @@ else
 fi
 # shellcheck shell=bash
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
+# profiles of the aws CLI's files.
 
 __awsenv_complete_accounts() {
     local dir=${AWSENV_DIR:-${HOME}/aws-creds} file line
     local pattern='^[[:space:]]*\[(profile[[:space:]]+)?([A-Za-z0-9._-]+)[[:space:]]*\]'
     COMPREPLY=()
-    for file in "${dir}/${1-}"*.access_key; do
+    for file in "${dir}/${1-}"*.access_key "${dir}/${1-}"*.x509; do
         [[ -e ${file} ]] || continue
         file=${file##*/}
-        COMPREPLY+=("${file%.access_key}")
+        COMPREPLY+=("${file%.*}")
     done
     for file in "${AWS_CONFIG_FILE:-${HOME}/.aws/config}" "${AWS_SHARED_CREDENTIALS_FILE:-${HOME}/.aws/credentials}"; do
         [[ -r ${file} ]] || continue

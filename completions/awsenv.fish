@@ -130,15 +130,45 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l deb
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l profile -d 'Profile of the credentials file to write' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l role -d 'Assume this role of the account' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l certificate -d 'Certificate: a PEM or DER file, or a pkcs11: URI' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l private-key -d 'Private key: a PEM file or a pkcs11: URI [default: the certificate file\'s own, or the token\'s]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l intermediates -d 'PEM bundle of intermediate CA certificates, sent as X-Amz-X509-Chain' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l trust-anchor-arn -d 'Trust anchor ARN' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l profile-arn -d 'Profile ARN' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l role-arn -d 'Role ARN' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l session-duration -d 'Session lifetime in seconds, 900 to 43200 [default: 3600]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l region -d 'Region of the IAM Roles Anywhere endpoint [default: the trust anchor\'s]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l endpoint -d 'IAM Roles Anywhere endpoint [env: AWS_ENDPOINT_URL_ROLESANYWHERE, AWS_ENDPOINT_URL]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l role-session-name -d 'Role session name [default: the service\'s, from the certificate\'s serial]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l pkcs8-password -d 'Passphrase of an encrypted PKCS#8 key (visible in ps; prefer AWSENV_PKCS8_PASSWORD or the prompt)' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l pkcs11-lib -d 'PKCS#11 module [env: PKCS11_MODULE_PATH] [default: the URI\'s module-path, else p11-kit\'s proxy]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l once -d 'Write once and exit, instead of renewing five minutes before each expiry'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l reuse-pin -d 'Log in again with the same PIN for a key that asks before every signature'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l no-verify-ssl -d 'Accepted for aws_signing_helper\'s sake; awsenv verifies TLS anyway (set AWS_CA_BUNDLE for a private CA)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l with-proxy -d 'Reach the endpoint through HTTPS_PROXY (honouring NO_PROXY)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l role -d 'Assume this role of the account' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l port -d 'Port on 127.0.0.1 (0: any free port)' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l bind -d 'Address to listen on; only loopback addresses are accepted' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l hop-limit -d 'IP TTL of the answers, 1 like EC2\'s endpoint so that a container behind a bridge cannot reach it' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l certificate -d 'Certificate: a PEM or DER file, or a pkcs11: URI' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l private-key -d 'Private key: a PEM file or a pkcs11: URI [default: the certificate file\'s own, or the token\'s]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l intermediates -d 'PEM bundle of intermediate CA certificates, sent as X-Amz-X509-Chain' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l trust-anchor-arn -d 'Trust anchor ARN' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l profile-arn -d 'Profile ARN' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l role-arn -d 'Role ARN' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l session-duration -d 'Session lifetime in seconds, 900 to 43200 [default: 3600]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l region -d 'Region of the IAM Roles Anywhere endpoint [default: the trust anchor\'s]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l endpoint -d 'IAM Roles Anywhere endpoint [env: AWS_ENDPOINT_URL_ROLESANYWHERE, AWS_ENDPOINT_URL]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l role-session-name -d 'Role session name [default: the service\'s, from the certificate\'s serial]' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l pkcs8-password -d 'Passphrase of an encrypted PKCS#8 key (visible in ps; prefer AWSENV_PKCS8_PASSWORD or the prompt)' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l pkcs11-lib -d 'PKCS#11 module [env: PKCS11_MODULE_PATH] [default: the URI\'s module-path, else p11-kit\'s proxy]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l reuse-pin -d 'Log in again with the same PIN for a key that asks before every signature'
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l no-verify-ssl -d 'Accepted for aws_signing_helper\'s sake; awsenv verifies TLS anyway (set AWS_CA_BUNDLE for a private CA)'
+complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l with-proxy -d 'Reach the endpoint through HTTPS_PROXY (honouring NO_PROXY)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand provision-mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
@@ -224,12 +254,13 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_
 complete -c awsenv -n "__fish_awsenv_using_subcommand help; and not __fish_seen_subcommand_from init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key files, then the profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
+# profiles of the aws CLI's files.
 function __awsenv_accounts
     set -l dir $AWSENV_DIR
     set -q dir[1]; or set dir ~/aws-creds
-    for file in $dir/*.access_key
-        string replace -r '\.access_key$' '' -- (path basename -- $file)
+    for file in $dir/*.access_key $dir/*.x509
+        string replace -r '\.(access_key|x509)$' '' -- (path basename -- $file)
     end
     set -l config $AWS_CONFIG_FILE
     set -q config[1]; or set config ~/.aws/config
