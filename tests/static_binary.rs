@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::tls::TlsMoto;
 use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, stderr, stdout};
 
 /// Set in the environment of a test run again inside private namespaces: the test's name.
@@ -321,7 +320,7 @@ impl DnsServer {
         let dir = tempfile::Builder::new().prefix("awsenv-dns-").tempdir().expect("create tempdir");
         let log = dir.path().join("questions.log");
         fs::write(&log, "").unwrap();
-        let mut child = common::tls::python_command()
+        let mut child = common::moto::python_command()
             .args(["-c", DNS_SERVER])
             .env("DNS_NAME", name)
             .env("DNS_LOG", &log)
@@ -468,8 +467,8 @@ fn tunnel(mut client: TcpStream, count: &AtomicUsize, seen: &Mutex<Vec<String>>)
 }
 
 /// moto over TLS with IAM user alice, and a sandbox whose `work` signs with her key.
-fn tls_world() -> (TlsMoto, Sandbox) {
-    let moto = TlsMoto::start();
+fn tls_world() -> (Moto, Sandbox) {
+    let moto = Moto::start_tls();
     let (key, secret) = moto.create_user("alice");
     let sb = sandbox_with_account(&key, &secret);
     (moto, sb)

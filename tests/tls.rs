@@ -1,4 +1,4 @@
-//! STS over TLS: moto's server behind a throw-away CA ([`common::tls::TlsMoto`]), reached only
+//! STS over TLS: moto's server behind a throw-away CA ([`common::Moto::start_tls`]), reached only
 //! through `AWS_ENDPOINT_URL` (https) and trusted only through `AWS_CA_BUNDLE`.
 
 mod common;
@@ -8,20 +8,19 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::tls::TlsMoto;
-use common::{MOTO_ACCOUNT_ID, Sandbox, assert_success, fresh_code, stderr, stdout};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, stderr, stdout};
 
 // ---------------------------------------------------------------------------
 // The world: moto over TLS, IAM user alice, account `work` in the sandbox's store
 // ---------------------------------------------------------------------------
 
 struct World {
-    moto: TlsMoto,
+    moto: Moto,
     sb: Sandbox,
 }
 
 fn world() -> World {
-    let moto = TlsMoto::start();
+    let moto = Moto::start_tls();
     let (key, secret) = moto.create_user("alice");
     let mut sb = Sandbox::new(None);
     sb.set_env("AWS_ENDPOINT_URL", &moto.url());
