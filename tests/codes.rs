@@ -8,12 +8,13 @@ mod common;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
+use common::clock::now;
+use common::process::detach;
+use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
 
 const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
@@ -25,10 +26,6 @@ const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
 
 /// moto, and a sandbox whose account `work` signs with the keys of moto's IAM user alice.
 struct World {
@@ -84,20 +81,6 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 test path")
 }
 
-/// Starts `cmd` in a new session with stdin null: no controlling terminal, so nobody is asked.
-fn detach(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.stdin(Stdio::null())
-}
-
 /// `awsenv mfa --shell bash work` with `env` added, without a terminal.
 fn mfa_cmd(sb: &Sandbox, env: &[(&str, &str)]) -> Command {
     let mut cmd = sb.awsenv();
@@ -108,10 +91,6 @@ fn mfa_cmd(sb: &Sandbox, env: &[(&str, &str)]) -> Command {
 
 fn mfa(sb: &Sandbox, env: &[(&str, &str)]) -> Output {
     mfa_cmd(sb, env).output().expect("run awsenv mfa")
-}
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
 }
 
 /// A session was made and printed.

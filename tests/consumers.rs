@@ -10,19 +10,18 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Moto, Sandbox, Shell, assert_success, init_line, stderr, stdout};
+use common::clock::{epoch, is_rfc3339_utc_seconds, now, rfc3339};
+use common::process::{detach, output_within, spawn_captured};
+use common::{Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const CODE: &str = "123456";
 const ACCOUNT_ID: &str = "123456789012";
@@ -32,33 +31,6 @@ const OWNED_KEYS: [&str; 4] =
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-fn epoch(rfc3339: &str) -> i64 {
-    OffsetDateTime::parse(rfc3339, &Rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
-        .unix_timestamp()
-}
-
-fn rfc3339(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap().format(&Rfc3339).unwrap()
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` exactly, and a real moment.
-fn is_rfc3339_z(text: &str) -> bool {
-    let shape = text.len() == 20
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            10 => b == b'T',
-            13 | 16 => b == b':',
-            19 => b == b'Z',
-            _ => b.is_ascii_digit(),
-        });
-    shape && OffsetDateTime::parse(text, &Rfc3339).is_ok()
-}
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 test path")
@@ -71,95 +43,6 @@ fn write_file(path: &Path, text: &str) {
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode() & 0o777
-}
-
-fn show(o: &Output) -> String {
-    format!("status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
-}
-
-/// Starts `cmd` in a new session with stdin null: no controlling terminal, nobody to ask.
-fn detach(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.stdin(Stdio::null())
-}
-
-/// A child whose output is being collected; killed if dropped unfinished.
-struct Running {
-    child: Option<Child>,
-    out: Option<thread::JoinHandle<Vec<u8>>>,
-    err: Option<thread::JoinHandle<Vec<u8>>>,
-    what: String,
-}
-
-fn spawn_captured(cmd: &mut Command) -> Running {
-    let what = format!("{cmd:?}");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    Running { child: Some(child), out: Some(out), err: Some(err), what }
-}
-
-impl Running {
-    fn exited(&mut self) -> bool {
-        self.child.as_mut().unwrap().try_wait().unwrap().is_some()
-    }
-
-    /// Waits at most `limit`; panics (after killing it) with its output when it runs longer.
-    fn finish(mut self, limit: Duration) -> Output {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(25));
-        };
-        let out = self.out.take().unwrap().join().unwrap();
-        let err = self.err.take().unwrap().join().unwrap();
-        match status {
-            Some(status) => Output { status, stdout: out, stderr: err },
-            None => panic!(
-                "{} still ran after {limit:?}; killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                self.what,
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            ),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn output_within(cmd: &mut Command, limit: Duration) -> Output {
-    spawn_captured(cmd).finish(limit)
 }
 
 /// moto with IAM user alice, and a sandbox whose store has `work` (alice's keys, account file
@@ -186,7 +69,7 @@ fn make_mfa(sb: &Sandbox, account: &str, duration: Option<&str>) {
     if let Some(duration) = duration {
         cmd.env("AWSENV_DURATION", duration);
     }
-    let out = output_within(detach(&mut cmd), Duration::from_secs(60));
+    let out = output_within(&mut cmd, Duration::from_secs(60));
     assert_success(&out);
 }
 
@@ -214,7 +97,7 @@ fn field<'a>(json: &'a Value, name: &str) -> &'a str {
 
 /// The real aws CLI in the sandbox, given at most a minute.
 fn aws(sb: &Sandbox, args: &[&str]) -> Output {
-    output_within(detach(sb.command("aws").args(args)), Duration::from_secs(60))
+    output_within(sb.command("aws").args(args), Duration::from_secs(60))
 }
 
 /// boto3 in the sandbox: `script` runs with `os`, `json` and `boto3` imported.
@@ -222,7 +105,7 @@ fn boto3(sb: &Sandbox, script: &str, env: &[(&str, &str)]) -> Output {
     let full = format!("import os, sys, json, boto3\n{script}");
     let mut cmd = sb.command("python3");
     cmd.args(["-c", &full]).envs(env.iter().copied());
-    output_within(detach(&mut cmd), Duration::from_secs(60))
+    output_within(&mut cmd, Duration::from_secs(60))
 }
 
 /// The caller identity's ARN from the aws CLI's JSON answer.
@@ -275,7 +158,7 @@ fn check_process_json(o: &Output) -> Value {
         assert!(!field(&json, key).is_empty(), "{key} is empty: {json}");
     }
     let expiration = field(&json, "Expiration");
-    assert!(is_rfc3339_z(expiration), "Expiration {expiration:?} is not RFC 3339 UTC with Z");
+    assert!(is_rfc3339_utc_seconds(expiration), "Expiration {expiration:?} is not RFC 3339 UTC with Z");
     json
 }
 
@@ -297,8 +180,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     );
 
     // The document itself: exactly the five keys, the cached session's values.
-    let out =
-        output_within(detach(sb.awsenv().args(["credential-process", "work"])), Duration::from_secs(30));
+    let out = output_within(sb.awsenv().args(["credential-process", "work"]), Duration::from_secs(30));
     let json = check_process_json(&out);
     assert_eq!(json["AccessKeyId"], mfa["access_key_id"]);
     assert_eq!(json["SessionToken"], mfa["session_token"]);
@@ -334,7 +216,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     assert_eq!((w.moto.sts_token_count(), w.moto.assumed_role_count()), (1, 1));
 
     let out = output_within(
-        detach(sb.awsenv().args(["credential-process", "work", "--role", "Admin"])),
+        sb.awsenv().args(["credential-process", "work", "--role", "Admin"]),
         Duration::from_secs(30),
     );
     let role = check_process_json(&out);
@@ -343,8 +225,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
 
     // No cached session, no terminal, no code: exit 4, a hint to run ec2mfa, nothing on stdout.
     fs::remove_file(cache_file(sb, "work.mfa.json")).unwrap();
-    let out =
-        output_within(detach(sb.awsenv().args(["credential-process", "work"])), Duration::from_secs(30));
+    let out = output_within(sb.awsenv().args(["credential-process", "work"]), Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     assert!(out.stdout.is_empty(), "stdout must be empty\n{}", show(&out));
     assert!(stderr(&out).contains("ec2mfa"), "the message says to run ec2mfa\n{}", show(&out));
@@ -360,7 +241,7 @@ fn update_once(sb: &Sandbox, credentials: &Path, profile: &str) -> Output {
     let mut cmd = sb.awsenv();
     cmd.args(["update", "--once", "--profile", profile, "work"])
         .env("AWS_SHARED_CREDENTIALS_FILE", credentials);
-    output_within(detach(&mut cmd), Duration::from_secs(60))
+    output_within(&mut cmd, Duration::from_secs(60))
 }
 
 /// Asserts that `profile` of `ini` holds the MFA session of the cache entry `mfa`.
@@ -371,7 +252,7 @@ fn assert_profile_holds(ini: &Ini, profile: &str, mfa: &Value) {
     assert_eq!(section.get("aws_secret_access_key").map(String::as_str), mfa["secret_access_key"].as_str());
     assert_eq!(section.get("aws_session_token").map(String::as_str), mfa["session_token"].as_str());
     let expiration = section.get("expiration").unwrap_or_else(|| panic!("no expiration in [{profile}]"));
-    assert!(is_rfc3339_z(expiration), "[{profile}] expiration {expiration:?}");
+    assert!(is_rfc3339_utc_seconds(expiration), "[{profile}] expiration {expiration:?}");
     assert_eq!(epoch(expiration), epoch(field(mfa, "expiration")), "[{profile}]");
 }
 
@@ -946,7 +827,7 @@ fn serve_speaks_imdsv2() {
     assert_eq!(doc["SecretAccessKey"], mfa["secret_access_key"], "{doc}");
     assert_eq!(doc["Token"], mfa["session_token"], "{doc}");
     for key in ["Expiration", "LastUpdated"] {
-        assert!(is_rfc3339_z(field(&doc, key)), "{key}: {doc}");
+        assert!(is_rfc3339_utc_seconds(field(&doc, key)), "{key}: {doc}");
     }
     assert_eq!(epoch(field(&doc, "Expiration")), epoch(field(&mfa, "expiration")));
     assert!((epoch(field(&doc, "LastUpdated")) - now()).abs() < 120, "{doc}");
@@ -998,7 +879,7 @@ fn serve_speaks_imdsv2() {
     let mut cmd = sb.command("aws");
     cmd.args(["sts", "get-caller-identity"]);
     imds_env(&mut cmd);
-    let out = output_within(detach(&mut cmd), Duration::from_secs(60));
+    let out = output_within(&mut cmd, Duration::from_secs(60));
     caller_arn(&out);
     let mut cmd = sb.command("python3");
     cmd.args([
@@ -1008,7 +889,7 @@ fn serve_speaks_imdsv2() {
          'id': s.client('sts').get_caller_identity()}))",
     ]);
     imds_env(&mut cmd);
-    let out = output_within(detach(&mut cmd), Duration::from_secs(60));
+    let out = output_within(&mut cmd, Duration::from_secs(60));
     assert!(out.status.success(), "boto3 through the endpoint\n{}", show(&out));
     let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(got["method"], "iam-role", "boto3 found the credentials in IMDS: {got}");
@@ -1116,7 +997,7 @@ fn serve_listens_on_loopback_only() {
     let sb = Sandbox::new(None);
     for bind in ["0.0.0.0", "192.168.1.1", "::"] {
         let out = output_within(
-            detach(sb.awsenv().args(["serve", "work", "--port", "0", "--bind", bind])),
+            sb.awsenv().args(["serve", "work", "--port", "0", "--bind", bind]),
             Duration::from_secs(5),
         );
         assert_eq!(out.status.code(), Some(2), "--bind {bind}\n{}", show(&out));
@@ -1131,8 +1012,7 @@ fn serve_fails_at_startup_without_a_session() {
     let sb = &w.sb;
     make_mfa(sb, "work", None);
     set_cache_expiration(sb, "work.mfa.json", now() - 60);
-    let out =
-        output_within(detach(sb.awsenv().args(["serve", "work", "--port", "0"])), Duration::from_secs(20));
+    let out = output_within(sb.awsenv().args(["serve", "work", "--port", "0"]), Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     assert!(!stderr(&out).contains("serving"), "it must not serve\n{}", show(&out));
     assert!(stderr(&out).contains("ec2mfa"), "{}", show(&out));
@@ -1204,7 +1084,7 @@ fn config_profiles_are_accounts() {
     let deep = || {
         let mut cmd = sb.awsenv();
         cmd.args(["credential-process", "deep"]).env("AWSENV_MFA_CODE", CODE);
-        output_within(detach(&mut cmd), Duration::from_secs(60))
+        output_within(&mut cmd, Duration::from_secs(60))
     };
     let json = check_process_json(&deep());
     assert_eq!((moto.sts_token_count(), moto.assumed_role_count()), (1, 2), "Token 1, AssumedRole 2");
@@ -1294,10 +1174,8 @@ fn broken_profiles_are_configuration_errors() {
         let path = sb.root().join(format!("config{index}"));
         write_file(&path, text);
         sb.set_env("AWS_CONFIG_FILE", path_str(&path));
-        let out = output_within(
-            detach(sb.awsenv().args(["switch", "--shell", "bash", account])),
-            Duration::from_secs(20),
-        );
+        let out =
+            output_within(sb.awsenv().args(["switch", "--shell", "bash", account]), Duration::from_secs(20));
         assert_eq!(out.status.code(), Some(3), "{name}\n{}", show(&out));
         assert!(out.stdout.is_empty(), "{name}\n{}", show(&out));
         let err = stderr(&out);

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Shell, project_venv, stderr, stdout};
+use common::{Shell, project_venv, show, stderr, stdout};
 use tempfile::TempDir;
 
 /// Enough for any step in a shell; a timeout means something hangs.
@@ -49,10 +49,6 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
 }
 
 // ---------------------------------------------------------------------------
@@ -226,7 +222,7 @@ impl Machine {
     /// `scripts/test ARGS`: its output, checked to have printed nothing on stdout.
     fn scripts_test(&self, args: &[&str]) -> Output {
         let out = self.command("scripts/test").args(args).output().expect("run scripts/test");
-        assert_eq!(stdout(&out), "", "scripts/test {args:?} printed on stdout: {}", describe(&out));
+        assert_eq!(stdout(&out), "", "scripts/test {args:?} printed on stdout: {}", show(&out));
         out
     }
 }
@@ -292,7 +288,7 @@ impl Term {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
+        assert!(out.status.success(), "tmux {args:?}: {}", show(&out));
         stdout(&out)
     }
 
@@ -521,7 +517,7 @@ fn the_playground_opens_the_users_fish() {
 fn the_playground_refuses_a_shell_it_does_not_know() {
     let machine = Machine::new(&[]);
     let out = machine.command("scripts/playground").arg("tcsh").output().expect("run scripts/playground");
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert_eq!(stderr(&out), "playground: unsupported shell tcsh (use bash, zsh or fish)\n");
     assert_eq!(stdout(&out), "");
 }
@@ -570,13 +566,13 @@ fn the_readme_commands_work_on_a_fresh_machine_without_zsh() {
 
     let installed = machine.home.join(".cargo/bin/awsenv");
     let version = Command::new(&installed).arg("--version").output().expect("run the installed awsenv");
-    assert!(version.status.success() && stdout(&version).starts_with("awsenv "), "{}", describe(&version));
+    assert!(version.status.success() && stdout(&version).starts_with("awsenv "), "{}", show(&version));
     assert_eq!(lines_of(&machine.home.join(".zshrc")), ["eval \"$(awsenv init zsh)\""]);
     assert!(lines_of(&apt_log).is_empty(), "the playground ran apt-get: {:?}", lines_of(&apt_log));
 
     // The second command's install step: zsh through apt-get, the other Python packages.
     let out = machine.scripts_test(&["--install-only"]);
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     let mut expected = vec![format!("test: installing zsh (Debian package): {}", debian_why("zsh"))];
     for (spec, why) in &needs[..] {
         if spec != &moto && spec != &boto3 {
@@ -586,16 +582,16 @@ fn the_readme_commands_work_on_a_fresh_machine_without_zsh() {
     assert_eq!(stderr_lines(&out), expected);
     assert_eq!(lines_of(&apt_log), ["update -qq", "install -y -qq zsh"]);
     let aws = Command::new(venv.join("bin/aws")).arg("--version").output().expect("run the aws CLI");
-    assert!(aws.status.success(), "{}", describe(&aws));
+    assert!(aws.status.success(), "{}", show(&aws));
     let imports = Command::new(venv.join("bin/python"))
         .args(["-c", "import moto.server, boto3, cryptography"])
         .output()
         .expect("run the environment's python");
-    assert!(imports.status.success(), "{}", describe(&imports));
+    assert!(imports.status.success(), "{}", show(&imports));
 
     // Everything is there now: not a word.
     let again = machine.scripts_test(&["--install-only"]);
-    assert!(again.status.success(), "{}", describe(&again));
+    assert!(again.status.success(), "{}", show(&again));
     assert_eq!(stderr(&again), "", "a second run installs nothing and says nothing");
     assert_eq!(lines_of(&apt_log).len(), 2, "apt-get ran again");
 }
@@ -611,7 +607,7 @@ fn the_install_step_says_nothing_when_everything_is_there() {
     let apt_log = machine.fake_apt_get();
     for args in [&["--install-only"][..], &["--no-install", "--install-only"]] {
         let out = machine.scripts_test(args);
-        assert!(out.status.success(), "{}", describe(&out));
+        assert!(out.status.success(), "{}", show(&out));
         assert_eq!(stderr(&out), "", "scripts/test {args:?}");
     }
     assert!(lines_of(&apt_log).is_empty());
@@ -623,7 +619,7 @@ fn each_missing_tool_is_installed_with_one_line_saying_why() {
     let machine = Machine::new(&["tmux", "shellcheck"]);
     let apt_log = machine.fake_apt_get();
     let out = machine.scripts_test(&["--install-only"]);
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -634,7 +630,7 @@ fn each_missing_tool_is_installed_with_one_line_saying_why() {
     assert_eq!(lines_of(&apt_log), ["update -qq", "install -y -qq shellcheck tmux"]);
     assert!(machine.bin.join("tmux").exists() && machine.bin.join("shellcheck").exists());
     let again = machine.scripts_test(&["--install-only"]);
-    assert!(again.status.success() && stderr(&again).is_empty(), "{}", describe(&again));
+    assert!(again.status.success() && stderr(&again).is_empty(), "{}", show(&again));
 }
 
 #[test]
@@ -644,7 +640,7 @@ fn without_root_apt_get_runs_through_sudo() {
     let apt_log = machine.fake_apt_get();
     let sudo_log = machine.fake_user(true);
     let out = machine.scripts_test(&["--install-only"]);
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -666,7 +662,7 @@ fn without_root_or_sudo_it_says_what_to_run_as_root() {
     let apt_log = machine.fake_apt_get();
     machine.fake_user(false);
     let out = machine.scripts_test(&[]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -684,7 +680,7 @@ fn without_apt_get_it_names_the_debian_packages() {
     require_shared_environment();
     let machine = Machine::new(&["tmux", "apt-get"]);
     let out = machine.scripts_test(&["--install-only"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -703,7 +699,7 @@ fn no_install_lists_what_is_missing_and_installs_nothing() {
     let venv = machine.root.join("venv");
     machine.set("AWSENV_VENV", venv.to_str().expect("utf-8 path"));
     let out = machine.scripts_test(&["--no-install"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let mut expected = vec![format!("test: missing tmux (Debian package): {}", debian_why("tmux"))];
     for (spec, why) in python_needs() {
         expected.push(format!("test: missing {spec} in {}: {why}", venv.display()));

@@ -7,15 +7,14 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use common::clock::{epoch, now, rfc3339};
+use common::process::detach;
+use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
 
 const CODE: &str = "123456";
 const ACCOUNT_PREFIX: &str = "arn:aws:iam::123456789012:";
@@ -28,20 +27,6 @@ const PROMPT_SESSION: &str = "12600";
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-fn epoch(rfc3339: &str) -> i64 {
-    OffsetDateTime::parse(rfc3339, &Rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
-        .unix_timestamp()
-}
-
-fn rfc3339(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap().format(&Rfc3339).unwrap()
-}
 
 /// `text` in single quotes for any of the three shells (no quote or backslash inside).
 fn sq(text: &str) -> String {
@@ -149,26 +134,8 @@ fn shell_command(sb: &Sandbox, shell: Shell, script: &str) -> Command {
     cmd
 }
 
-/// Starts `cmd` in a new session: no controlling terminal, so nobody can be asked for a code.
-fn detach(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.stdin(Stdio::null())
-}
-
 fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
 }
 
 /// `NAME=value` lines printed by a script, last one wins.

@@ -13,9 +13,10 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{now, output_within, show};
+use common::clock::{now, rfc3339};
+use common::process::output_within;
 use common::serve::{CREDS_PATH, Serve, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER, raw, request};
-use common::{Moto, Sandbox, Shell, assert_success, init_line, stderr, stdout};
+use common::{Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 
 const ACCOUNT_ID: &str = "123456789012";
 const LIMIT: Duration = Duration::from_secs(60);
@@ -127,7 +128,7 @@ fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
     // The cached session has 605 s left: served at start, due for renewal 5 s later.
     let entry = cache(&sb).join("work.mfa.json");
     let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&entry).unwrap()).unwrap();
-    let ends = time_rfc3339(now() + 605);
+    let ends = rfc3339(now() + 605);
     json["expiration"] = serde_json::Value::String(ends.clone());
     fs::write(&entry, serde_json::to_vec(&json).unwrap()).unwrap();
     let server = serve(&sb, &[]);
@@ -692,21 +693,4 @@ fn small_contract_points() {
     let out = run(sb.awsenv().args(["exec", "work", "--", "env"]).env("AWSENV_MFA_CODE", "777777"));
     assert_success(&out);
     assert!(!stdout(&out).contains("777777") && !stdout(&out).contains("AWSENV_MFA_CODE"), "{}", show(&out));
-}
-
-/// `2026-11-21T10:12:00Z` for an epoch second (UTC, no leap seconds), without a date crate.
-fn time_rfc3339(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Sandbox, Shell, stderr, stdout};
+use common::{Sandbox, Shell, show, stderr, stdout};
 
 /// Every combination of the init options, zoxide style.
 const OPTION_COMBOS: [&[&str]; 4] =
@@ -58,10 +58,6 @@ fn require_tool(tool: &str, version_arg: &str) {
     if let Err(e) = Command::new(tool).arg(version_arg).stdin(Stdio::null()).output() {
         panic!("{tool} cannot be run ({e}); install it (CI: .ci/run) — these tests never skip");
     }
-}
-
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
 }
 
 /// Runs `cmd` with `input` on its stdin.
@@ -112,7 +108,7 @@ fn init_twice_then_probe(sb: &Sandbox, shell: Shell, prelude: &str, opts: &[&str
     let init = init_line(shell, opts);
     let script = format!("{prelude}\n{init}\n{init}\nprintf '%s\\n' '{PROBES_MARKER}'\n{probes}\n");
     let out = run_strict(sb, shell, &script);
-    let context = || format!("{shell} with `{init}` twice\n--- script ---\n{script}\n{}", describe(&out));
+    let context = || format!("{shell} with `{init}` twice\n--- script ---\n{script}\n{}", show(&out));
     assert!(out.status.success(), "the shell failed: {}", context());
     let text = stdout(&out);
     let Some(report) = text.strip_prefix(&format!("{PROBES_MARKER}\n")) else {
@@ -269,11 +265,7 @@ fn init_matrix_fish() {
 
 fn init_output(sb: &Sandbox, shell: Shell, opts: &[&str]) -> Vec<u8> {
     let out = sb.awsenv().args(["init", shell.name()]).args(opts).output().expect("run awsenv init");
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "awsenv init {shell} {opts:?}: {}",
-        describe(&out)
-    );
+    assert!(out.status.success() && out.stderr.is_empty(), "awsenv init {shell} {opts:?}: {}", show(&out));
     out.stdout
 }
 
@@ -283,7 +275,7 @@ fn assert_clean(cmd: Command, input: &[u8], what: &str) {
     assert!(
         out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
         "{what} is not clean: {}",
-        describe(&out)
+        show(&out)
     );
 }
 
@@ -329,7 +321,7 @@ fn generated_init_code_passes_the_linters() {
     assert!(
         out.status.success(),
         "fish_indent --check: these files are not formatted (fix with `fish_indent -w shell/*.fish`): {}",
-        describe(&out)
+        show(&out)
     );
 }
 
@@ -360,11 +352,7 @@ fn committed_completions_match_the_binary() {
     let mut stale = Vec::new();
     for (shell, file) in COMPLETION_FILES {
         let out = sb.awsenv().args(["completions", shell.name()]).output().expect("run awsenv completions");
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "awsenv completions {shell}: {}",
-            describe(&out)
-        );
+        assert!(out.status.success() && out.stderr.is_empty(), "awsenv completions {shell}: {}", show(&out));
         let path = repo().join("completions").join(file);
         let committed = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         if committed != out.stdout {
@@ -408,13 +396,13 @@ fn committed_completions_load_silently() {
         assert!(
             out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
             "loading the committed {shell} completion is not silent and successful\n--- script ---\n{script}\n{}",
-            describe(&out)
+            show(&out)
         );
     }
     let mut zsh_n = sb.command("zsh");
     zsh_n.args(["-f", "-n"]).arg(dir.join("_awsenv"));
     let out = zsh_n.output().expect("run zsh -n");
-    assert!(out.status.success() && out.stderr.is_empty(), "zsh -n completions/_awsenv: {}", describe(&out));
+    assert!(out.status.success() && out.stderr.is_empty(), "zsh -n completions/_awsenv: {}", show(&out));
 }
 
 // ---------------------------------------------------------------------------
@@ -463,7 +451,7 @@ impl<'a> Tmux<'a> {
     #[track_caller]
     fn run(&self, args: &[&str]) -> String {
         let out = self.command().args(args).output().expect("run tmux");
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
+        assert!(out.status.success(), "tmux {args:?}: {}", show(&out));
         stdout(&out)
     }
 

@@ -20,12 +20,13 @@ mod common;
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Moto, Sandbox, Shell, fresh_code, init_line, stderr, stdout};
+use common::clock::now;
+use common::{Moto, Sandbox, Shell, fresh_code, init_line, show, stdout};
 
 /// Enough for any single step; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,21 +43,13 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
-}
-
 /// Fails (never skips) unless `tool arg` runs and succeeds with the sandbox's PATH.
 fn require_tool(sb: &Sandbox, tool: &str, arg: &str) {
     match sb.command(tool).arg(arg).output() {
         Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} {arg}` failed: {}", describe(&out)),
+        Ok(out) => panic!("`{tool} {arg}` failed: {}", show(&out)),
         Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
     }
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
 /// `line` without its SGR sequences.
@@ -221,7 +214,7 @@ impl Term {
     #[track_caller]
     fn tmux(&self, args: &[&str]) -> String {
         let out = self.command().args(args).output().unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
+        assert!(out.status.success(), "tmux {args:?}: {}", show(&out));
         stdout(&out)
     }
 

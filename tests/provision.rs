@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, stderr, stdout};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, show, stderr, stdout};
 
 /// Enough for any single step; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,14 +32,10 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
-}
-
 fn require_tool(tool: &str, arg: &str) {
     match Command::new(tool).arg(arg).stdin(Stdio::null()).output() {
         Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} {arg}` failed: {}", describe(&out)),
+        Ok(out) => panic!("`{tool} {arg}` failed: {}", show(&out)),
         Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
     }
 }
@@ -134,7 +130,7 @@ fn totp(sb: &Sandbox, seed: &str, at: Option<u64>) -> Vec<String> {
         cmd.env("AT", at.to_string());
     }
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run python3: {e}"));
-    assert!(out.status.success(), "TOTP: {}", describe(&out));
+    assert!(out.status.success(), "TOTP: {}", show(&out));
     let codes: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
     assert!(codes.len() == 3 && codes.iter().all(|c| c.len() == 6), "TOTP codes: {codes:?}");
     codes
@@ -191,7 +187,7 @@ impl Term {
     #[track_caller]
     fn tmux(&self, args: &[&str]) -> String {
         let out = self.command().args(args).output().unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
+        assert!(out.status.success(), "tmux {args:?}: {}", show(&out));
         stdout(&out)
     }
 
@@ -418,16 +414,12 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
         .env("AWSENV_MFA_CODE", &codes[2])
         .output()
         .unwrap();
-    assert!(out.status.success(), "awsenv mfa after provisioning: {}", describe(&out));
-    assert!(
-        !stderr(&out).contains("found; remembered"),
-        "the device was looked up again: {}",
-        describe(&out)
-    );
+    assert!(out.status.success(), "awsenv mfa after provisioning: {}", show(&out));
+    assert!(!stderr(&out).contains("found; remembered"), "the device was looked up again: {}", show(&out));
     assert!(
         stderr(&out).contains(&format!("sts GetSessionToken serial {serial} ")),
         "GetSessionToken was not called with {serial}: {}",
-        describe(&out)
+        show(&out)
     );
     assert_eq!(moto.sts_token_count(), 1, "GetSessionToken calls");
 }
@@ -496,8 +488,8 @@ fn without_a_terminal_nothing_is_created_and_exit_is_4() {
         .args(["--wait", env!("CARGO_BIN_EXE_awsenv"), "provision-mfa", "lab"])
         .output()
         .unwrap_or_else(|e| panic!("cannot run setsid: {e}"));
-    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
-    assert!(stderr(&out).contains("provision-mfa needs a terminal"), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    assert!(stderr(&out).contains("provision-mfa needs a terminal"), "{}", show(&out));
     assert!(virtual_devices(&moto).is_empty(), "a device was created: {:?}", virtual_devices(&moto));
     assert!(!serial_file(&sb).exists());
     // Not even GetCallerIdentity: the terminal is checked first (the two listings above made 1).
@@ -542,7 +534,7 @@ fn a_device_left_by_a_killed_run_is_replaced() {
     let shell_pid = term.tmux(&["list-panes", "-t", "t", "-F", "#{pane_pid}"]).trim().to_owned();
     let out =
         Command::new("pkill").args(["-KILL", "-P", &shell_pid, "-f", "provision-mfa"]).output().unwrap();
-    assert!(out.status.success(), "pkill: {}", describe(&out));
+    assert!(out.status.success(), "pkill: {}", show(&out));
     let (status, _) = term.status(killed);
     assert_eq!(status, 137, "killed with SIGKILL");
     assert_eq!(virtual_devices(&moto), vec![left.clone()], "the killed run left its device");
@@ -642,18 +634,18 @@ fn discovery_finds_and_remembers_the_only_device() {
     let serial = moto.create_virtual_mfa("carol");
     let path = serial_file(&sb);
     let out = mfa(&sb, "123456");
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     let line =
         format!("awsenv: MFA device {serial} of IAM user carol found; remembered in {}", path.display());
-    assert!(stderr(&out).contains(&line), "no discovery line {line:?}: {}", describe(&out));
+    assert!(stderr(&out).contains(&line), "no discovery line {line:?}: {}", show(&out));
     assert_eq!(fs::read_to_string(&path).expect("lab.mfa_serial").trim(), serial);
     assert_eq!(moto.sts_token_count(), 1);
 
     let cached = sb.store().join(".awsenv/lab.mfa.json");
     fs::remove_file(&cached).unwrap_or_else(|e| panic!("{}: {e}", cached.display()));
     let out = mfa(&sb, "654321");
-    assert!(out.status.success(), "{}", describe(&out));
-    assert!(!stderr(&out).contains("found; remembered"), "discovered again: {}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!stderr(&out).contains("found; remembered"), "discovered again: {}", show(&out));
     assert_eq!(moto.sts_token_count(), 2);
 }
 
@@ -685,12 +677,12 @@ print(serial)
         .env("AWSENV_MFA_CODE", "123456")
         .output()
         .unwrap_or_else(|e| panic!("cannot run setsid: {e}"));
-    assert!(matches!(out.status.code(), Some(3 | 4)), "{}", describe(&out));
+    assert!(matches!(out.status.code(), Some(3 | 4)), "{}", show(&out));
     let err = stderr(&out);
     assert!(
         err.contains(&first) && err.contains(&second) && err.contains("lab.mfa_serial"),
         "the message should list both devices and suggest lab.mfa_serial: {}",
-        describe(&out)
+        show(&out)
     );
     assert!(!serial_file(&sb).exists());
     assert_eq!(moto.sts_token_count(), 0);
@@ -719,12 +711,12 @@ fn discovery_without_a_device_suggests_provision_mfa() {
     let moto = Moto::start();
     let sb = lab(&moto);
     let out = mfa(&sb, "123456");
-    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     assert!(
         stderr(&out).contains("IAM user carol has no MFA device")
             && stderr(&out).contains("awsenv provision-mfa lab"),
         "{}",
-        describe(&out)
+        show(&out)
     );
     assert!(!serial_file(&sb).exists());
     assert_eq!(moto.sts_token_count(), 0);

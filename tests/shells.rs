@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::clock::{is_rfc3339_utc_seconds, now, utc_forms};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
 /// Every variable awsenv sets or unsets.
@@ -362,41 +363,6 @@ fn session_files(sb: &Sandbox) -> BTreeMap<String, (u32, Vec<u8>)> {
         .collect()
 }
 
-fn epoch_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-/// `(2026-11-21T10:14:49Z, 2026-11-21 10:14:49 UTC)` for an epoch second.
-fn utc_forms(epoch: i64) -> (String, String) {
-    // Days to civil date in the proleptic Gregorian calendar (H. Hinnant's algorithm).
-    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let date = format!("{year:04}-{month:02}-{day:02}");
-    let clock = format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60);
-    (format!("{date}T{clock}Z"), format!("{date} {clock} UTC"))
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`, checked character by character.
-fn is_rfc3339_utc_seconds(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 20
-        && bytes.iter().enumerate().all(|(i, &c)| match i {
-            4 | 7 => c == b'-',
-            10 => c == b'T',
-            13 | 16 => c == b':',
-            19 => c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
-}
-
 /// The programs that strace saw started successfully, in order, with their execve lines.
 fn successful_execs(trace: &str) -> Vec<String> {
     let mut pending: HashMap<&str, &str> = HashMap::new();
@@ -727,7 +693,7 @@ fn ec2mfa_makes_caches_and_reuses_a_session() {
         let keys = moto.create_user("alice");
         let sb = moto_sandbox(&moto, &keys);
 
-        let before = epoch_now();
+        let before = now();
         let first = Script::new(&sb, shell)
             .strict()
             .init()
@@ -736,7 +702,7 @@ fn ec2mfa_makes_caches_and_reuses_a_session() {
             .snapshot("mfa")
             .call("now", "ec2now")
             .run(&sb);
-        let after = epoch_now();
+        let after = now();
         first.assert_quiet_success();
         first.assert_call("mfa", "Set keys for work-MFA-STS AWS account\n");
         assert_eq!(moto.sts_token_count(), 1, "[{shell}] GetSessionToken calls\n{}", first.context());
@@ -814,14 +780,14 @@ fn ec2mfa_code_and_duration_from_arguments_and_environment() {
         for (command, seconds) in cases {
             let sb = moto_sandbox(&moto, &keys);
             let count = moto.sts_token_count();
-            let before = epoch_now();
+            let before = now();
             let ran = Script::new(&sb, shell)
                 .init()
                 .call("switch", "ec2switch work")
                 .call("mfa", command)
                 .snapshot("mfa")
                 .run(&sb);
-            let after = epoch_now();
+            let after = now();
             let ctx = || format!("`{command}`\n{}", ran.context());
             ran.assert_quiet_success();
             ran.assert_call("mfa", "Set keys for work-MFA-STS AWS account\n");

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::clock::{now, rfc3339};
 use common::ssh::{
     LOGIN_USER, SshAgent, Sshd, ensure_login_user, keygen, moto_post, recorded_body, recorded_requests,
     recording_env, root_dir,
@@ -50,18 +51,6 @@ fn world() -> World {
     World { moto, sb, dir, ca }
 }
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
-
-fn rfc3339(seconds: u64) -> String {
-    let out = Command::new("date")
-        .args(["-u", "-d", &format!("@{seconds}"), "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .unwrap();
-    stdout(&out).trim().to_owned()
-}
-
 impl World {
     fn key(&self) -> PathBuf {
         self.sb.home().join(".ssh/id_ed25519")
@@ -82,7 +71,7 @@ impl World {
             .unwrap();
         assert!(out.status.success(), "ssh-keygen -s: {}", stderr(&out));
         // ssh-keygen counted from before this moment: the certificate ends by then.
-        let valid_before = now() + seconds;
+        let valid_before = now().unsigned_abs() + seconds;
         (fs::read_to_string(work.path().join("key-cert.pub")).unwrap(), valid_before)
     }
 
@@ -98,8 +87,7 @@ impl World {
     /// Queues a real certificate of the default key, valid `seconds` more; returns the answer.
     fn queue_certificate(&self, seconds: u64) -> (String, u64) {
         let (certificate, valid_before) = self.sign(&self.key().with_extension("pub"), seconds);
-        let answer =
-            json!({"certificate": certificate, "duration": seconds, "valid_before": rfc3339(valid_before)});
+        let answer = json!({"certificate": certificate, "duration": seconds, "valid_before": rfc3339(valid_before.try_into().unwrap())});
         self.queue(&answer.to_string());
         (answer.to_string(), valid_before)
     }
@@ -264,7 +252,7 @@ fn a_function_error_or_a_malformed_answer_is_a_clear_error_that_changes_nothing(
     let other = w.dir.path().join("other");
     keygen("ed25519", &other);
     let (foreign, valid_before) = w.sign(&other.with_extension("pub"), 60);
-    let foreign = json!({"certificate": foreign, "duration": 60, "valid_before": rfc3339(valid_before)});
+    let foreign = json!({"certificate": foreign, "duration": 60, "valid_before": rfc3339(valid_before.try_into().unwrap())});
     w.queue("this is not JSON");
     w.queue(&foreign.to_string());
     w.queue(r#"{"certificate": "", "duration": 60, "valid_before": "2030-01-01T00:00:00Z"}"#);

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, stderr, stdout};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, show, stderr, stdout};
 
 /// Set in the environment of a test run again inside private namespaces: the test's name.
 const NAMESPACE_VAR: &str = "AWSENV_TEST_IN_NAMESPACE";
@@ -121,10 +121,6 @@ fn host_triple() -> String {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
-}
 
 /// A sandbox whose account `work` signs with a new IAM user of `moto`.
 fn sandbox_with_account(key: &str, secret: &str) -> Sandbox {

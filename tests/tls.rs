@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, stderr, stdout};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, show, stderr, stdout};
 
 // ---------------------------------------------------------------------------
 // The world: moto over TLS, IAM user alice, account `work` in the sandbox's store
@@ -54,10 +54,6 @@ impl World {
         fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         path
     }
-}
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
 }
 
 /// The one stderr line of a failure, after checking the contract: exactly one line, starting with

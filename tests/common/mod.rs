@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use tempfile::TempDir;
 
+pub mod clock;
 pub mod moto;
 pub mod process;
 pub mod serve;
@@ -338,11 +339,16 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Status and both streams, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!("{}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
+}
+
 /// Panic, showing status and both streams, unless `o` succeeded.
 #[track_caller]
 pub fn assert_success(o: &Output) {
     if !o.status.success() {
-        panic!("command failed: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o));
+        panic!("command failed: {}", show(o));
     }
 }
 pub mod ssh;
