@@ -12,14 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cache::{cache_file, last_code_file};
 use common::clock::now;
 use common::process::detach;
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
+use common::{
+    MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout,
+};
 
 const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
-/// Where awsenv remembers the last code sent for alice's device: `last-code.ACCOUNTID.DEVICE`.
-const LAST_CODE_FILE: &str = "last-code.123456789012.alice";
 /// An endpoint that refuses connections at once: a run that reaches for the network exits 6.
 const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
@@ -42,23 +43,19 @@ fn world() -> World {
     World { moto, sb }
 }
 
-/// `$HOME/aws-creds/.awsenv/NAME`
-fn cache_file(sb: &Sandbox, name: &str) -> PathBuf {
-    sb.store().join(".awsenv").join(name)
-}
-
-fn entry(sb: &Sandbox) -> PathBuf {
-    cache_file(sb, "work.mfa.json")
+/// Where awsenv remembers the last code sent for alice's device.
+fn last_code_path(sb: &Sandbox) -> PathBuf {
+    last_code_file(sb, MOTO_ACCOUNT_ID, "alice")
 }
 
 fn remove_entry(sb: &Sandbox) {
-    let path = entry(sb);
+    let path = cache_file(sb, "work");
     fs::remove_file(&path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
 }
 
 /// The recorded code and its time, from `CODE EPOCH`.
 fn last_code(sb: &Sandbox) -> Option<(String, i64)> {
-    let text = fs::read_to_string(cache_file(sb, LAST_CODE_FILE)).ok()?;
+    let text = fs::read_to_string(last_code_path(sb)).ok()?;
     let (code, at) = text.trim().split_once(' ').unwrap_or_else(|| panic!("last-code file holds {text:?}"));
     Some((code.to_owned(), at.parse().unwrap_or_else(|_| panic!("last-code file holds {text:?}"))))
 }
@@ -66,7 +63,7 @@ fn last_code(sb: &Sandbox) -> Option<(String, i64)> {
 /// Checks that `code` is the one recorded, at a time within `since..=now`.
 #[track_caller]
 fn assert_recorded(sb: &Sandbox, code: &str, since: i64) {
-    let (recorded, at) = last_code(sb).unwrap_or_else(|| panic!("no {LAST_CODE_FILE} after sending {code}"));
+    let (recorded, at) = last_code(sb).unwrap_or_else(|| panic!("no last-code file after sending {code}"));
     assert_eq!(recorded, code, "the recorded code");
     assert!((since..=now()).contains(&at), "recorded at {at}, not between {since} and now");
 }
@@ -167,8 +164,8 @@ fn repeated_code_is_refused_before_any_network_call() {
     assert!(stdout(&out).contains("SESSION=mfa"), "{}", show(&out));
     assert_eq!(w.moto.sts_token_count(), 1);
     assert_recorded(sb, "111111", since);
-    let mode = fs::metadata(cache_file(sb, LAST_CODE_FILE)).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "{LAST_CODE_FILE} is readable by others");
+    let mode = fs::metadata(last_code_path(sb)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the last-code file is readable by others");
     let recorded = last_code(sb);
 
     // The session is gone, so a new one is needed: the same code is refused.
@@ -176,7 +173,7 @@ fn repeated_code_is_refused_before_any_network_call() {
     let out = mfa(sb, &[("AWSENV_MFA_CODE", "111111")]);
     assert_refused(&out, "111111");
     assert_eq!(w.moto.sts_token_count(), 1, "the repeated code reached STS");
-    assert!(!entry(sb).exists(), "a session was cached");
+    assert!(!cache_file(sb, "work").exists(), "a session was cached");
     assert_eq!(last_code(sb), recorded, "the refusal changed the record");
 
     // Before any network call: with AWS unreachable it is still the refusal (exit 4), not exit 6.
@@ -313,7 +310,7 @@ fn code_command_failures_exit_4() {
     assert!(line.contains("MFA command failed") && line.contains('3'), "{}", show(&out));
 
     assert_eq!(w.moto.sts_token_count(), 0);
-    assert!(!entry(sb).exists());
+    assert!(!cache_file(sb, "work").exists());
     assert!(last_code(sb).is_none(), "a code was recorded: {:?}", last_code(sb));
 }
 

@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -18,7 +18,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::clock::{epoch, is_rfc3339_utc_seconds, now, rfc3339};
+use common::cache::{cache_file, entry, set_expiration};
+use common::clock::{epoch, is_rfc3339_utc_seconds, now};
 use common::process::{detach, output_within, spawn_captured};
 use common::{Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 use serde_json::Value;
@@ -71,24 +72,6 @@ fn make_mfa(sb: &Sandbox, account: &str, duration: Option<&str>) {
     }
     let out = output_within(&mut cmd, Duration::from_secs(60));
     assert_success(&out);
-}
-
-fn cache_file(sb: &Sandbox, name: &str) -> PathBuf {
-    sb.store().join(".awsenv").join(name)
-}
-
-fn cache_entry(sb: &Sandbox, name: &str) -> Value {
-    let path = cache_file(sb, name);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-fn set_cache_expiration(sb: &Sandbox, name: &str, expires: i64) {
-    let mut entry = cache_entry(sb, name);
-    entry["expiration"] = Value::String(rfc3339(expires));
-    let path = cache_file(sb, name);
-    fs::write(&path, serde_json::to_vec_pretty(&entry).unwrap()).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 fn field<'a>(json: &'a Value, name: &str) -> &'a str {
@@ -168,7 +151,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     let sb = &w.sb;
     make_mfa(sb, "work", None);
     assert_eq!(w.moto.sts_token_count(), 1, "awsenv mfa made the session");
-    let mfa = cache_entry(sb, "work.mfa.json");
+    let mfa = entry(sb, "work").json;
 
     let bin = env!("CARGO_BIN_EXE_awsenv");
     write_file(
@@ -224,7 +207,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     assert!((3000..=3600).contains(&left), "a role session of an hour: {left} s left");
 
     // No cached session, no terminal, no code: exit 4, a hint to run ec2mfa, nothing on stdout.
-    fs::remove_file(cache_file(sb, "work.mfa.json")).unwrap();
+    fs::remove_file(cache_file(sb, "work")).unwrap();
     let out = output_within(sb.awsenv().args(["credential-process", "work"]), Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     assert!(out.stdout.is_empty(), "stdout must be empty\n{}", show(&out));
@@ -261,7 +244,7 @@ fn update_once_writes_a_profile_the_aws_cli_uses() {
     let w = world();
     let sb = &w.sb;
     make_mfa(sb, "work", None);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    let mfa = entry(sb, "work").json;
     let dot_aws = sb.home().join(".aws");
     assert!(!dot_aws.exists(), "the sandbox starts without ~/.aws");
     let credentials = dot_aws.join("credentials");
@@ -383,7 +366,7 @@ fn update_changes_only_the_target_section() {
     let w = world();
     let sb = &w.sb;
     make_mfa(sb, "work", None);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    let mfa = entry(sb, "work").json;
     let cases: [(&str, &str); 11] = [
         (
             "comments, odd spacing, profiles before and after, target with region and output",
@@ -477,7 +460,7 @@ fn concurrent_updates_and_aws_configure_lose_nothing() {
     let w = world();
     make_mfa(&w.sb, "work", None);
     let sb = Arc::new(w.sb);
-    let mfa = cache_entry(&sb, "work.mfa.json");
+    let mfa = entry(&sb, "work").json;
     let credentials = sb.home().join(".aws/credentials");
     let seed = "# seed comment\n[seed]\naws_access_key_id = SEEDKEY\naws_secret_access_key = SEEDSECRET\n";
     write_file(&credentials, seed);
@@ -535,7 +518,7 @@ fn update_never_overwrites_a_concurrent_aws_cli_write() {
     let w = world();
     make_mfa(&w.sb, "work", None);
     let sb = Arc::new(w.sb);
-    let mfa = cache_entry(&sb, "work.mfa.json");
+    let mfa = entry(&sb, "work").json;
     let credentials = sb.home().join(".aws/credentials");
     write_file(&credentials, "[seed]\naws_access_key_id = SEEDKEY\n");
     fs::set_permissions(&credentials, fs::Permissions::from_mode(0o600)).unwrap();
@@ -595,7 +578,7 @@ fn update_loop_stops_when_renewal_needs_a_code() {
     let w = world();
     let sb = &w.sb;
     make_mfa(sb, "work", Some("900"));
-    let left = epoch(field(&cache_entry(sb, "work.mfa.json"), "expiration")) - now();
+    let left = epoch(field(&entry(sb, "work").json, "expiration")) - now();
     assert!((800..=900).contains(&left), "a 15-minute session: {left}");
     let credentials = sb.home().join(".aws/credentials");
     let update = |profile: &str| {
@@ -616,7 +599,7 @@ fn update_loop_stops_when_renewal_needs_a_code() {
     };
 
     // 330 s left: less than update wants for a round (5 min + 1 min), and no code to renew.
-    set_cache_expiration(sb, "work.mfa.json", now() + 330);
+    set_expiration(sb, "work", now() + 330);
     let started = Instant::now();
     let out = update("early").finish(Duration::from_secs(100));
     check_stopped(&out);
@@ -624,8 +607,8 @@ fn update_loop_stops_when_renewal_needs_a_code() {
 
     // 363 s left: the first round writes; the next, 5 minutes before expiry (~63 s later),
     // would need a new code and stops.
-    set_cache_expiration(sb, "work.mfa.json", now() + 363);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    set_expiration(sb, "work", now() + 363);
+    let mfa = entry(sb, "work").json;
     let started = Instant::now();
     let mut running = update("p");
     let written = loop {
@@ -811,7 +794,7 @@ fn serve_speaks_imdsv2() {
     let w = world();
     let sb = &w.sb;
     make_mfa(sb, "work", None);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    let mfa = entry(sb, "work").json;
     let server = Server::start(sb, &["work", "--port", "0"]);
     let port = server.port;
 
@@ -1011,7 +994,7 @@ fn serve_fails_at_startup_without_a_session() {
     let w = world();
     let sb = &w.sb;
     make_mfa(sb, "work", None);
-    set_cache_expiration(sb, "work.mfa.json", now() - 60);
+    set_expiration(sb, "work", now() - 60);
     let out = output_within(sb.awsenv().args(["serve", "work", "--port", "0"]), Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     assert!(!stderr(&out).contains("serving"), "it must not serve\n{}", show(&out));
@@ -1076,7 +1059,7 @@ fn config_profiles_are_accounts() {
     assert_eq!(value(&out, "TOKEN2"), "set", "{}", show(&out));
     assert_eq!(value(&out, "REGION2"), "eu-west-1");
     assert_eq!(moto.sts_token_count(), 1, "ec2mfa made one GetSessionToken");
-    let base = cache_entry(&sb, "base.mfa.json");
+    let base = entry(&sb, "base").json;
     assert_eq!(base["mfa_serial"], serial.as_str(), "the session was made with the profile's serial");
     assert_eq!(value(&out, "KEY2"), field(&base, "access_key_id"));
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
 
+use common::cache::{cache_file, entry, set_expiration};
 use common::clock::{epoch, now, rfc3339};
 use common::process::detach;
 use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
@@ -67,43 +68,6 @@ fn make_mfa_session(sb: &Sandbox, account: &str, duration: Option<&str>) {
     }
     let out = cmd.arg(account).env("AWSENV_MFA_CODE", fresh_code()).output().unwrap();
     assert_success(&out);
-}
-
-/// A cache entry, as far as the tests look into it.
-#[derive(Debug, Clone)]
-struct Entry {
-    key: String,
-    secret: String,
-    token: String,
-    expires: i64,
-    json: serde_json::Value,
-}
-
-fn cache_file(sb: &Sandbox, name: &str) -> PathBuf {
-    sb.store().join(".awsenv").join(name)
-}
-
-fn entry(sb: &Sandbox, name: &str) -> Entry {
-    let path = cache_file(sb, name);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let field = |f: &str| json[f].as_str().unwrap_or_else(|| panic!("no {f} in {json}")).to_owned();
-    Entry {
-        key: field("access_key_id"),
-        secret: field("secret_access_key"),
-        token: field("session_token"),
-        expires: epoch(&field("expiration")),
-        json,
-    }
-}
-
-/// Moves a cache entry's expiration to `expires`.
-fn set_entry_expiration(sb: &Sandbox, name: &str, expires: i64) {
-    let mut e = entry(sb, name).json;
-    e["expiration"] = serde_json::Value::String(rfc3339(expires));
-    let path = cache_file(sb, name);
-    fs::write(&path, serde_json::to_vec_pretty(&e).unwrap()).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 fn write_executable(path: &Path, text: &str) {
@@ -289,8 +253,8 @@ fn check_wrapper(shell: Shell) {
     make_mfa_session(sb, "work", None);
     make_mfa_session(sb, "old", Some("900"));
     assert_eq!(fx.tokens(), 2);
-    let work = entry(sb, "work.mfa.json");
-    let old = entry(sb, "old.mfa.json");
+    let work = entry(sb, "work");
+    let old = entry(sb, "old");
     assert!((14_000..=14_400).contains(&(work.expires - now())), "work session: {work:?}");
     assert!((800..=900).contains(&(old.expires - now())), "old session: {old:?}");
     let aws_status = |name: &str| format!("aws sts get-caller-identity\n{}", echo_status(shell, name));
@@ -409,7 +373,7 @@ fn check_wrapper(shell: Shell) {
     let exports = stdout(&output(sb.awsenv().args(["switch", "--shell", shell.name(), "old"])));
     assert!(exports.contains("AWSENV_EXPIRES"), "{exports}");
     let past = now() - 5;
-    set_entry_expiration(sb, "old.mfa.json", past);
+    set_expiration(sb, "old", past);
     let out = fx.run_detached(
         shell,
         &format!(
@@ -613,7 +577,7 @@ fn check_prompt(shell: Shell) {
     );
     let out = output(&mut shell_command(&w.sb, shell, &body));
     assert_eq!(w.moto.sts_token_count(), 1, "{shell}: ec2mfa\n{}", show(&out));
-    let expires = entry(&w.sb, "work.mfa.json").expires;
+    let expires = entry(&w.sb, "work").expires;
     let a = value(&out, "A");
     let parts: Vec<&str> = a.splitn(3, '|').collect();
     assert_eq!(parts[0], expires.to_string(), "{shell}\n{}", show(&out));
@@ -798,7 +762,7 @@ fn exec_runs_the_command_in_place() {
     let sb = &w.sb;
     make_mfa_session(sb, "work", None);
     assert_eq!(w.moto.sts_token_count(), 1);
-    let session = entry(sb, "work.mfa.json");
+    let session = entry(sb, "work");
     let exec = |args: &[&str]| {
         let mut cmd = sb.awsenv();
         cmd.arg("exec").args(args);
@@ -841,7 +805,7 @@ fn exec_runs_the_command_in_place() {
     assert_eq!(w.moto.sts_token_count(), 2, "--min-ttl 5h did not renew a 4h session\n{}", show(&out));
     let renewed: i64 = stdout(&out).trim().parse().unwrap();
     assert!((21_000..=21_600).contains(&(renewed - now())), "renewed session ends at {renewed}");
-    assert_eq!(entry(sb, "work.mfa.json").expires, renewed);
+    assert_eq!(entry(sb, "work").expires, renewed);
 
     // --keys: the long-term keys, and no session variable.
     let out = output(exec(&["work", "--keys", "--", "sh", "-c", show_env]).env("AWS_SESSION_TOKEN", "stale"));
@@ -952,7 +916,7 @@ fn assume_prints_role_credentials_with_one_code() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let left = epoch(doc["expiration"].as_str().unwrap()) - now();
     assert!((7100..=7200).contains(&left), "--duration 7200 gave {left} s");
-    assert!(!cache_file(sb, "ops.mfa.json").exists(), "a long role made an MFA session");
+    assert!(!cache_file(sb, "ops").exists(), "a long role made an MFA session");
 
     // --format bash.
     let out = output(&mut assume("work", "A", &["--format", "bash"]));

@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::cache::{cache_dir, cache_file, last_code_file, lock_file};
 use common::clock::{now, rfc3339};
 use common::process::output_within;
 use common::serve::{CREDS_PATH, Serve, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER, raw, request};
@@ -62,10 +63,6 @@ fn assert_refused(out: &Output, code: i32, needle: &str) -> String {
     assert_eq!(lines.len(), 1, "one awsenv: line\n{}", show(out));
     assert!(lines[0].contains(needle), "{needle:?} not in {:?}", lines[0]);
     lines[0].to_owned()
-}
-
-fn cache(sb: &Sandbox) -> std::path::PathBuf {
-    sb.store().join(".awsenv")
 }
 
 // ---------------------------------------------------------------------------
@@ -126,7 +123,7 @@ fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
     let (_moto, sb) = world();
     assert_success(&mfa(&sb, "work", "111111"));
     // The cached session has 605 s left: served at start, due for renewal 5 s later.
-    let entry = cache(&sb).join("work.mfa.json");
+    let entry = cache_file(&sb, "work");
     let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&entry).unwrap()).unwrap();
     let ends = rfc3339(now() + 605);
     json["expiration"] = serde_json::Value::String(ends.clone());
@@ -134,7 +131,7 @@ fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
     let server = serve(&sb, &[]);
     let port = server.port;
     // Another awsenv holds the account's lock (as a shell waiting at "Enter token" does).
-    let lock = fs::OpenOptions::new().write(true).open(cache(&sb).join("work.lock")).unwrap();
+    let lock = fs::OpenOptions::new().write(true).open(lock_file(&sb, "work")).unwrap();
     lock.lock().unwrap();
     thread::sleep(Duration::from_secs(6));
     let local = format!("127.0.0.1:{port}");
@@ -417,13 +414,13 @@ fn special_files_are_refused_without_hanging() {
     let store = sb.store();
     assert_success(&mfa(&sb, "work", "111111"));
     for (path, name) in [
-        (cache(&sb).join("work.mfa.json"), "cache entry"),
+        (cache_file(&sb, "work"), "cache entry"),
         (store.join("work.access_key"), "key file"),
         (store.join("accounts.json"), "account file"),
     ] {
         let saved = fs::read(&path).unwrap();
         if name != "cache entry" {
-            fs::remove_file(cache(&sb).join("work.mfa.json")).unwrap();
+            fs::remove_file(cache_file(&sb, "work")).unwrap();
         }
         mkfifo(&path);
         let started = Instant::now();
@@ -562,8 +559,10 @@ fn cache_files_never_collide_between_accounts() {
     let out = run(sb.awsenv().args(["assume", "--account", "work", "--role", "b.mfa"]));
     assert_success(&out);
     assert!(!stderr(&out).contains("corrupt"), "{}", show(&out));
-    let names: Vec<String> =
-        fs::read_dir(cache(&sb)).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = fs::read_dir(cache_dir(&sb))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert!(!names.iter().any(|n| n.ends_with(".corrupt")), "{names:?}");
     let entries = names.iter().filter(|n| n.ends_with(".json")).count();
     assert_eq!(entries, 4, "one file per account and slot: {names:?}");
@@ -578,13 +577,13 @@ fn a_code_guard_that_cannot_record_fails_closed() {
     let long = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/{}", "x".repeat(5000));
     write(&sb.store().join("work.mfa_serial"), &long, 0o600);
     assert_success(&mfa(&sb, "work", "444444"));
-    fs::remove_file(cache(&sb).join("work.mfa.json")).unwrap();
+    fs::remove_file(cache_file(&sb, "work")).unwrap();
     let out = mfa(&sb, "work", "444444");
     assert_refused(&out, 4, "already sent");
     assert_eq!(moto.sts_token_count(), 1, "the same code was sent twice");
     // A record that cannot be written: the code is not sent at all.
     fs::remove_file(sb.store().join("work.mfa_serial")).unwrap();
-    fs::create_dir_all(cache(&sb).join("last-code.123456789012.alice/blocker")).unwrap();
+    fs::create_dir_all(last_code_file(&sb, ACCOUNT_ID, "alice").join("blocker")).unwrap();
     let out = mfa(&sb, "work", "555555");
     assert!(!out.status.success() && out.stdout.is_empty(), "{}", show(&out));
     assert_eq!(moto.sts_token_count(), 1, "a code that could not be recorded was sent");

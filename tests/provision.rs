@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::cache::cache_file;
 use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, show, stderr, stdout};
 
 /// Enough for any single step; a timeout means something hangs.
@@ -641,7 +642,7 @@ fn discovery_finds_and_remembers_the_only_device() {
     assert_eq!(fs::read_to_string(&path).expect("lab.mfa_serial").trim(), serial);
     assert_eq!(moto.sts_token_count(), 1);
 
-    let cached = sb.store().join(".awsenv/lab.mfa.json");
+    let cached = cache_file(&sb, "lab");
     fs::remove_file(&cached).unwrap_or_else(|e| panic!("{}: {e}", cached.display()));
     let out = mfa(&sb, "654321");
     assert!(out.status.success(), "{}", show(&out));

@@ -9,13 +9,14 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::cache::{cache_dir, cache_file, lock_file};
 use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -40,14 +41,6 @@ fn sq(path: &Path) -> String {
 /// A script for `shell`: the init line, then `body` (written in the syntax all three shells share).
 fn script(shell: Shell, body: &str) -> String {
     format!("{} || exit 90\n{body}\n", init_line(shell))
-}
-
-fn cache_dir(sb: &Sandbox) -> PathBuf {
-    sb.store().join(".awsenv")
-}
-
-fn entry_path(sb: &Sandbox, account: &str) -> PathBuf {
-    cache_dir(sb).join(format!("{account}.mfa.json"))
 }
 
 fn mode(path: &Path) -> u32 {
@@ -244,14 +237,14 @@ fn racing_shells_make_one_sts_call() {
     );
     assert_eq!(moto.sts_token_count(), 1, "STS GetSessionToken calls for {SHELLS} racing shells");
     assert_eq!(reused, SHELLS - 1, "every shell but the one that called STS reused the session");
-    let entry = assert_valid_entry(&entry_path(&sb, "work"), "work", &source_key);
+    let entry = assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
     let first = first.unwrap();
     assert_eq!(first.lines().next(), entry["session_token"].as_str());
 
     // The same with 16 bare `awsenv mfa` processes started together, all given one new code (the
     // shells' 123456 was sent a moment ago and may not be sent again).
     moto.reset();
-    fs::remove_file(entry_path(&sb, "work")).unwrap();
+    fs::remove_file(cache_file(&sb, "work")).unwrap();
     let code = fresh_code();
     let start = Instant::now();
     let children: Vec<_> = (0..16)
@@ -265,7 +258,7 @@ fn racing_shells_make_one_sts_call() {
         assert_eq!(out.stdout, outputs[0].stdout, "processes printed different sessions");
     }
     assert_eq!(moto.sts_token_count(), 1, "STS GetSessionToken calls for 16 racing processes");
-    assert_valid_entry(&entry_path(&sb, "work"), "work", &source_key);
+    assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
 }
 
 // ---------------------------------------------------------------------------
@@ -280,14 +273,16 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
     let moto = Moto::start();
     let sb = Sandbox::new(Some(&moto));
     let source_key = add_work_account(&moto, &sb);
-    let entry = entry_path(&sb, "work");
+    let entry = cache_file(&sb, "work");
     let dir = cache_dir(&sb);
+    // awsenv writes the entry to `ENTRY.tmp-...` first, then renames it.
+    let temp_prefix = format!("{}.tmp-", entry.file_name().unwrap().to_str().unwrap());
     let temp_files = || -> Vec<String> {
         fs::read_dir(&dir)
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .filter(|n| n.starts_with("work.mfa.json.tmp-"))
+                    .filter(|n| n.starts_with(&temp_prefix))
                     .collect()
             })
             .unwrap_or_default()
@@ -330,7 +325,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
         }
 
         // The kernel released the lock with the process.
-        let lock = dir.join("work.lock");
+        let lock = lock_file(&sb, "work");
         if lock.exists() {
             let file = File::open(&lock).unwrap();
             file.try_lock().unwrap_or_else(|e| panic!("iteration {i}: work.lock still held: {e:?}"));
@@ -360,7 +355,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
     // A final clean run: never blocked by a dead writer's lock, and it sweeps stale temp files
     // (plant one too, in case no kill happened to land between create and rename).
     let _ = fs::remove_file(&entry);
-    let planted = dir.join("work.mfa.json.tmp-4194304-123");
+    let planted = dir.join(format!("{temp_prefix}4194304-123"));
     fs::write(&planted, b"{\"version\": 1, \"acc").unwrap();
     let out = mfa_command(&sb, &fresh_code()).output().unwrap();
     assert_success(&out);
@@ -399,9 +394,9 @@ fn cache_files_are_private_even_with_umask_000() {
         assert_success(&out);
         assert_eq!(mode(&probe), 0o666, "{shell}: umask 000 was not in effect");
         assert_eq!(mode(&cache_dir(&sb)), 0o700, "{shell}: .awsenv");
-        assert_eq!(mode(&entry_path(&sb, "work")), 0o600, "{shell}: work.mfa.json");
-        assert_eq!(mode(&cache_dir(&sb).join("work.lock")), 0o600, "{shell}: work.lock");
-        assert_valid_entry(&entry_path(&sb, "work"), "work", &source_key);
+        assert_eq!(mode(&cache_file(&sb, "work")), 0o600, "{shell}: work.mfa.json");
+        assert_eq!(mode(&lock_file(&sb, "work")), 0o600, "{shell}: work.lock");
+        assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
         assert_eq!(snapshot(&sb.store()), before, "{shell}: the user's files changed");
         assert_eq!(mode(&sb.store()), store_mode, "{shell}: the store's mode changed");
     }
@@ -508,7 +503,7 @@ fn corrupt_cache_entry_is_reported_once_and_replaced() {
     let sb = Sandbox::new(Some(&moto));
     let source_key = add_work_account(&moto, &sb);
     DirBuilder::new().mode(0o700).create(cache_dir(&sb)).unwrap();
-    let entry = entry_path(&sb, "work");
+    let entry = cache_file(&sb, "work");
     let garbage: &[u8] = b"{\"version\": 1, \"account\": \"work\", \"access_key_id\": \"ASIA\xff\xfe";
     OpenOptions::new()
         .write(true)
@@ -587,7 +582,7 @@ fn writable_store_or_readable_cache_dir_is_refused() {
         let reports = awsenv_lines(&err);
         assert_eq!(reports.len(), 1, "{err}");
         assert!(reports[0].contains("chmod 700") && reports[0].contains(cache.to_str().unwrap()), "{err}");
-        assert!(!entry_path(&sb, "work").exists() && !cache.join("work.lock").exists());
+        assert!(!cache_file(&sb, "work").exists() && !lock_file(&sb, "work").exists());
         assert_eq!(mode(&cache), bad, "awsenv changed the mode itself");
     }
 }
@@ -609,8 +604,8 @@ fn readable_cache_dir_is_refused_even_with_a_cached_session() {
             "expiration": "2099-01-01T00:00:00Z", "source_access_key_id": "AKIALONGTERMKEY00001",
             "mfa_serial": "{SERIAL}"}}"#
     );
-    fs::write(entry_path(&sb, "work"), entry).unwrap();
-    fs::set_permissions(entry_path(&sb, "work"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(cache_file(&sb, "work"), entry).unwrap();
+    fs::set_permissions(cache_file(&sb, "work"), fs::Permissions::from_mode(0o644)).unwrap();
     fs::set_permissions(&cache, fs::Permissions::from_mode(0o755)).unwrap();
 
     let body = "ec2switch work\n\
@@ -740,7 +735,7 @@ fn silent_endpoint_times_out_with_exit_6() {
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("awsenv: ") && err.contains("timed out"), "{err}");
-    assert!(!entry_path(&sb, "work").exists());
+    assert!(!cache_file(&sb, "work").exists());
 }
 
 // ---------------------------------------------------------------------------
@@ -777,7 +772,7 @@ fn sts_rejection_exits_5_with_the_aws_error_code() {
         "{err}"
     );
     assert!(err.contains("The security token included in the request is invalid."), "{err}");
-    assert!(!entry_path(&sb, "work").exists(), "a session was cached");
+    assert!(!cache_file(&sb, "work").exists(), "a session was cached");
     // A rejection is final: one request, which carried the device and the code.
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(
@@ -821,7 +816,7 @@ fn moto_rejection_exits_5_and_caches_nothing() {
         assert!(out.stdout.is_empty(), "{account}: {}", stdout(&out));
         assert_eq!(err.lines().count(), 1, "{account}: {err}");
         assert!(err.starts_with("awsenv: ") && err.contains(account), "{err}");
-        assert!(!entry_path(&sb, account).exists(), "{account}: a session was cached");
+        assert!(!cache_file(&sb, account).exists(), "{account}: a session was cached");
         if !(err.contains(code) || err.contains("403")) {
             failures.push(format!("{account}: neither {code} nor HTTP 403 in: {}", err.trim_end()));
         }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::cache::cache_dir;
 use common::clock::{is_rfc3339_utc_seconds, now, utc_forms};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
@@ -341,10 +342,6 @@ fn new_sandbox(moto: Option<&Moto>) -> Sandbox {
     sb.add_account("lab", LAB_KEY, LAB_SECRET, None);
     sb.write_accounts_json(ACCOUNTS_JSON);
     sb
-}
-
-fn cache_dir(sb: &Sandbox) -> PathBuf {
-    sb.store().join(".awsenv")
 }
 
 /// Every file in the session cache but the lock files: name -> (mode, contents).

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::cache::cache_file;
 use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, show, stderr, stdout};
 
 /// Set in the environment of a test run again inside private namespaces: the test's name.
@@ -133,7 +134,7 @@ fn sandbox_with_account(key: &str, secret: &str) -> Sandbox {
 /// `awsenv mfa --shell bash work` of `build`, with a code of its own, after forgetting the cached
 /// session so that it calls STS. Extra variables in `env`; `None` removes one.
 fn mfa(sb: &Sandbox, build: Build, env: &[(&str, Option<&str>)]) -> Output {
-    let _ = fs::remove_file(sb.store().join(".awsenv/work.mfa.json"));
+    let _ = fs::remove_file(cache_file(sb, "work"));
     let mut cmd = sb.command(build.path().to_str().expect("utf-8 path"));
     cmd.args(["mfa", "--shell", "bash", "work"])
         .env("AWSENV_MFA_CODE", fresh_code())

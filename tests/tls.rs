@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::cache::cache_file;
 use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, show, stderr, stdout};
 
 // ---------------------------------------------------------------------------
@@ -45,7 +46,7 @@ impl World {
     }
 
     fn cache_entry(&self) -> PathBuf {
-        self.sb.store().join(".awsenv").join("work.mfa.json")
+        cache_file(&self.sb, "work")
     }
 
     /// A file of the sandbox with `contents`.

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use tempfile::TempDir;
 
+pub mod cache;
 pub mod clock;
 pub mod moto;
 pub mod process;
