@@ -15,33 +15,15 @@ use std::time::{Duration, Instant};
 use common::cache::{cache_file, last_code_file};
 use common::clock::now;
 use common::process::detach;
+use common::world::{ALICE_SERIAL, World};
 use common::{
-    MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout,
+    DEAD_ENDPOINT, MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show,
+    stderr, stdout,
 };
-
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
-const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
-/// An endpoint that refuses connections at once: a run that reaches for the network exits 6.
-const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// moto, and a sandbox whose account `work` signs with the keys of moto's IAM user alice.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(ACCOUNTS_JSON);
-    World { moto, sb }
-}
 
 /// Where awsenv remembers the last code sent for alice's device.
 fn last_code_path(sb: &Sandbox) -> PathBuf {
@@ -116,7 +98,7 @@ fn assert_refused(o: &Output, code: &str) {
     assert_eq!(stderr(o).lines().count(), 1, "more than the refusal on stderr\n{}", show(o));
     // The code itself is not repeated on stderr.
     assert!(!stderr(o).contains(code), "the refusal shows the code\n{}", show(o));
-    let head = format!("awsenv: this MFA code was already sent for {SERIAL} ");
+    let head = format!("awsenv: this MFA code was already sent for {ALICE_SERIAL} ");
     let tail = "s ago and AWS accepts a code once; wait for the next one";
     let ago = line
         .strip_prefix(&head)
@@ -152,7 +134,7 @@ fn write_script(path: &Path, text: &str) {
 /// any network call (by the binary and by the shell function), and a different one works.
 #[test]
 fn repeated_code_is_refused_before_any_network_call() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let since = now();
     let body = format!(
@@ -201,7 +183,7 @@ fn repeated_code_is_refused_before_any_network_call() {
 /// A code that never reached AWS (connection refused) is not recorded and may be sent again.
 #[test]
 fn code_that_never_reached_aws_is_not_recorded() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let out = mfa(sb, &[("AWSENV_MFA_CODE", "555555"), ("AWS_ENDPOINT_URL", DEAD_ENDPOINT)]);
     assert_eq!(out.status.code(), Some(6), "{}", show(&out));
@@ -255,7 +237,7 @@ fn code_rejected_by_aws_is_recorded_for_the_device() {
 /// `NAME.mfa_command` wins over `AWSENV_MFA_COMMAND`.
 #[test]
 fn code_command_gives_the_code() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let marker = |name: &str| sb.root().join(name);
     let command = |name: &str, code: &str| format!("touch {}; echo {code}", sq(path_str(&marker(name))));
@@ -297,7 +279,7 @@ fn code_command_gives_the_code() {
 /// (which might be a secret) is not echoed.
 #[test]
 fn code_command_failures_exit_4() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
 
     let out = mfa(sb, &[("AWSENV_MFA_COMMAND", "echo hello")]);
@@ -319,7 +301,7 @@ fn code_command_failures_exit_4() {
 /// with exit code 4 and a message naming them").
 #[test]
 fn no_code_source_names_the_sources() {
-    let w = world();
+    let w = World::start();
     let start = Instant::now();
     let out = mfa(&w.sb, &[]);
     let line = assert_exit_4(&out);
@@ -337,7 +319,7 @@ fn no_code_source_names_the_sources() {
 /// few seconds, with a message naming the timeout.
 #[test]
 fn slow_code_command_times_out() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let (out_file, err_file) = (sb.root().join("slow.out"), sb.root().join("slow.err"));
     let start = Instant::now();
@@ -362,7 +344,7 @@ fn slow_code_command_times_out() {
 /// credential_process, `2>&1 | ...`) is not kept waiting.
 #[test]
 fn timed_out_code_command_leaves_no_process_behind() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let pid_file = sb.root().join("sleep.pid");
     let command = format!("sleep 10 & echo $! > {}; wait; echo 123456", sq(path_str(&pid_file)));
@@ -409,7 +391,7 @@ fn timed_out_code_command_leaves_no_process_behind() {
 /// its new code is used. (Takes up to 31 s.)
 #[test]
 fn code_command_repeating_the_sent_code_is_run_again_after_the_next_step() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let root = sb.root();
     let (codes, count, times) = (root.join("codes"), root.join("count"), root.join("times"));

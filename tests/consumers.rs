@@ -21,11 +21,10 @@ use std::time::{Duration, Instant};
 use common::cache::{cache_file, entry, set_expiration};
 use common::clock::{epoch, is_rfc3339_utc_seconds, now};
 use common::process::{detach, output_within, spawn_captured};
-use common::{Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
+use common::world::{CODE, World, mfa_session};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 use serde_json::Value;
 
-const CODE: &str = "123456";
-const ACCOUNT_ID: &str = "123456789012";
 const OWNED_KEYS: [&str; 4] =
     ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration"];
 
@@ -44,34 +43,6 @@ fn write_file(path: &Path, text: &str) {
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode() & 0o777
-}
-
-/// moto with IAM user alice, and a sandbox whose store has `work` (alice's keys, account file
-/// with moto's account), region us-east-1 for the aws CLI.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let mut sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"{ACCOUNT_ID}\"}}"));
-    sb.set_env("AWS_DEFAULT_REGION", "us-east-1");
-    World { moto, sb }
-}
-
-/// `awsenv mfa --shell bash ACCOUNT` with the code in the environment.
-fn make_mfa(sb: &Sandbox, account: &str, duration: Option<&str>) {
-    let mut cmd = sb.awsenv();
-    cmd.args(["mfa", "--shell", "bash", account]).env("AWSENV_MFA_CODE", CODE);
-    if let Some(duration) = duration {
-        cmd.env("AWSENV_DURATION", duration);
-    }
-    let out = output_within(&mut cmd, Duration::from_secs(60));
-    assert_success(&out);
 }
 
 fn field<'a>(json: &'a Value, name: &str) -> &'a str {
@@ -97,7 +68,7 @@ fn caller_arn(o: &Output) -> String {
     assert!(o.status.success(), "aws sts get-caller-identity failed\n{}", show(o));
     let json: Value =
         serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e})\n{}", show(o)));
-    assert_eq!(json["Account"], ACCOUNT_ID, "{json}");
+    assert_eq!(json["Account"], MOTO_ACCOUNT_ID, "{json}");
     field(&json, "Arn").to_owned()
 }
 
@@ -147,9 +118,9 @@ fn check_process_json(o: &Output) -> Value {
 
 #[test]
 fn credential_process_serves_the_aws_cli_and_boto3() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     assert_eq!(w.moto.sts_token_count(), 1, "awsenv mfa made the session");
     let mfa = entry(sb, "work").json;
 
@@ -189,7 +160,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
         let out = aws(sb, &["sts", "get-caller-identity", "--profile", "viarole"]);
         let arn = caller_arn(&out);
         assert!(
-            arn.starts_with(&format!("arn:aws:sts::{ACCOUNT_ID}:assumed-role/Admin/")),
+            arn.starts_with(&format!("arn:aws:sts::{MOTO_ACCOUNT_ID}:assumed-role/Admin/")),
             "run {run}: not the role's ARN: {arn}"
         );
         assert_eq!(w.moto.assumed_role_count(), 1, "aws CLI run {run}: the role session is cached");
@@ -241,9 +212,9 @@ fn assert_profile_holds(ini: &Ini, profile: &str, mfa: &Value) {
 
 #[test]
 fn update_once_writes_a_profile_the_aws_cli_uses() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     let mfa = entry(sb, "work").json;
     let dot_aws = sb.home().join(".aws");
     assert!(!dot_aws.exists(), "the sandbox starts without ~/.aws");
@@ -363,9 +334,9 @@ fn preservation_problems(original: &str, result: &str, target: &str) -> Vec<Stri
 
 #[test]
 fn update_changes_only_the_target_section() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     let mfa = entry(sb, "work").json;
     let cases: [(&str, &str); 11] = [
         (
@@ -457,8 +428,8 @@ fn update_changes_only_the_target_section() {
 
 #[test]
 fn concurrent_updates_and_aws_configure_lose_nothing() {
-    let w = world();
-    make_mfa(&w.sb, "work", None);
+    let w = World::for_aws_cli();
+    mfa_session(&w.sb, "work", None);
     let sb = Arc::new(w.sb);
     let mfa = entry(&sb, "work").json;
     let credentials = sb.home().join(".aws/credentials");
@@ -515,8 +486,8 @@ fn concurrent_updates_and_aws_configure_lose_nothing() {
 #[test]
 fn update_never_overwrites_a_concurrent_aws_cli_write() {
     const WRITES: usize = 20;
-    let w = world();
-    make_mfa(&w.sb, "work", None);
+    let w = World::for_aws_cli();
+    mfa_session(&w.sb, "work", None);
     let sb = Arc::new(w.sb);
     let mfa = entry(&sb, "work").json;
     let credentials = sb.home().join(".aws/credentials");
@@ -575,9 +546,9 @@ fn update_never_overwrites_a_concurrent_aws_cli_write() {
 
 #[test]
 fn update_loop_stops_when_renewal_needs_a_code() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", Some("900"));
+    mfa_session(sb, "work", Some("900"));
     let left = epoch(field(&entry(sb, "work").json, "expiration")) - now();
     assert!((800..=900).contains(&left), "a 15-minute session: {left}");
     let credentials = sb.home().join(".aws/credentials");
@@ -791,9 +762,9 @@ fn token(port: u16, ttl: &str) -> String {
 
 #[test]
 fn serve_speaks_imdsv2() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     let mfa = entry(sb, "work").json;
     let server = Server::start(sb, &["work", "--port", "0"]);
     let port = server.port;
@@ -877,16 +848,16 @@ fn serve_speaks_imdsv2() {
     let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(got["method"], "iam-role", "boto3 found the credentials in IMDS: {got}");
     assert_eq!(got["key"], mfa["access_key_id"], "{got}");
-    assert_eq!(got["id"]["Account"], ACCOUNT_ID, "{got}");
+    assert_eq!(got["id"]["Account"], MOTO_ACCOUNT_ID, "{got}");
     assert_eq!(w.moto.sts_token_count(), 1, "serving makes no GetSessionToken");
     assert!(!server.log().contains("could not renew"), "{}", server.log());
 }
 
 #[test]
 fn serve_under_load() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     let server = Server::start(sb, &["work", "--port", "0"]);
     let port = server.port;
 
@@ -991,9 +962,9 @@ fn serve_listens_on_loopback_only() {
 
 #[test]
 fn serve_fails_at_startup_without_a_session() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     set_expiration(sb, "work", now() - 60);
     let out = output_within(sb.awsenv().args(["serve", "work", "--port", "0"]), Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
@@ -1023,15 +994,15 @@ fn config_profiles_are_accounts() {
     sb.remove_env("AWS_REGION");
     sb.remove_env("AWS_DEFAULT_REGION");
     let (key, secret) = moto.create_user("alice");
-    let serial = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/alice");
+    let serial = format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:mfa/alice");
     let config = sb.home().join(".aws/config");
     let credentials = sb.home().join(".aws/credentials");
     write_file(
         &config,
         &format!(
             "[profile base]\nmfa_serial = {serial}\nregion = eu-west-1\n\n\
-             [profile admin]\nrole_arn = arn:aws:iam::{ACCOUNT_ID}:role/Admin\nsource_profile = base\n\n\
-             [profile deep]\nrole_arn = arn:aws:iam::{ACCOUNT_ID}:role/Deep\nsource_profile = admin\n\
+             [profile admin]\nrole_arn = arn:aws:iam::{MOTO_ACCOUNT_ID}:role/Admin\nsource_profile = base\n\n\
+             [profile deep]\nrole_arn = arn:aws:iam::{MOTO_ACCOUNT_ID}:role/Deep\nsource_profile = admin\n\
              duration_seconds = 1800\nrole_session_name = deep-session\nexternal_id = X\n"
         ),
     );
@@ -1076,7 +1047,7 @@ fn config_profiles_are_accounts() {
     let data = moto_data(&moto);
     let roles = data["sts"]["AssumedRole"].as_array().cloned().unwrap_or_default();
     let assumed = |role: &str| {
-        let arn = format!("arn:aws:iam::{ACCOUNT_ID}:role/{role}");
+        let arn = format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:role/{role}");
         roles
             .iter()
             .find(|r| r["role_arn"] == arn.as_str())
@@ -1132,7 +1103,7 @@ fn config_profiles_are_accounts() {
 #[test]
 fn broken_profiles_are_configuration_errors() {
     let mut sb = Sandbox::new(None);
-    let role = |name: &str| format!("role_arn = arn:aws:iam::{ACCOUNT_ID}:role/{name}");
+    let role = |name: &str| format!("role_arn = arn:aws:iam::{MOTO_ACCOUNT_ID}:role/{name}");
     let cases: Vec<(&str, String, &str, String)> = vec![
         ("header without ]", "[profile ok]\nregion = x\n\n[profile x\nregion = y\n".into(), "x", ":4".into()),
         ("garbage line", "[profile x]\nregion = y\ngarbage\n".into(), "x", ":3".into()),

@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::world::ALICE_QUESTION;
 use common::{Shell, project_venv, show, stderr, stdout};
 use tempfile::TempDir;
 
@@ -43,7 +44,6 @@ use tempfile::TempDir;
 const STEP: Duration = Duration::from_secs(60);
 /// Until the playground is up: it may build awsenv (release) and install moto first.
 const SETUP: Duration = Duration::from_secs(40 * 60);
-const QUESTION: &str = "Enter token for user alice: ";
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
@@ -435,7 +435,7 @@ fn try_the_functions(term: &mut Term) {
     let n = term.tags;
     let status = if term.shell == Shell::Fish { "$status" } else { "$?" };
     term.type_line(&format!("ec2mfa; echo \"EX\"\"IT-{n}:{status}\""));
-    term.wait("the MFA question", STEP, |s| s.lines().any(|l| l.trim_end() == QUESTION.trim_end()));
+    term.wait("the MFA question", STEP, |s| s.lines().any(|l| l.trim_end() == ALICE_QUESTION.trim_end()));
     term.type_line("123456");
     let (code, output) = term.finish(n);
     assert_eq!(code, 0, "ec2mfa failed:\n{}", term.screen());

@@ -15,10 +15,9 @@ use std::thread;
 use common::cache::{cache_file, entry, set_expiration};
 use common::clock::{epoch, now, rfc3339};
 use common::process::detach;
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
+use common::world::{CODE, World, mfa_session};
+use common::{Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
 
-const CODE: &str = "123456";
-const ACCOUNT_PREFIX: &str = "arn:aws:iam::123456789012:";
 /// Accounts every fixture may use; all sign with alice's key.
 const ACCOUNTS: [&str; 4] = ["work", "lab", "old", "ops"];
 const STUB_STATUS: &str = "7";
@@ -37,37 +36,6 @@ fn sq(text: &str) -> String {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 test path")
-}
-
-/// moto, a sandbox whose store holds [`ACCOUNTS`] (IAM user alice) and the account file.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-    key: String,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    for account in ACCOUNTS {
-        sb.add_account(account, &key, &secret, Some("alice"));
-    }
-    let json: Vec<String> = ACCOUNTS.iter().map(|a| format!("\"{a}\": \"{ACCOUNT_PREFIX}\"")).collect();
-    sb.write_accounts_json(&format!("{{{}}}", json.join(", ")));
-    World { moto, sb, key }
-}
-
-/// `awsenv mfa ACCOUNT` with a code of its own in the environment (and `--duration` if given).
-/// Every account of [`ACCOUNTS`] signs with alice's device, and awsenv never sends one code twice.
-fn make_mfa_session(sb: &Sandbox, account: &str, duration: Option<&str>) {
-    let mut cmd = sb.awsenv();
-    cmd.args(["mfa", "--shell", "bash"]);
-    if let Some(duration) = duration {
-        cmd.args(["--duration", duration]);
-    }
-    let out = cmd.arg(account).env("AWSENV_MFA_CODE", fresh_code()).output().unwrap();
-    assert_success(&out);
 }
 
 fn write_executable(path: &Path, text: &str) {
@@ -166,7 +134,7 @@ struct Wrapped {
 
 impl Wrapped {
     fn new() -> Wrapped {
-        let mut w = world();
+        let mut w = World::with_accounts(&ACCOUNTS);
         let root = w.sb.root().to_path_buf();
         let stub_dir = root.join("stub");
         let stub_log = root.join("stub.log");
@@ -250,8 +218,8 @@ impl Wrapped {
 fn check_wrapper(shell: Shell) {
     let fx = Wrapped::new();
     let sb = &fx.w.sb;
-    make_mfa_session(sb, "work", None);
-    make_mfa_session(sb, "old", Some("900"));
+    mfa_session(sb, "work", None);
+    mfa_session(sb, "old", Some("900"));
     assert_eq!(fx.tokens(), 2);
     let work = entry(sb, "work");
     let old = entry(sb, "old");
@@ -439,8 +407,8 @@ fn aws_wrapper_in_fish() {
 /// aws's own exit statuses.
 #[test]
 fn aws_wrapper_runs_the_real_aws_cli() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", None);
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", None);
     thread::scope(|scope| {
         for shell in Shell::ALL {
             let w = &w;
@@ -478,7 +446,7 @@ fn aws_wrapper_runs_the_real_aws_cli() {
 fn strace_fresh_path(shell: Shell) {
     let fx = Wrapped::new();
     let sb = &fx.w.sb;
-    make_mfa_session(sb, "work", None);
+    mfa_session(sb, "work", None);
     let root = sb.root();
     // Everything awsenv would print is made beforehand, so the traced shell only sources files.
     let init = output(sb.awsenv().args(["init", shell.name()]));
@@ -553,7 +521,7 @@ fn colored(shell: Shell, code: u8, value: &str) -> String {
 
 fn check_prompt(shell: Shell) {
     assert!(shell != Shell::Fish);
-    let w = world();
+    let w = World::with_accounts(&ACCOUNTS);
     let t = now();
     let (yellow, red, past) = (t + 250, t + 30, t - 5);
     let body = format!(
@@ -662,8 +630,8 @@ fn prompt_in_zsh() {
 /// without awsenv credentials, so a prompt built after it still shows the right status.
 #[test]
 fn prompt_hook_preserves_the_status() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", None);
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", None);
     let mut failures = Vec::new();
     for shell in [Shell::Bash, Shell::Zsh] {
         let body = format!(
@@ -690,8 +658,8 @@ fn prompt_hook_preserves_the_status() {
 
 #[test]
 fn prompt_in_fish() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
     let segment = "(aws:work+03h) ".to_owned();
     let init = init_line(Shell::Fish);
     let run = |body: &str| output(&mut shell_command(&w.sb, Shell::Fish, body));
@@ -720,8 +688,8 @@ fn prompt_in_fish() {
 /// alone costs about a millisecond). The best of three rounds counts, to be fair to a busy machine.
 #[test]
 fn prompt_hook_starts_no_process() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
     for shell in [Shell::Bash, Shell::Zsh] {
         let body = format!(
             "{} || exit 90\nec2switch work 2>/dev/null || exit 91\nPS1='$ '\n\
@@ -758,9 +726,9 @@ fn prompt_hook_starts_no_process() {
 
 #[test]
 fn exec_runs_the_command_in_place() {
-    let w = world();
+    let w = World::with_accounts(&ACCOUNTS);
     let sb = &w.sb;
-    make_mfa_session(sb, "work", None);
+    mfa_session(sb, "work", None);
     assert_eq!(w.moto.sts_token_count(), 1);
     let session = entry(sb, "work");
     let exec = |args: &[&str]| {
@@ -833,7 +801,7 @@ fn exec_runs_the_command_in_place() {
 
 #[test]
 fn assume_prints_role_credentials_with_one_code() {
-    let w = world();
+    let w = World::with_accounts(&ACCOUNTS);
     let sb = &w.sb;
     let moto = &w.moto;
     let assume = |account: &str, role: &str, extra: &[&str]| {
@@ -953,8 +921,8 @@ fn assume_prints_role_credentials_with_one_code() {
 
 #[test]
 fn ec2role_switches_every_shell() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", None);
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", None);
     for shell in Shell::ALL {
         let script = format!(
             "{} || exit 90\nec2role work Admin\n{}\n\

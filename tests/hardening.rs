@@ -17,21 +17,16 @@ use common::cache::{cache_dir, cache_file, last_code_file, lock_file};
 use common::clock::{now, rfc3339};
 use common::process::output_within;
 use common::serve::{CREDS_PATH, Serve, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER, raw, request};
-use common::{Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
+use common::world::World;
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 
-const ACCOUNT_ID: &str = "123456789012";
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// moto with IAM user alice and her MFA device; the store has `work` with her keys.
-fn world() -> (Moto, Sandbox) {
-    let moto = Moto::start();
-    let mut sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    moto.create_virtual_mfa("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"{ACCOUNT_ID}\"}}"));
-    sb.set_env("AWS_DEFAULT_REGION", "us-east-1");
-    (moto, sb)
+/// [`World::for_aws_cli`] and alice's MFA device.
+fn alice_with_device() -> (Moto, Sandbox) {
+    let w = World::for_aws_cli();
+    w.moto.create_virtual_mfa("alice");
+    (w.moto, w.sb)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -83,7 +78,7 @@ fn token(port: u16, host: &str) -> String {
 
 #[test]
 fn serve_answers_local_metadata_clients_only() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     let server = serve(&sb, &[]);
     let port = server.port;
@@ -120,7 +115,7 @@ fn serve_answers_local_metadata_clients_only() {
 
 #[test]
 fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     // The cached session has 605 s left: served at start, due for renewal 5 s later.
     let entry = cache_file(&sb, "work");
@@ -150,7 +145,7 @@ fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
 
 #[test]
 fn serve_is_not_held_up_by_slow_clients() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     let server = serve(&sb, &[]);
     let port = server.port;
@@ -186,7 +181,7 @@ fn serve_is_not_held_up_by_slow_clients() {
 
 #[test]
 fn serve_speaks_http_as_a_server_must() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     let server = serve(&sb, &["--debug"]);
     let port = server.port;
@@ -219,7 +214,7 @@ fn serve_speaks_http_as_a_server_must() {
 
 #[test]
 fn prompts_show_only_the_characters_of_names() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     // Commands run in HOME, the shells' working directory: the names need no slash.
     let pwn = sb.home().join("PWN");
     let bad_role = "arn:aws:iam::1:role/y$(touch PWN1)`touch PWN2`%F{red}\\w".to_owned();
@@ -287,7 +282,7 @@ fn prompts_show_only_the_characters_of_names() {
 
 #[test]
 fn files_awsenv_trusts_must_be_the_users_and_closed_to_others() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let store = sb.store();
     fs::set_permissions(&store, fs::Permissions::from_mode(0o755)).unwrap();
     let marker = sb.root().join("ran");
@@ -326,7 +321,7 @@ fn files_awsenv_trusts_must_be_the_users_and_closed_to_others() {
 
 #[test]
 fn errors_name_what_failed_without_secrets() {
-    let (_moto, mut sb) = world();
+    let (_moto, mut sb) = alice_with_device();
     sb.set_env("AWS_ENDPOINT_URL", "not a url");
     let out = mfa(&sb, "work", "864209");
     assert!(!out.status.success(), "{}", show(&out));
@@ -355,11 +350,11 @@ fn errors_name_what_failed_without_secrets() {
 
 #[test]
 fn update_never_overwrites_the_keys_a_session_comes_from() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let (key, secret) = ("AKIABASEKEY", "base-secret-that-must-survive");
     let credentials = sb.home().join(".aws/credentials");
     let text = format!(
-        "[base]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\nmfa_serial = arn:aws:iam::{ACCOUNT_ID}:mfa/alice\n"
+        "[base]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\nmfa_serial = arn:aws:iam::{MOTO_ACCOUNT_ID}:mfa/alice\n"
     );
     write(&credentials, &text, 0o600);
     write(
@@ -379,7 +374,7 @@ fn update_never_overwrites_the_keys_a_session_comes_from() {
 
 #[test]
 fn update_writes_through_a_symlinked_credentials_file() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let target = sb.home().join("dotfiles/aws/credentials");
     write(&target, "# mine\n[other]\naws_access_key_id = AKIAOTHER\n", 0o600);
     let link = sb.home().join(".aws/credentials");
@@ -410,7 +405,7 @@ fn mkfifo(path: &Path) {
 
 #[test]
 fn special_files_are_refused_without_hanging() {
-    let (_moto, mut sb) = world();
+    let (_moto, mut sb) = alice_with_device();
     let store = sb.store();
     assert_success(&mfa(&sb, "work", "111111"));
     for (path, name) in [
@@ -451,7 +446,7 @@ fn special_files_are_refused_without_hanging() {
 
 #[test]
 fn yes_no_variables_take_the_usual_spellings() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     for name in ["AWSENV_DEBUG", "AWS_SESSION_DEBUG"] {
         for value in ["1", "0", "true", "false", "yes", "no", "on", "off", "TRUE", "Off", ""] {
             let out = run(sb.awsenv().args(["switch", "--shell", "bash", "work"]).env(name, value));
@@ -483,7 +478,7 @@ fn yes_no_variables_take_the_usual_spellings() {
 
 #[test]
 fn numbers_are_bounded_and_never_panic() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let bad_seconds = ["1e300", "1.8e19", "-1", "0", "nan", "inf", "abc", "99999999999999999999999"];
     for (name, needle) in [
         ("AWSENV_TIMEOUT", "AWSENV_TIMEOUT"),
@@ -531,14 +526,14 @@ fn numbers_are_bounded_and_never_panic() {
 
 #[test]
 fn cache_files_never_collide_between_accounts() {
-    let (moto, sb) = world();
+    let (moto, sb) = alice_with_device();
     let (key, secret) = moto.create_user("bob");
     let tricky = "work.role.123456789012.b";
     sb.add_account(tricky, &key, &secret, Some("bob"));
     sb.add_account("Work", &key, &secret, Some("bob"));
     moto.create_virtual_mfa("bob");
     sb.write_accounts_json(&format!(
-        "{{\"work\": \"{ACCOUNT_ID}\", \"{tricky}\": \"{ACCOUNT_ID}\", \"Work\": \"{ACCOUNT_ID}\"}}"
+        "{{\"work\": \"{MOTO_ACCOUNT_ID}\", \"{tricky}\": \"{MOTO_ACCOUNT_ID}\", \"Work\": \"{MOTO_ACCOUNT_ID}\"}}"
     ));
     assert_success(&mfa(&sb, "work", "111111"));
     // work's role b.mfa and the account named like its cache file.
@@ -572,9 +567,9 @@ fn cache_files_never_collide_between_accounts() {
 
 #[test]
 fn a_code_guard_that_cannot_record_fails_closed() {
-    let (moto, sb) = world();
+    let (moto, sb) = alice_with_device();
     // A serial far longer than a file name: the guard still records.
-    let long = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/{}", "x".repeat(5000));
+    let long = format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:mfa/{}", "x".repeat(5000));
     write(&sb.store().join("work.mfa_serial"), &long, 0o600);
     assert_success(&mfa(&sb, "work", "444444"));
     fs::remove_file(cache_file(&sb, "work")).unwrap();
@@ -583,7 +578,7 @@ fn a_code_guard_that_cannot_record_fails_closed() {
     assert_eq!(moto.sts_token_count(), 1, "the same code was sent twice");
     // A record that cannot be written: the code is not sent at all.
     fs::remove_file(sb.store().join("work.mfa_serial")).unwrap();
-    fs::create_dir_all(last_code_file(&sb, ACCOUNT_ID, "alice").join("blocker")).unwrap();
+    fs::create_dir_all(last_code_file(&sb, MOTO_ACCOUNT_ID, "alice").join("blocker")).unwrap();
     let out = mfa(&sb, "work", "555555");
     assert!(!out.status.success() && out.stdout.is_empty(), "{}", show(&out));
     assert_eq!(moto.sts_token_count(), 1, "a code that could not be recorded was sent");
@@ -595,7 +590,7 @@ fn a_code_guard_that_cannot_record_fails_closed() {
 
 #[test]
 fn values_no_shell_can_hold_are_refused_before_anything_is_printed() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     write(
         &sb.home().join(".aws/config"),
         "[profile p]\nregion = eu\0west-1\naws_access_key_id = AKIAP\naws_secret_access_key = s\n",
@@ -633,7 +628,7 @@ fn values_no_shell_can_hold_are_refused_before_anything_is_printed() {
 
 #[test]
 fn profiles_load_in_linear_time() {
-    let (_moto, mut sb) = world();
+    let (_moto, mut sb) = alice_with_device();
     let time_with = |sb: &mut Sandbox, count: usize| {
         let path = sb.home().join(format!("config-{count}"));
         let mut text = String::with_capacity(count * 60);
@@ -660,7 +655,7 @@ fn profiles_load_in_linear_time() {
 
 #[test]
 fn small_contract_points() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     // ec2now with nothing set: stderr and exit 3, stdout empty.
     let out = awsenv(&sb, &["now"]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
@@ -675,7 +670,7 @@ fn small_contract_points() {
     assert_success(&awsenv(&sb, &["--help"]));
     // Byte-order marks: accepted in JSON and INI files, never exported from a key file.
     let bom = "\u{feff}";
-    write(&sb.store().join("accounts.json"), &format!("{bom}{{\"work\": \"{ACCOUNT_ID}\"}}"), 0o600);
+    write(&sb.store().join("accounts.json"), &format!("{bom}{{\"work\": \"{MOTO_ACCOUNT_ID}\"}}"), 0o600);
     write(
         &sb.home().join(".aws/config"),
         &format!("{bom}[profile p]\naws_access_key_id = AKIAP\naws_secret_access_key = s\n"),

@@ -26,13 +26,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::clock::now;
-use common::{Moto, Sandbox, Shell, fresh_code, init_line, show, stdout};
+use common::world::{ALICE_QUESTION, World};
+use common::{MOTO_ACCOUNT_ID, Sandbox, Shell, fresh_code, init_line, show, stdout};
 
 /// Enough for any single step; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(30);
-const QUESTION: &str = "Enter token for user alice: ";
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
-const ACCOUNT_ID: &str = "123456789012";
 /// SGR foreground colours as tmux writes them back with `capture-pane -e`.
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
@@ -121,24 +119,13 @@ fn write_rc_files(home: &Path) {
     .expect("write config.fish");
 }
 
-/// moto with IAM user alice, and a sandbox whose store account `work` holds alice's keys.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-    key: String,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let mut sb = Sandbox::new(Some(&moto));
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(ACCOUNTS_JSON);
-    sb.set_env("TERM", "xterm-256color");
-    let config = sb.home().join(".config");
+fn world_in_a_terminal() -> World {
+    let mut w = World::start();
+    w.sb.set_env("TERM", "xterm-256color");
+    let config = w.sb.home().join(".config");
     fs::create_dir_all(&config).expect("create ~/.config");
-    sb.set_env("XDG_CONFIG_HOME", config.to_str().expect("utf-8 path"));
-    World { moto, sb, key }
+    w.sb.set_env("XDG_CONFIG_HOME", config.to_str().expect("utf-8 path"));
+    w
 }
 
 // ---------------------------------------------------------------------------
@@ -407,7 +394,7 @@ fn coloured_segment(shell: Shell, line: &PromptLine) -> (String, String) {
 }
 
 fn prompt_segment(shell: Shell) {
-    let w = world();
+    let w = world_in_a_terminal();
     let term = Term::start(&w.sb, shell);
 
     // A plain prompt, before and after activation: no segment while nothing is switched.
@@ -507,13 +494,13 @@ fn expires(term: &Term) -> i64 {
 #[track_caller]
 fn assert_arn(shell: Shell, output: &str, screen: &str) {
     assert!(
-        output.lines().any(|l| l.starts_with("arn:aws:") && l.contains(&format!(":{ACCOUNT_ID}:"))),
+        output.lines().any(|l| l.starts_with("arn:aws:") && l.contains(&format!(":{MOTO_ACCOUNT_ID}:"))),
         "[{shell}] aws printed no ARN of moto's account; its output:\n{output}\n--- pane ---\n{screen}"
     );
 }
 
 fn wrapper_asks_inside_the_window(shell: Shell) {
-    let w = world();
+    let w = world_in_a_terminal();
     require_tool(&w.sb, "aws", "--version");
     let term = Term::start(&w.sb, shell);
     activate(&term);
@@ -532,12 +519,16 @@ fn wrapper_asks_inside_the_window(shell: Shell) {
         _ => format!("AWSENV_REFRESH_WINDOW=1000 {get_arn}"),
     };
     let n = term.start_command(&command);
-    term.wait("the wrapper's question", |s| s.contains(QUESTION));
+    term.wait("the wrapper's question", |s| s.contains(ALICE_QUESTION));
     term.type_line(&fresh_code());
     let (code, output, screen) = term.finish(n);
     assert_eq!(code, 0, "[{shell}] aws through the wrapper failed; the pane shows:\n{screen}");
     assert_arn(shell, &output, &screen);
-    assert_eq!(screen.matches(QUESTION).count(), 1, "[{shell}] the question was asked again:\n{screen}");
+    assert_eq!(
+        screen.matches(ALICE_QUESTION).count(),
+        1,
+        "[{shell}] the question was asked again:\n{screen}"
+    );
     assert_eq!(w.moto.sts_token_count(), 2, "[{shell}] GetSessionToken calls after the renewal\n{screen}");
     let after = expires(&term);
     assert!(
@@ -549,7 +540,11 @@ fn wrapper_asks_inside_the_window(shell: Shell) {
     let (code, output, screen) = term.run(get_arn);
     assert_eq!(code, 0, "[{shell}] aws on a fresh session failed; the pane shows:\n{screen}");
     assert_arn(shell, &output, &screen);
-    assert_eq!(screen.matches(QUESTION).count(), 1, "[{shell}] a question on a fresh session:\n{screen}");
+    assert_eq!(
+        screen.matches(ALICE_QUESTION).count(),
+        1,
+        "[{shell}] a question on a fresh session:\n{screen}"
+    );
     assert_eq!(w.moto.sts_token_count(), 2, "[{shell}] an STS call on a fresh session\n{screen}");
     assert_eq!(expires(&term), after, "[{shell}] a fresh session was replaced");
 
@@ -624,7 +619,7 @@ fn assert_functions_defined(term: &Term) {
 }
 
 fn awsenv_shell(shell: Shell) {
-    let mut w = world();
+    let mut w = world_in_a_terminal();
     write_rc_files(w.sb.home());
     w.sb.set_env("SHELL", shell_path(shell));
     let term = Term::start(&w.sb, shell);
@@ -647,11 +642,11 @@ fn awsenv_shell(shell: Shell) {
 
     // A role: the MFA session it needs asks for a code on the terminal first.
     term.type_line("awsenv shell work --role Admin");
-    term.wait("the MFA question", |s| s.contains(QUESTION));
+    term.wait("the MFA question", |s| s.contains(ALICE_QUESTION));
     term.type_line(&fresh_code());
     wait_subshell(&term, "Set keys for work/Admin AWS account", "(aws:work/Admin+");
     let vars = term.vars("[$AWSENV_ACCOUNT][$AWSENV_SESSION][$AWSENV_ROLE][$RC_READ][$RC_ORDER]");
-    let expected = format!("[work][role][arn:aws:iam::{ACCOUNT_ID}:role/Admin][{shell}][before]");
+    let expected = format!("[work][role][arn:aws:iam::{MOTO_ACCOUNT_ID}:role/Admin][{shell}][before]");
     assert_eq!(vars, expected, "[{shell}] in `awsenv shell work --role Admin`:\n{}", term.screen());
     assert_functions_defined(&term);
     let line = term.prompt_after("true");

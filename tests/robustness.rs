@@ -17,14 +17,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::cache::{cache_dir, cache_file, lock_file};
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
+use common::world::{ACCOUNTS_JSON, ALICE_SERIAL, World};
+use common::{DEAD_ENDPOINT, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
-
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
-const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
-/// An endpoint that refuses connections at once: for tests that must never reach AWS.
-const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -46,14 +42,6 @@ fn script(shell: Shell, body: &str) -> String {
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode()
         & 0o7777
-}
-
-/// IAM user `alice` in moto, and account `work` in the store signing with her key.
-fn add_work_account(moto: &Moto, sb: &Sandbox) -> String {
-    let (key, secret) = moto.create_user("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(ACCOUNTS_JSON);
-    key
 }
 
 /// `awsenv mfa --shell bash work` with `code` in the environment. awsenv never sends a code twice
@@ -93,7 +81,7 @@ fn assert_valid_entry(path: &Path, account: &str, source_key: &str) -> serde_jso
     }
     assert_ne!(text("access_key_id"), source_key, "the session key is the long-term key");
     assert_eq!(text("source_access_key_id"), source_key);
-    assert_eq!(text("mfa_serial"), SERIAL);
+    assert_eq!(text("mfa_serial"), ALICE_SERIAL);
     let expiration = text("expiration");
     let b = expiration.as_bytes();
     assert!(
@@ -143,9 +131,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 #[test]
 fn racing_shells_make_one_sts_call() {
     const SHELLS: usize = 24;
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto, sb, key: source_key } = World::start();
 
     let race = sb.root().join("race");
     fs::create_dir(&race).unwrap();
@@ -270,9 +256,7 @@ fn racing_shells_make_one_sts_call() {
 #[test]
 fn sigkill_at_any_moment_leaves_a_usable_cache() {
     const ITERATIONS: usize = 40;
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto: _moto, sb, key: source_key } = World::start();
     let entry = cache_file(&sb, "work");
     let dir = cache_dir(&sb);
     // awsenv writes the entry to `ENTRY.tmp-...` first, then renames it.
@@ -371,9 +355,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
 /// Under `umask 000` the cache is still private, and the user's own files are left alone.
 #[test]
 fn cache_files_are_private_even_with_umask_000() {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto: _moto, sb, key: source_key } = World::start();
     // Odd but legal modes on the user's files, to see that awsenv keeps them.
     fs::set_permissions(sb.store().join("work.user"), fs::Permissions::from_mode(0o644)).unwrap();
     fs::set_permissions(sb.store().join("work.access_key"), fs::Permissions::from_mode(0o400)).unwrap();
@@ -499,9 +481,7 @@ fn any_secret_round_trips_in_fish() {
 /// the next `ec2mfa`.
 #[test]
 fn corrupt_cache_entry_is_reported_once_and_replaced() {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto, sb, key: source_key } = World::start();
     DirBuilder::new().mode(0o700).create(cache_dir(&sb)).unwrap();
     let entry = cache_file(&sb, "work");
     let garbage: &[u8] = b"{\"version\": 1, \"account\": \"work\", \"access_key_id\": \"ASIA\xff\xfe";
@@ -602,7 +582,7 @@ fn readable_cache_dir_is_refused_even_with_a_cached_session() {
         r#"{{"version": 1, "account": "work", "access_key_id": "ASIACACHEDSESSION001",
             "secret_access_key": "cached-secret", "session_token": "cached-token",
             "expiration": "2099-01-01T00:00:00Z", "source_access_key_id": "AKIALONGTERMKEY00001",
-            "mfa_serial": "{SERIAL}"}}"#
+            "mfa_serial": "{ALICE_SERIAL}"}}"#
     );
     fs::write(cache_file(&sb, "work"), entry).unwrap();
     fs::set_permissions(cache_file(&sb, "work"), fs::Permissions::from_mode(0o644)).unwrap();

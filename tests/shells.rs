@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::cache::cache_dir;
 use common::clock::{is_rfc3339_utc_seconds, now, utc_forms};
+use common::world::{ACCOUNTS_JSON, ALICE_QUESTION};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
 /// Every variable awsenv sets or unsets.
@@ -55,7 +56,6 @@ const WORK_KEY: &str = "AKIAWORKEXAMPLE00001";
 const WORK_SECRET: &str = r#"wJal'rX "q" $(touch pwned) `touch pwned` \n;|&*?~ {a,b} +/K7\"#;
 const LAB_KEY: &str = "AKIALABEXAMPLE000002";
 const LAB_SECRET: &str = "labSecret/+0123456789abcdefghijklmnopq";
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
 /// Enough for any single step of these tests; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -1168,8 +1168,6 @@ impl Drop for Tmux {
     }
 }
 
-const PROMPT: &str = "Enter token for user alice: ";
-
 #[test]
 fn interactive_prompt_takes_a_code_or_is_interrupted() {
     let moto = Moto::start();
@@ -1183,7 +1181,7 @@ fn interactive_prompt_takes_a_code_or_is_interrupted() {
         let mut term = Tmux::start(&sb, shell);
         term.run(&format!("{}; ec2switch work", init_line(shell)));
         term.type_line("ec2mfa");
-        term.wait_until("the MFA prompt", |s| s.contains(PROMPT));
+        term.wait_until("the MFA prompt", |s| s.contains(ALICE_QUESTION));
         term.type_line("123456");
         term.wait_until("the session", |s| s.contains("Set keys for work-MFA-STS AWS account"));
         let vars = term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION]");
@@ -1200,11 +1198,11 @@ fn interactive_prompt_takes_a_code_or_is_interrupted() {
         let (before_arg, after_arg) = (sq(before.to_str().unwrap()), sq(after.to_str().unwrap()));
         term.run(&format!("{}; ec2switch work; env >{before_arg}", init_line(shell)));
         term.type_line("ec2mfa");
-        term.wait_until("the MFA prompt", |s| s.contains(PROMPT));
+        term.wait_until("the MFA prompt", |s| s.contains(ALICE_QUESTION));
         term.keys(&["C-c"]);
         // The terminal discards what is typed before the shell is back at its prompt.
         term.wait_until("a prompt after Ctrl-C", |screen| {
-            screen.lines().skip_while(|l| !l.contains(PROMPT)).skip(1).any(|l| !l.trim().is_empty())
+            screen.lines().skip_while(|l| !l.contains(ALICE_QUESTION)).skip(1).any(|l| !l.trim().is_empty())
         });
         term.run(&format!("env >{after_arg}"));
         let vars = term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION][$AWS_ACCESS_KEY_ID][$AWS_SESSION_TOKEN]");

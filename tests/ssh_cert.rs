@@ -24,14 +24,14 @@ const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:sign-ssh-
 const SESSION_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SESSION_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
 
-struct World {
+struct CertWorld {
     moto: Moto,
     sb: Sandbox,
     dir: TempDir,
     ca: PathBuf,
 }
 
-fn world() -> World {
+fn cert_world() -> CertWorld {
     ensure_login_user();
     let dir = root_dir();
     let moto = Moto::start_with_env(&recording_env(dir.path()).each_ref().map(|(k, v)| (*k, v.as_str())));
@@ -48,10 +48,10 @@ fn world() -> World {
     keygen("ed25519", &ssh_dir.join("id_ed25519"));
     let ca = dir.path().join("ca");
     keygen("ed25519", &ca);
-    World { moto, sb, dir, ca }
+    CertWorld { moto, sb, dir, ca }
 }
 
-impl World {
+impl CertWorld {
     fn key(&self) -> PathBuf {
         self.sb.home().join(".ssh/id_ed25519")
     }
@@ -160,7 +160,7 @@ print(q['X-Amz-Credential'].split('/', 2)[0], scope, q['X-Amz-Expires'])
 
 #[test]
 fn the_lambda_gets_the_seeds_fields_and_an_identity_url_that_verifies() {
-    let w = world();
+    let w = cert_world();
     let (answer, _) = w.queue_certificate(60);
     let args = ["--output", "stdout", "--environment", "prod", "--duration", "45s"];
     let out = w.ssh_cert(
@@ -198,7 +198,7 @@ fn the_lambda_gets_the_seeds_fields_and_an_identity_url_that_verifies() {
 
 #[test]
 fn the_certificate_lives_in_ssh_agent_for_its_validity_and_sshd_accepts_it() {
-    let w = world();
+    let w = cert_world();
     let agent = SshAgent::start(w.dir.path());
     let (_, valid_before) = w.queue_certificate(20);
     let out = w.ssh_cert(&["--environment", "prod"], Some(&agent));
@@ -221,7 +221,7 @@ fn the_certificate_lives_in_ssh_agent_for_its_validity_and_sshd_accepts_it() {
 
 #[test]
 fn as_a_proxy_command_it_gets_a_certificate_then_carries_the_connection() {
-    let w = world();
+    let w = cert_world();
     let agent = SshAgent::start(w.dir.path());
     let sshd = w.sshd();
     w.queue_certificate(120);
@@ -243,7 +243,7 @@ fn as_a_proxy_command_it_gets_a_certificate_then_carries_the_connection() {
 
 #[test]
 fn a_function_error_or_a_malformed_answer_is_a_clear_error_that_changes_nothing() {
-    let w = world();
+    let w = cert_world();
     let agent = SshAgent::start(w.dir.path());
     let cert_file = w.sb.home().join(".ssh/id_ed25519-cert.pub");
     fs::write(&cert_file, "an older certificate\n").unwrap();

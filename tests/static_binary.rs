@@ -23,7 +23,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::cache::cache_file;
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, show, stderr, stdout};
+use common::world::World;
+use common::{Sandbox, assert_success, fresh_code, show, stderr, stdout};
 
 /// Set in the environment of a test run again inside private namespaces: the test's name.
 const NAMESPACE_VAR: &str = "AWSENV_TEST_IN_NAMESPACE";
@@ -123,14 +124,6 @@ fn host_triple() -> String {
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// A sandbox whose account `work` signs with a new IAM user of `moto`.
-fn sandbox_with_account(key: &str, secret: &str) -> Sandbox {
-    let sb = Sandbox::new(None);
-    sb.add_account("work", key, secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"arn:aws:iam::{MOTO_ACCOUNT_ID}:\"}}"));
-    sb
-}
-
 /// `awsenv mfa --shell bash work` of `build`, with a code of its own, after forgetting the cached
 /// session so that it calls STS. Extra variables in `env`; `None` removes one.
 fn mfa(sb: &Sandbox, build: Build, env: &[(&str, Option<&str>)]) -> Output {
@@ -211,9 +204,7 @@ fn the_release_build_is_a_static_pie_with_relr_and_full_relro() {
 
 #[test]
 fn mfa_reaches_localhost_through_the_hosts_file() {
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
+    let World { moto, sb, .. } = World::start();
     let endpoint = format!("http://localhost:{}", moto.port());
     for build in BOTH {
         let before = moto.sts_token_count();
@@ -352,9 +343,7 @@ impl Drop for DnsServer {
 /// Returns the DNS server's questions about `name` per build.
 fn mfa_through_name(name: &str) -> Vec<usize> {
     let dns = DnsServer::start(DNS_NAME);
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
+    let World { moto, sb, .. } = World::start();
     let endpoint = format!("http://{name}:{}", moto.port());
     let mut questions = Vec::new();
     for build in BOTH {
@@ -463,17 +452,9 @@ fn tunnel(mut client: TcpStream, count: &AtomicUsize, seen: &Mutex<Vec<String>>)
     let _ = upstream.join();
 }
 
-/// moto over TLS with IAM user alice, and a sandbox whose `work` signs with her key.
-fn tls_world() -> (Moto, Sandbox) {
-    let moto = Moto::start_tls();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
-    (moto, sb)
-}
-
 #[test]
 fn mfa_over_https_trusts_aws_ca_bundle_and_nothing_else() {
-    let (moto, sb) = tls_world();
+    let World { moto, sb, .. } = World::start_tls();
     let ca = moto.ca();
     let ca = ca.to_str().unwrap();
     // `localhost`: the name the certificate holds, resolved through /etc/hosts.
@@ -505,7 +486,7 @@ fn mfa_over_https_trusts_aws_ca_bundle_and_nothing_else() {
 
 #[test]
 fn mfa_goes_through_https_proxy_unless_no_proxy_names_the_host() {
-    let (moto, sb) = tls_world();
+    let World { moto, sb, .. } = World::start_tls();
     let proxy = ConnectProxy::start();
     let ca = moto.ca();
     let ca = ca.to_str().unwrap();
@@ -569,9 +550,7 @@ fn same_in_both(sb: &Sandbox, args: &[&str], env: &[(&str, Option<&str>)]) -> Ou
 
 #[test]
 fn home_and_locale_are_read_as_in_the_dynamic_build() {
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
+    let World { moto, sb, key } = World::start();
     let endpoint = moto.url();
 
     // HOME finds the store; a locale changes nothing (no translated text, no other separators).

@@ -23,6 +23,7 @@ pub mod clock;
 pub mod moto;
 pub mod process;
 pub mod serve;
+pub mod world;
 
 pub use moto::Moto;
 
@@ -30,6 +31,8 @@ pub use moto::Moto;
 pub const MOTO_ACCOUNT_ID: &str = "123456789012";
 /// Region used for every boto3 call made by the harness.
 pub const REGION: &str = "us-east-1";
+/// An endpoint that refuses connections at once: for runs that must never reach AWS.
+pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
 /// A valid 6-digit MFA code that no earlier call returned in this process.
 ///
