@@ -8,13 +8,15 @@ mod common;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::cache::{cache_file, last_code_file};
 use common::clock::now;
+use common::files::{path_str, write_executable};
 use common::process::detach;
+use common::script::sq;
 use common::world::{ALICE_SERIAL, World};
 use common::{
     DEAD_ENDPOINT, MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show,
@@ -48,16 +50,6 @@ fn assert_recorded(sb: &Sandbox, code: &str, since: i64) {
     let (recorded, at) = last_code(sb).unwrap_or_else(|| panic!("no last-code file after sending {code}"));
     assert_eq!(recorded, code, "the recorded code");
     assert!((since..=now()).contains(&at), "recorded at {at}, not between {since} and now");
-}
-
-/// `text` in single quotes for sh (test paths never hold a quote).
-fn sq(text: &str) -> String {
-    assert!(!text.contains('\''), "unexpected quote in {text}");
-    format!("'{text}'")
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 test path")
 }
 
 /// `awsenv mfa --shell bash work` with `env` added, without a terminal.
@@ -118,12 +110,6 @@ fn running(pid: libc::pid_t) -> bool {
     };
     let state = stat[close + 1..].trim_start().chars().next();
     &stat[open + 1..close] == "sleep" && !matches!(state, Some('Z' | 'X'))
-}
-
-/// Writes an executable script.
-fn write_script(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -397,7 +383,7 @@ fn code_command_repeating_the_sent_code_is_run_again_after_the_next_step() {
     let (codes, count, times) = (root.join("codes"), root.join("count"), root.join("times"));
     // Prints line N of `codes` on its Nth run (the last line after that), and logs when it ran.
     let script = root.join("code-command");
-    write_script(
+    write_executable(
         &script,
         &format!(
             "#!/bin/sh\nn=$(cat {count} 2>/dev/null || echo 0)\nn=$((n + 1))\necho \"$n\" > {count}\n\

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use common::cache::{cache_file, entry, set_expiration};
 use common::clock::{epoch, is_rfc3339_utc_seconds, now};
+use common::files::{mode, path_str, write_file};
 use common::process::{detach, output_within, spawn_captured};
+use common::script::value;
 use common::world::{CODE, World, mfa_session};
 use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 use serde_json::Value;
@@ -31,19 +33,6 @@ const OWNED_KEYS: [&str; 4] =
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 test path")
-}
-
-fn write_file(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode() & 0o777
-}
 
 fn field<'a>(json: &'a Value, name: &str) -> &'a str {
     json[name].as_str().unwrap_or_else(|| panic!("no string {name} in {json}"))
@@ -976,16 +965,6 @@ fn serve_fails_at_startup_without_a_session() {
 // ---------------------------------------------------------------------------
 // 4. Profiles of ~/.aws
 // ---------------------------------------------------------------------------
-
-/// `NAME=value` printed by a script, last one wins.
-fn value(o: &Output, name: &str) -> String {
-    let prefix = format!("{name}=");
-    stdout(o)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {name}= line\n{}", show(o)))
-}
 
 #[test]
 fn config_profiles_are_accounts() {

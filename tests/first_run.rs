@@ -37,7 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::world::ALICE_QUESTION;
-use common::{Shell, project_venv, show, stderr, stdout};
+use common::{Shell, project_venv, repo, show, stderr, stdout};
 use tempfile::TempDir;
 
 /// Enough for any step in a shell; a timeout means something hangs.
@@ -46,10 +46,6 @@ const STEP: Duration = Duration::from_secs(60);
 const SETUP: Duration = Duration::from_secs(40 * 60);
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 // ---------------------------------------------------------------------------
 // What scripts/lib/needs.bash lists

@@ -6,15 +6,16 @@ mod common;
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 
 use common::cache::{cache_file, entry, set_expiration};
 use common::clock::{epoch, now, rfc3339};
+use common::files::{path_str, write_executable};
 use common::process::detach;
+use common::script::{awsenv_lines, export, sq, value};
 use common::world::{CODE, World, mfa_session};
 use common::{Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
 
@@ -28,60 +29,8 @@ const PROMPT_SESSION: &str = "12600";
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// `text` in single quotes for any of the three shells (no quote or backslash inside).
-fn sq(text: &str) -> String {
-    assert!(!text.contains(['\'', '\\']), "unexpected character in {text}");
-    format!("'{text}'")
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 test path")
-}
-
-fn write_executable(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// `shell` running `script` in the sandbox, as `Sandbox::run_shell` does, not yet started.
-fn shell_command(sb: &Sandbox, shell: Shell, script: &str) -> Command {
-    shell.require();
-    let mut cmd = sb.command(shell.name());
-    match shell {
-        Shell::Bash => cmd.args(["--noprofile", "--norc", "-c", script]),
-        Shell::Zsh => cmd.args(["-f", "-c", script]),
-        Shell::Fish => {
-            let xdg = sb.root().join("xdg");
-            for (var, sub) in
-                [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-            {
-                let dir = xdg.join(sub);
-                fs::create_dir_all(&dir).unwrap();
-                cmd.env(var, dir);
-            }
-            cmd.args(["--no-config", "-c", script])
-        }
-    };
-    cmd
-}
-
 fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-/// `NAME=value` lines printed by a script, last one wins.
-fn value(o: &Output, name: &str) -> String {
-    let prefix = format!("{name}=");
-    stdout(o)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {name}= line\n{}", show(o)))
-}
-
-fn awsenv_lines(text: &str) -> Vec<&str> {
-    text.lines().filter(|l| l.starts_with("awsenv: ")).collect()
 }
 
 /// Every `awsenv:` line on stderr is a successful refresh's report (`... left, until ...`), and
@@ -92,13 +41,6 @@ fn assert_renewed_quietly(case: &str, o: &Output, count: usize) {
     let lines = awsenv_lines(&err);
     assert!(lines.iter().all(|l| l.contains(" left, until ")), "{case}: unexpected message\n{}", show(o));
     assert_eq!(lines.len(), count, "{case}: refresh reports\n{}", show(o));
-}
-
-fn export(shell: Shell, name: &str, value: &str) -> String {
-    match shell {
-        Shell::Fish => format!("set -gx {name} {}", sq(value)),
-        _ => format!("export {name}={}", sq(value)),
-    }
 }
 
 /// `echo NAME=<status of the previous command>`.
@@ -202,12 +144,12 @@ impl Wrapped {
 
     fn run(&self, shell: Shell, body: &str) -> Output {
         self.clear();
-        output(&mut shell_command(&self.w.sb, shell, &self.script(shell, body)))
+        output(&mut self.w.sb.shell_command(shell, &self.script(shell, body)))
     }
 
     fn run_detached(&self, shell: Shell, body: &str) -> Output {
         self.clear();
-        output(detach(&mut shell_command(&self.w.sb, shell, &self.script(shell, body))))
+        output(detach(&mut self.w.sb.shell_command(shell, &self.script(shell, body))))
     }
 
     fn tokens(&self) -> usize {
@@ -422,7 +364,7 @@ fn aws_wrapper_runs_the_real_aws_cli() {
                     echo_status(shell, "bad"),
                     echo_status(shell, "direct"),
                 );
-                let out = output(&mut shell_command(&w.sb, shell, &script));
+                let out = output(&mut w.sb.shell_command(shell, &script));
                 let text = stdout(&out);
                 assert!(
                     text.lines().any(|l| l == "arn:aws:sts::123456789012:assumed-role/Admin/alice"),
@@ -543,7 +485,7 @@ fn check_prompt(shell: Shell) {
          printf 'M=%s\\n' \"$PS1\"\n",
         init = init_line(shell)
     );
-    let out = output(&mut shell_command(&w.sb, shell, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     assert_eq!(w.moto.sts_token_count(), 1, "{shell}: ec2mfa\n{}", show(&out));
     let expires = entry(&w.sb, "work").expires;
     let a = value(&out, "A");
@@ -588,7 +530,7 @@ fn check_prompt(shell: Shell) {
             i = init_line(shell)
         ),
     };
-    let out = output(&mut shell_command(&w.sb, shell, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     let pc = value(&out, "PC");
     assert_eq!(pc.matches("__awsenv_prompt_hook").count(), 1, "{shell}: {pc:?}\n{}", show(&out));
     assert!(pc.contains("mine"), "{shell}: {pc:?}");
@@ -607,7 +549,7 @@ fn check_prompt(shell: Shell) {
          echo \"PS=$PS1\"\n\
          echo \"HOOKS={hooks}\"\n"
     );
-    let out = output(&mut shell_command(&w.sb, shell, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     let segment = format!("(aws:work+{hours}) ");
     assert_eq!(value(&out, "SEG"), segment, "{shell}: awsenv_prompt\n{}", show(&out));
     assert_eq!(value(&out, "AP"), segment, "{shell}: AWSENV_PROMPT");
@@ -644,7 +586,7 @@ fn prompt_hook_preserves_the_status() {
              true; __awsenv_prompt_hook; echo set0=$?\n",
             init_line(shell)
         );
-        let out = output(&mut shell_command(&w.sb, shell, &body));
+        let out = output(&mut w.sb.shell_command(shell, &body));
         for (name, want) in [("none1", "1"), ("none42", "42"), ("set1", "1"), ("set42", "42"), ("set0", "0")]
         {
             let got = value(&out, name);
@@ -662,7 +604,7 @@ fn prompt_in_fish() {
     mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
     let segment = "(aws:work+03h) ".to_owned();
     let init = init_line(Shell::Fish);
-    let run = |body: &str| output(&mut shell_command(&w.sb, Shell::Fish, body));
+    let run = |body: &str| output(&mut w.sb.shell_command(Shell::Fish, body));
 
     let out = run(&format!("{init}\nfish_right_prompt; echo\nec2switch work 2>/dev/null\nfish_right_prompt"));
     assert_eq!(
@@ -702,7 +644,7 @@ fn prompt_hook_starts_no_process() {
              echo \"PS=$PS1\"\n",
             init_line(shell)
         );
-        let out = output(&mut shell_command(&w.sb, shell, &body));
+        let out = output(&mut w.sb.shell_command(shell, &body));
         let rounds: Vec<f64> = stdout(&out)
             .lines()
             .filter_map(|l| l.strip_prefix("T="))
@@ -930,7 +872,7 @@ fn ec2role_switches_every_shell() {
             init_line(shell),
             echo_status(shell, "status")
         );
-        let out = output(&mut shell_command(&w.sb, shell, &script));
+        let out = output(&mut w.sb.shell_command(shell, &script));
         assert_eq!(value(&out, "status"), "0", "{shell}\n{}", show(&out));
         assert_eq!(value(&out, "SET"), "work/Admin", "{shell}");
         assert_eq!(value(&out, "SESSION"), "role", "{shell}");

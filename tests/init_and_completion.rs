@@ -7,12 +7,13 @@ mod common;
 use std::cell::RefCell;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Sandbox, Shell, show, stderr, stdout};
+use common::script::sq;
+use common::{Sandbox, Shell, repo, require_tool, show, stderr, stdout};
 
 /// Every combination of the init options, zoxide style.
 const OPTION_COMBOS: [&[&str]; 4] =
@@ -40,25 +41,6 @@ const REGENERATE_EACH: &str = "cargo run -q -- completions bash > completions/aw
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `path` in single quotes, valid in all three shells (refuses the quote and backslash, which fish
-/// would treat specially).
-fn sq(path: &Path) -> String {
-    let text = path.to_str().expect("utf-8 path");
-    assert!(!text.contains(['\'', '\\']), "unexpected character in path {text}");
-    format!("'{text}'")
-}
-
-/// Panic unless `tool` can be run (tests fail loudly, never skip).
-fn require_tool(tool: &str, version_arg: &str) {
-    if let Err(e) = Command::new(tool).arg(version_arg).stdin(Stdio::null()).output() {
-        panic!("{tool} cannot be run ({e}); install it (CI: .ci/run) — these tests never skip");
-    }
-}
 
 /// Runs `cmd` with `input` on its stdin.
 fn feed(mut cmd: Command, input: &[u8]) -> Output {
@@ -92,7 +74,7 @@ fn run_strict(sb: &Sandbox, shell: Shell, script: &str) -> Output {
 }
 
 /// The line that activates awsenv in `shell` with init options `opts`.
-fn init_line(shell: Shell, opts: &[&str]) -> String {
+fn init_line_with(shell: Shell, opts: &[&str]) -> String {
     let opts: String = opts.iter().map(|o| format!(" {o}")).collect();
     match shell {
         Shell::Fish => format!("awsenv init fish{opts} | source"),
@@ -105,7 +87,7 @@ fn init_line(shell: Shell, opts: &[&str]) -> String {
 /// the probes printed.
 #[track_caller]
 fn init_twice_then_probe(sb: &Sandbox, shell: Shell, prelude: &str, opts: &[&str], probes: &str) -> String {
-    let init = init_line(shell, opts);
+    let init = init_line_with(shell, opts);
     let script = format!("{prelude}\n{init}\n{init}\nprintf '%s\\n' '{PROBES_MARKER}'\n{probes}\n");
     let out = run_strict(sb, shell, &script);
     let context = || format!("{shell} with `{init}` twice\n--- script ---\n{script}\n{}", show(&out));

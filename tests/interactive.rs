@@ -26,6 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::clock::now;
+use common::script::status_var;
 use common::world::{ALICE_QUESTION, World};
 use common::{MOTO_ACCOUNT_ID, Sandbox, Shell, fresh_code, init_line, show, stdout};
 
@@ -40,15 +41,6 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// Fails (never skips) unless `tool arg` runs and succeeds with the sandbox's PATH.
-fn require_tool(sb: &Sandbox, tool: &str, arg: &str) {
-    match sb.command(tool).arg(arg).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} {arg}` failed: {}", show(&out)),
-        Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
-    }
-}
 
 /// `line` without its SGR sequences.
 fn strip_sgr(line: &str) -> String {
@@ -75,14 +67,6 @@ fn segment(line: &str) -> Option<&str> {
     let start = line.find("(aws:")?;
     let end = line[start..].find(')')? + start;
     Some(&line[start..=end])
-}
-
-/// The shell's variable holding the last command's status.
-fn status_var(shell: Shell) -> &'static str {
-    match shell {
-        Shell::Fish => "$status",
-        _ => "$?",
-    }
 }
 
 /// A command that sets `AWSENV_EXPIRES` in the shell to now + `delta` seconds.
@@ -154,7 +138,7 @@ struct Term {
 impl Term {
     fn start(sb: &Sandbox, shell: Shell) -> Term {
         shell.require();
-        require_tool(sb, "tmux", "-V");
+        sb.require_tool("tmux", "-V");
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let socket = format!("awsenv-interactive-{}-{n}", std::process::id());
         // tmux gives the pane its own TERM (default-terminal): make it the one asked for.
@@ -501,7 +485,7 @@ fn assert_arn(shell: Shell, output: &str, screen: &str) {
 
 fn wrapper_asks_inside_the_window(shell: Shell) {
     let w = world_in_a_terminal();
-    require_tool(&w.sb, "aws", "--version");
+    w.sb.require_tool("aws", "--version");
     let term = Term::start(&w.sb, shell);
     activate(&term);
     term.ok("ec2switch work");

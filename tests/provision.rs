@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::cache::cache_file;
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, show, stderr, stdout};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, require_tool, show, stderr, stdout};
 
 /// Enough for any single step; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,14 +32,6 @@ static SEQ: AtomicUsize = AtomicUsize::new(0);
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn require_tool(tool: &str, arg: &str) {
-    match Command::new(tool).arg(arg).stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} {arg}` failed: {}", show(&out)),
-        Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
-    }
-}
 
 /// A moto user `carol` whose keys are the store account `lab` (no `lab.user`, no accounts.json).
 fn lab(moto: &Moto) -> Sandbox {

@@ -17,6 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::cache::{cache_dir, cache_file, lock_file};
+use common::files::mode;
+use common::script::{awsenv_lines, sq};
 use common::world::{ACCOUNTS_JSON, ALICE_SERIAL, World};
 use common::{DEAD_ENDPOINT, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
 use proptest::prelude::*;
@@ -26,22 +28,9 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// `path` in single quotes for any of the three shells (test paths never hold a quote or a
-/// backslash, which fish would treat specially).
-fn sq(path: &Path) -> String {
-    let text = path.to_str().expect("utf-8 test path");
-    assert!(!text.contains(['\'', '\\']), "unexpected character in test path {text}");
-    format!("'{text}'")
-}
-
 /// A script for `shell`: the init line, then `body` (written in the syntax all three shells share).
 fn script(shell: Shell, body: &str) -> String {
     format!("{} || exit 90\n{body}\n", init_line(shell))
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode()
-        & 0o7777
 }
 
 /// `awsenv mfa --shell bash work` with `code` in the environment. awsenv never sends a code twice
@@ -51,10 +40,6 @@ fn mfa_command(sb: &Sandbox, code: &str) -> Command {
     let mut cmd = sb.awsenv();
     cmd.args(["mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", code);
     cmd
-}
-
-fn awsenv_lines(text: &str) -> Vec<&str> {
-    text.lines().filter(|line| line.starts_with("awsenv: ")).collect()
 }
 
 /// Checks that the cache entry at `path` is complete and consistent; returns it.

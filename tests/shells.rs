@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::cache::cache_dir;
 use common::clock::{is_rfc3339_utc_seconds, now, utc_forms};
+use common::script::{export, sq};
 use common::world::{ACCOUNTS_JSON, ALICE_QUESTION};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
@@ -69,32 +70,11 @@ fn seq() -> usize {
 // Scripts run in a real shell
 // ---------------------------------------------------------------------------
 
-/// `'text'`, for paths that go into scripts of any of the three shells.
-fn sq(text: &str) -> String {
-    assert!(!text.contains(['\'', '\\']), "cannot single-quote {text:?} for every shell");
-    format!("'{text}'")
-}
-
 fn strict(shell: Shell) -> &'static str {
     match shell {
         Shell::Bash => "set -euo pipefail",
         Shell::Zsh => "set -eu",
         Shell::Fish => "",
-    }
-}
-
-fn shell_flags(shell: Shell) -> &'static [&'static str] {
-    match shell {
-        Shell::Bash => &["--noprofile", "--norc"],
-        Shell::Zsh => &["-f"],
-        Shell::Fish => &["--no-config"],
-    }
-}
-
-fn export(shell: Shell, name: &str, value: &str) -> String {
-    match shell {
-        Shell::Fish => format!("set -gx {name} {}", sq(value)),
-        _ => format!("export {name}={}", sq(value)),
     }
 }
 
@@ -105,28 +85,17 @@ fn unset(shell: Shell, names: &[&str]) -> String {
     }
 }
 
-/// The private XDG directories the harness gives fish, so no user's fish config is read.
-fn fish_xdg(sb: &Sandbox, cmd: &mut Command) {
-    let xdg = sb.root().join("xdg");
-    for (var, sub) in [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-    {
-        let dir = xdg.join(sub);
-        fs::create_dir_all(&dir).expect("create XDG dir");
-        cmd.env(var, dir);
-    }
-}
-
 /// `wrapper... SHELL FLAGS [-c script]` in the sandbox's environment.
 fn wrapped_shell(sb: &Sandbox, shell: Shell, wrapper: &[&str], script: Option<&str>) -> Command {
     shell.require();
     let (program, args) = wrapper.split_first().expect("a wrapper program");
     let mut cmd = sb.command(program);
-    cmd.args(args).arg(shell.name()).args(shell_flags(shell));
+    cmd.args(args).arg(shell.name()).args(shell.no_rc_flags());
     if let Some(script) = script {
         cmd.args(["-c", script]);
     }
     if shell == Shell::Fish {
-        fish_xdg(sb, &mut cmd);
+        sb.fish_xdg(&mut cmd);
     }
     cmd
 }

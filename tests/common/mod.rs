@@ -20,9 +20,12 @@ use tempfile::TempDir;
 
 pub mod cache;
 pub mod clock;
+pub mod files;
 pub mod moto;
 pub mod process;
+pub mod script;
 pub mod serve;
+pub mod ssh;
 pub mod world;
 
 pub use moto::Moto;
@@ -63,12 +66,15 @@ fn find_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
         .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
+/// The repository (the crate's root).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The private Python environment that `scripts/test` fills (moto, boto3, the aws CLI):
 /// `$AWSENV_VENV`, else `target/awsenv-venv` below the repository, as in scripts/lib/needs.bash.
 pub fn project_venv() -> PathBuf {
-    std::env::var_os("AWSENV_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/awsenv-venv"))
+    std::env::var_os("AWSENV_VENV").map(PathBuf::from).unwrap_or_else(|| repo().join("target/awsenv-venv"))
 }
 
 /// The python that has moto: the project's private environment's when it exists (so that a
@@ -147,6 +153,15 @@ impl Shell {
     }
 
     /// Panic unless the shell is installed (tests fail loudly, never skip).
+    /// The flags that keep the shell from reading any startup file.
+    pub fn no_rc_flags(self) -> &'static [&'static str] {
+        match self {
+            Shell::Bash => &["--noprofile", "--norc"],
+            Shell::Zsh => &["-f"],
+            Shell::Fish => &["--no-config"],
+        }
+    }
+
     pub fn require(self) {
         if shell_path(self).is_none() {
             panic!(
@@ -296,24 +311,50 @@ impl Sandbox {
 
     /// Run `script` in a real non-interactive `shell` without rc files.
     pub fn run_shell(&self, shell: Shell, script: &str) -> Output {
+        self.shell_command(shell, script)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", shell.name()))
+    }
+
+    /// `shell` running `script` as [`Sandbox::run_shell`] does, not yet started.
+    pub fn shell_command(&self, shell: Shell, script: &str) -> Command {
         shell.require();
         let mut cmd = self.command(shell.name());
-        match shell {
-            Shell::Bash => cmd.args(["--noprofile", "--norc", "-c", script]),
-            Shell::Zsh => cmd.args(["-f", "-c", script]),
-            Shell::Fish => {
-                let xdg = self.root().join("xdg");
-                for (var, sub) in
-                    [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-                {
-                    let d = xdg.join(sub);
-                    fs::create_dir_all(&d).expect("create XDG dir");
-                    cmd.env(var, d);
-                }
-                cmd.args(["--no-config", "-c", script])
-            }
-        };
-        cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", shell.name()))
+        cmd.args(shell.no_rc_flags()).args(["-c", script]);
+        if shell == Shell::Fish {
+            self.fish_xdg(&mut cmd);
+        }
+        cmd
+    }
+
+    /// Gives `cmd` the sandbox's own XDG directories, so that fish reads no user's config.
+    pub fn fish_xdg(&self, cmd: &mut Command) {
+        let xdg = self.root().join("xdg");
+        for (var, sub) in
+            [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
+        {
+            let d = xdg.join(sub);
+            fs::create_dir_all(&d).expect("create XDG dir");
+            cmd.env(var, d);
+        }
+    }
+
+    /// Panics unless `tool arg` runs and succeeds with the sandbox's PATH (tests never skip).
+    pub fn require_tool(&self, tool: &str, arg: &str) {
+        check_tool(self.command(tool).arg(arg), tool);
+    }
+}
+
+/// Panics unless `tool arg` runs and succeeds with the test's PATH (tests never skip).
+pub fn require_tool(tool: &str, arg: &str) {
+    check_tool(Command::new(tool).arg(arg).stdin(Stdio::null()), tool);
+}
+
+fn check_tool(cmd: &mut Command, tool: &str) {
+    match cmd.output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!("`{cmd:?}` failed: {}", show(&out)),
+        Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
     }
 }
 
@@ -355,4 +396,3 @@ pub fn assert_success(o: &Output) {
         panic!("command failed: {}", show(o));
     }
 }
-pub mod ssh;
