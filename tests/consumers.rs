@@ -7,14 +7,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +21,7 @@ use common::clock::{epoch, is_rfc3339_utc_seconds, now};
 use common::files::{mode, path_str, write_file};
 use common::process::{detach, output_within, spawn_captured};
 use common::script::value;
+use common::serve::{CREDS_PATH, Conn, Serve, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER, request};
 use common::world::{CODE, World, mfa_session};
 use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 use serde_json::Value;
@@ -598,155 +597,12 @@ fn update_loop_stops_when_renewal_needs_a_code() {
 // 3. serve
 // ---------------------------------------------------------------------------
 
-/// `awsenv serve` running in the background, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(sb: &Sandbox, args: &[&str]) -> Server {
-        let mut cmd = sb.awsenv();
-        cmd.arg("serve").args(args).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = detach(&mut cmd).spawn().expect("spawn awsenv serve");
-        let err = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let log_writer = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                log_writer.lock().unwrap().push_str(&format!("{line}\n"));
-                let port = line
-                    .strip_prefix("awsenv: serving ")
-                    .and_then(|rest| rest.split_once(" on http://127.0.0.1:"))
-                    .and_then(|(_, rest)| rest.strip_suffix('/'))
-                    .and_then(|port| port.parse::<u16>().ok());
-                if let (Some(port), Some(tx)) = (port, tx.take()) {
-                    let _ = tx.send(port);
-                }
-            }
-        });
-        let mut server = Server { child, port: 0, log };
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(port) => server.port = port,
-            Err(_) => {
-                let status = server.child.try_wait().unwrap();
-                panic!("awsenv serve did not announce a port (status {status:?}):\n{}", server.log());
-            }
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn rss_kb(&self) -> u64 {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("no VmRSS in {status}"))
-    }
-}
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// One HTTP/1.1 connection, kept alive between requests.
-struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Conn {
-    fn open(port: u16) -> std::io::Result<Conn> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn { reader: BufReader::new(stream.try_clone()?), writer: stream })
-    }
-
-    fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        self.writer.write_all(request.as_bytes())?;
-        let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status = line
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| bad(format!("bad status line {line:?}")))?;
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            if self.reader.read_line(&mut line)? == 0 {
-                return Err(bad("connection closed in the head".into()));
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            let (name, value) = l.split_once(':').ok_or_else(|| bad(format!("bad header {l:?}")))?;
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .ok_or_else(|| bad(format!("no Content-Length in {headers:?}")))?;
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
-        Ok(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
-    }
-}
-
-/// One request on its own connection.
-fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
-    let mut all = headers.to_vec();
-    all.push(("Connection", "close"));
-    Conn::open(port)
-        .and_then(|mut c| c.send(method, path, &all))
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-}
-
-const TOKEN_PATH: &str = "/latest/api/token";
-const CREDS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
-const TTL: &str = "X-aws-ec2-metadata-token-ttl-seconds";
-const TOKEN: &str = "X-aws-ec2-metadata-token";
-
 fn token(port: u16, ttl: &str) -> String {
-    let r = request(port, "PUT", TOKEN_PATH, &[(TTL, ttl)]);
+    let r = request(port, "PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]);
     assert_eq!(r.status, 200, "PUT token ttl {ttl}: {r:?}");
-    assert_eq!(r.header(TTL), Some(ttl), "{r:?}");
-    assert!(r.body.len() >= 32 && r.body.bytes().all(|b| b.is_ascii_hexdigit()), "token {:?}", r.body);
-    r.body
+    assert_eq!(r.header(TTL_HEADER), Some(ttl), "{r:?}");
+    assert!(r.text().len() >= 32 && r.text().bytes().all(|b| b.is_ascii_hexdigit()), "token {:?}", r.text());
+    r.text()
 }
 
 #[test]
@@ -755,15 +611,15 @@ fn serve_speaks_imdsv2() {
     let sb = &w.sb;
     mfa_session(sb, "work", None);
     let mfa = entry(sb, "work").json;
-    let server = Server::start(sb, &["work", "--port", "0"]);
+    let server = Serve::start(sb.awsenv().args(["serve", "work", "--port", "0"]));
     let port = server.port;
 
     let t = token(port, "60");
-    let r = request(port, "GET", CREDS_PATH, &[(TOKEN, &t)]);
-    assert_eq!((r.status, r.body.as_str()), (200, "work"), "{r:?}");
-    let r = request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN, &t)]);
+    let r = request(port, "GET", CREDS_PATH, &[(TOKEN_HEADER, &t)]);
+    assert_eq!((r.status, r.text().as_str()), (200, "work"), "{r:?}");
+    let r = request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN_HEADER, &t)]);
     assert_eq!(r.status, 200, "{r:?}");
-    let doc: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {r:?}"));
+    let doc: Value = serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("not JSON ({e}): {r:?}"));
     assert_eq!(doc["Code"], "Success", "{doc}");
     assert_eq!(doc["Type"], "AWS-HMAC", "{doc}");
     assert_eq!(doc["AccessKeyId"], mfa["access_key_id"], "{doc}");
@@ -780,13 +636,13 @@ fn serve_speaks_imdsv2() {
     assert_eq!(request(port, "GET", &doc_path, &[]).status, 401, "no token");
     assert_eq!(request(port, "GET", CREDS_PATH, &[]).status, 401, "no token (listing)");
     let wrong = "0".repeat(64);
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &wrong)]).status, 401, "wrong token");
+    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN_HEADER, &wrong)]).status, 401, "wrong token");
     let short = token(port, "1");
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &short)]).status, 200, "fresh 1 s token");
+    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN_HEADER, &short)]).status, 200, "fresh 1 s token");
     thread::sleep(Duration::from_millis(2100));
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &short)]).status, 401, "expired token");
+    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN_HEADER, &short)]).status, 401, "expired token");
     for ttl in ["0", "21601", "abc", "-1", ""] {
-        let r = request(port, "PUT", TOKEN_PATH, &[(TTL, ttl)]);
+        let r = request(port, "PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]);
         assert_eq!(r.status, 400, "ttl {ttl:?}: {r:?}");
     }
     assert_eq!(request(port, "PUT", TOKEN_PATH, &[]).status, 400, "ttl missing");
@@ -794,15 +650,23 @@ fn serve_speaks_imdsv2() {
 
     // Proxies, methods, paths.
     let xff = ("X-Forwarded-For", "10.0.0.1");
-    assert_eq!(request(port, "PUT", TOKEN_PATH, &[(TTL, "60"), xff]).status, 403, "PUT through a proxy");
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &t), xff]).status, 403, "GET through a proxy");
-    assert_eq!(request(port, "POST", TOKEN_PATH, &[(TTL, "60")]).status, 405, "POST token");
-    assert_eq!(request(port, "GET", TOKEN_PATH, &[(TTL, "60")]).status, 405, "GET token");
+    assert_eq!(
+        request(port, "PUT", TOKEN_PATH, &[(TTL_HEADER, "60"), xff]).status,
+        403,
+        "PUT through a proxy"
+    );
+    assert_eq!(
+        request(port, "GET", &doc_path, &[(TOKEN_HEADER, &t), xff]).status,
+        403,
+        "GET through a proxy"
+    );
+    assert_eq!(request(port, "POST", TOKEN_PATH, &[(TTL_HEADER, "60")]).status, 405, "POST token");
+    assert_eq!(request(port, "GET", TOKEN_PATH, &[(TTL_HEADER, "60")]).status, 405, "GET token");
     for path in ["/latest/meta-data/ami-id", "/foo", "/"] {
-        let r = request(port, "GET", path, &[(TOKEN, &t)]);
+        let r = request(port, "GET", path, &[(TOKEN_HEADER, &t)]);
         assert_eq!(r.status, 404, "{path}: {r:?}");
     }
-    let r = request(port, "GET", &format!("{CREDS_PATH}other"), &[(TOKEN, &t)]);
+    let r = request(port, "GET", &format!("{CREDS_PATH}other"), &[(TOKEN_HEADER, &t)]);
     assert_eq!(r.status, 404, "another role name: {r:?}");
 
     // The SDKs, with nothing but the endpoint.
@@ -847,7 +711,7 @@ fn serve_under_load() {
     let w = World::for_aws_cli();
     let sb = &w.sb;
     mfa_session(sb, "work", None);
-    let server = Server::start(sb, &["work", "--port", "0"]);
+    let server = Serve::start(sb.awsenv().args(["serve", "work", "--port", "0"]));
     let port = server.port;
 
     // Keep-alive connections from 8 threads, each a PUT then GETs; every answer 200.
@@ -857,16 +721,18 @@ fn serve_under_load() {
             .map(|_| {
                 thread::spawn(move || -> Result<usize, String> {
                     let mut conn = Conn::open(port).map_err(|e| format!("connect: {e}"))?;
-                    let r = conn.send("PUT", TOKEN_PATH, &[(TTL, "300")]).map_err(|e| format!("PUT: {e}"))?;
+                    let r = conn
+                        .send("PUT", TOKEN_PATH, &[(TTL_HEADER, "300")])
+                        .map_err(|e| format!("PUT: {e}"))?;
                     if r.status != 200 {
                         return Err(format!("PUT: {r:?}"));
                     }
-                    let token = r.body;
+                    let token = r.text();
                     for i in 1..per_thread {
                         let path =
                             if i % 4 == 0 { CREDS_PATH.to_owned() } else { format!("{CREDS_PATH}work") };
                         let r = conn
-                            .send("GET", &path, &[(TOKEN, &token)])
+                            .send("GET", &path, &[(TOKEN_HEADER, &token)])
                             .map_err(|e| format!("GET {i}: {e}"))?;
                         if r.status != 200 || r.header("Connection") == Some("close") {
                             return Err(format!("GET {i}: {r:?}"));
@@ -913,7 +779,7 @@ fn serve_under_load() {
                     }
                     let mut conn = Conn::open(port).map_err(|e| format!("connect: {e}"))?;
                     let r = conn
-                        .send("PUT", TOKEN_PATH, &[(TTL, "60"), ("Connection", "close")])
+                        .send("PUT", TOKEN_PATH, &[(TTL_HEADER, "60"), ("Connection", "close")])
                         .map_err(|e| format!("PUT: {e}"))?;
                     if r.status != 200 || r.header("Connection") != Some("close") {
                         return Err(format!("PUT: {r:?}"));
@@ -928,7 +794,7 @@ fn serve_under_load() {
     }
     let short_took = started.elapsed();
     let t = token(port, "60");
-    assert_eq!(request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN, &t)]).status, 200);
+    assert_eq!(request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN_HEADER, &t)]).status, 200);
     let rss_after = server.rss_kb();
     eprintln!("serve: 400 short connections in {short_took:?}; VmRSS {rss_after} kB after them");
     assert!(!server.log().contains("could not"), "{}", server.log());
@@ -995,7 +861,7 @@ fn config_profiles_are_accounts() {
 
     // ec2switch base: the long-term keys and the profile's region; ec2mfa with its serial.
     let script = format!(
-        "{}\nec2switch base || exit 91\necho KEY=$AWS_ACCESS_KEY_ID\necho TOKEN=${{AWS_SESSION_TOKEN-unset}}\n\
+        "{}\nec2switch base || exit 91\necho KEY=$AWS_ACCESS_KEY_ID\necho TOKEN_HEADER=${{AWS_SESSION_TOKEN-unset}}\n\
          echo REGION=$AWS_REGION\necho DREGION=$AWS_DEFAULT_REGION\n\
          ec2mfa {CODE} || exit 92\necho KEY2=$AWS_ACCESS_KEY_ID\necho TOKEN2=${{AWS_SESSION_TOKEN:+set}}\n\
          echo REGION2=$AWS_REGION",
@@ -1004,7 +870,7 @@ fn config_profiles_are_accounts() {
     let out = sb.run_shell(Shell::Bash, &script);
     assert_success(&out);
     assert_eq!(value(&out, "KEY"), key, "{}", show(&out));
-    assert_eq!(value(&out, "TOKEN"), "unset", "{}", show(&out));
+    assert_eq!(value(&out, "TOKEN_HEADER"), "unset", "{}", show(&out));
     assert_eq!((value(&out, "REGION"), value(&out, "DREGION")), ("eu-west-1".into(), "eu-west-1".into()));
     assert_eq!(value(&out, "TOKEN2"), "set", "{}", show(&out));
     assert_eq!(value(&out, "REGION2"), "eu-west-1");

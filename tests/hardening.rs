@@ -70,8 +70,8 @@ fn serve(sb: &Sandbox, extra: &[&str]) -> Serve {
     Serve::start(&mut cmd)
 }
 
-fn token(port: u16, host: &str) -> String {
-    let answer = request(port, "PUT", TOKEN_PATH, host, &[(TTL_HEADER, "60")]);
+fn token_for(port: u16, host: &str) -> String {
+    let answer = request(port, "PUT", TOKEN_PATH, &[("Host", host), (TTL_HEADER, "60")]);
     assert_eq!(answer.status, 200, "token with Host {host}: {answer:?}");
     answer.text()
 }
@@ -85,30 +85,30 @@ fn serve_answers_local_metadata_clients_only() {
     let local = format!("127.0.0.1:{port}");
     let doc = format!("{CREDS_PATH}work");
     for host in [local.as_str(), "127.0.0.1", &format!("localhost:{port}"), "localhost", "169.254.169.254"] {
-        let t = token(port, host);
-        let answer = request(port, "GET", &doc, host, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, host);
+        let answer = request(port, "GET", &doc, &[("Host", host), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 200, "Host {host}: {answer:?}");
     }
     // A page that rebound evil.com to 127.0.0.1 is refused before any work: no token, no document.
     let evil_with_port = format!("evil.com:{port}");
     for host in ["evil.com", evil_with_port.as_str(), "127.0.0.1.nip.io", "169.254.169.254.evil.com"] {
-        let answer = request(port, "PUT", TOKEN_PATH, host, &[(TTL_HEADER, "60")]);
+        let answer = request(port, "PUT", TOKEN_PATH, &[("Host", host), (TTL_HEADER, "60")]);
         assert_eq!(answer.status, 403, "token PUT with Host {host}: {answer:?}");
         assert!(answer.body.len() < 100, "no token for Host {host}: {answer:?}");
-        let t = token(port, &local);
-        let answer = request(port, "GET", &doc, host, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, &local);
+        let answer = request(port, "GET", &doc, &[("Host", host), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 403, "GET with Host {host}: {answer:?}");
         assert!(!answer.text().contains("SecretAccessKey"), "{answer:?}");
     }
     let no_host = raw(port, format!("GET {doc} HTTP/1.0\r\n\r\n").as_bytes(), false).unwrap();
     assert_eq!(no_host.status, 403, "no Host at all: {no_host:?}");
     // Whatever a proxy adds is refused like X-Forwarded-For.
-    let t = token(port, &local);
+    let t = token_for(port, &local);
     for header in [("Forwarded", "for=10.0.0.1"), ("X-Real-IP", "10.0.0.1"), ("X-Forwarded-For", "10.0.0.1")]
     {
-        let answer = request(port, "GET", &doc, &local, &[(TOKEN_HEADER, &t), header]);
+        let answer = request(port, "GET", &doc, &[("Host", &local), (TOKEN_HEADER, &t), header]);
         assert_eq!(answer.status, 403, "{header:?}: {answer:?}");
-        let answer = request(port, "PUT", TOKEN_PATH, &local, &[(TTL_HEADER, "60"), header]);
+        let answer = request(port, "PUT", TOKEN_PATH, &[("Host", &local), (TTL_HEADER, "60"), header]);
         assert_eq!(answer.status, 403, "token PUT with {header:?}: {answer:?}");
     }
 }
@@ -132,8 +132,9 @@ fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
     let local = format!("127.0.0.1:{port}");
     let started = Instant::now();
     for round in 0..70 {
-        let t = token(port, &local);
-        let answer = request(port, "GET", &format!("{CREDS_PATH}work"), &local, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, &local);
+        let answer =
+            request(port, "GET", &format!("{CREDS_PATH}work"), &[("Host", &local), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 200, "round {round}: {answer:?}\n{}", server.log());
         let doc: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(doc["Expiration"], ends.as_str(), "the cached session, while it is valid");
@@ -159,8 +160,9 @@ fn serve_is_not_held_up_by_slow_clients() {
     let local = format!("127.0.0.1:{port}");
     for _ in 0..20 {
         let started = Instant::now();
-        let t = token(port, &local);
-        let answer = request(port, "GET", &format!("{CREDS_PATH}work"), &local, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, &local);
+        let answer =
+            request(port, "GET", &format!("{CREDS_PATH}work"), &[("Host", &local), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 200, "{answer:?}");
         assert!(started.elapsed() < Duration::from_secs(3), "a normal client waited {:?}", started.elapsed());
         for socket in &mut slow {
@@ -186,8 +188,8 @@ fn serve_speaks_http_as_a_server_must() {
     let server = serve(&sb, &["--debug"]);
     let port = server.port;
     let local = format!("127.0.0.1:{port}");
-    let t = token(port, &local);
-    let head = request(port, "HEAD", &format!("{CREDS_PATH}work"), &local, &[(TOKEN_HEADER, &t)]);
+    let t = token_for(port, &local);
+    let head = request(port, "HEAD", &format!("{CREDS_PATH}work"), &[("Host", &local), (TOKEN_HEADER, &t)]);
     assert_eq!(head.status, 200, "{head:?}");
     assert!(head.body.is_empty(), "a HEAD answer carries no body: {head:?}");
     let twice = format!(
@@ -201,7 +203,7 @@ fn serve_speaks_http_as_a_server_must() {
         format!("GET /\x1b[31mred\x1b]0;title\x07 HTTP/1.1\r\nHost: {local}\r\n\r\n").as_bytes(),
         false,
     );
-    let _ = request(port, "GET", "/%1b[31mred", &local, &[]);
+    let _ = request(port, "GET", "/%1b[31mred", &[("Host", &local)]);
     thread::sleep(Duration::from_millis(300));
     let log = server.log();
     assert!(!log.contains('\x1b') && !log.contains('\x07'), "raw escapes in the log: {log:?}");
