@@ -17,26 +17,22 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Deref;
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::clock::now;
-use common::script::status_var;
+use common::tmux::{Pane, Tmux};
 use common::world::{ALICE_QUESTION, World};
-use common::{MOTO_ACCOUNT_ID, Sandbox, Shell, fresh_code, init_line, show, stdout};
+use common::{MOTO_ACCOUNT_ID, Sandbox, Shell, fresh_code, init_line};
 
 /// Enough for any single step; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// SGR foreground colours as tmux writes them back with `capture-pane -e`.
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -103,6 +99,7 @@ fn write_rc_files(home: &Path) {
     .expect("write config.fish");
 }
 
+/// [`World::start`] with TERM=xterm-256color and a `~/.config` for the user's fish config.
 fn world_in_a_terminal() -> World {
     let mut w = World::start();
     w.sb.set_env("TERM", "xterm-256color");
@@ -123,168 +120,28 @@ struct PromptLine {
     coloured: String,
 }
 
-/// `shell` (bash --norc --noprofile, zsh -f, fish --no-config) in a 200x50 tmux pane with the
-/// sandbox's environment and TERM=xterm-256color; the server is killed on drop.
-struct Term {
-    shell: Shell,
-    env: Vec<(String, String)>,
-    cwd: PathBuf,
-    socket: String,
-    conf: PathBuf,
-    socket_path: Option<PathBuf>,
-    tags: Cell<usize>,
+/// `shell` (without startup files) in a 200x50 pane of its own tmux server, with the sandbox's
+/// environment and TERM=xterm-256color; and what these tests ask of it beyond [`Pane`].
+struct Term(Pane);
+
+impl Deref for Term {
+    type Target = Pane;
+
+    fn deref(&self) -> &Pane {
+        &self.0
+    }
 }
 
 impl Term {
     fn start(sb: &Sandbox, shell: Shell) -> Term {
-        shell.require();
-        sb.require_tool("tmux", "-V");
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let socket = format!("awsenv-interactive-{}-{n}", std::process::id());
-        // tmux gives the pane its own TERM (default-terminal): make it the one asked for.
-        let conf = sb.root().join(format!("tmux-{n}.conf"));
-        fs::write(&conf, "set -g default-terminal xterm-256color\nset -g history-limit 20000\n")
-            .expect("write tmux.conf");
-        let mut term = Term {
-            shell,
-            env: sb.env(),
-            cwd: sb.home().to_path_buf(),
-            socket,
-            conf,
-            socket_path: None,
-            tags: Cell::new(0),
-        };
-        let mut args = vec!["new-session", "-d", "-x", "200", "-y", "50", "-s", "t", "--", shell.name()];
-        args.extend_from_slice(match shell {
-            Shell::Bash => &["--norc", "--noprofile"],
-            Shell::Zsh => &["-f"],
-            Shell::Fish => &["--no-config"],
-        });
-        term.tmux(&args);
-        let path = term.tmux(&["display-message", "-p", "#{socket_path}"]);
-        term.socket_path = Some(PathBuf::from(path.trim_end()));
-        // Keys typed before the shell reads its terminal may be thrown away: wait for its prompt.
-        term.wait("the shell's first prompt", |screen| !screen.trim().is_empty());
-        term
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.cwd)
-            .arg("-u")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("-f")
-            .arg(&self.conf)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    #[track_caller]
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", show(&out));
-        stdout(&out)
-    }
-
-    fn type_line(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", "--", text]);
-        self.tmux(&["send-keys", "-t", "t", "Enter"]);
-    }
-
-    /// The pane and its history as text, wrapped lines joined.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-N", "-t", "t", "-S", "-"])
-    }
-
-    /// The same with colours as escape sequences.
-    fn coloured_screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-e", "-J", "-N", "-t", "t", "-S", "-"])
-    }
-
-    #[track_caller]
-    fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "[{}] timed out waiting for {what}; the pane shows:\n{screen}",
-                self.shell
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn tag(&self) -> usize {
-        let n = self.tags.get() + 1;
-        self.tags.set(n);
-        n
-    }
-
-    /// Types `command` followed by an echo of its status; returns the marker's number.
-    fn start_command(&self, command: &str) -> usize {
-        let n = self.tag();
-        // Split in the typed line, so that only the echo's output matches.
-        self.type_line(&format!("{command}; echo \"EX\"\"IT-{n}:{}\"", status_var(self.shell)));
-        n
-    }
-
-    /// Waits for command `n` to end: its status, what it printed (the lines between the typed
-    /// line and the status), and the pane.
-    #[track_caller]
-    fn finish(&self, n: usize) -> (i32, String, String) {
-        let marker = format!("EXIT-{n}:");
-        let screen =
-            self.wait(&format!("the end of command {n}"), |s| s.lines().any(|l| l.starts_with(&marker)));
-        let lines: Vec<&str> = screen.lines().collect();
-        let end = lines.iter().position(|l| l.starts_with(&marker)).expect("marker line");
-        let typed = format!("\"EX\"\"IT-{n}:");
-        let start = lines[..end].iter().rposition(|l| l.contains(&typed)).map_or(0, |i| i + 1);
-        let output = lines[start..end].iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
-        let code = lines[end][marker.len()..]
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("bad status line {:?}", lines[end]));
-        (code, output, screen)
-    }
-
-    /// Runs `command` and returns its status, its output and the pane.
-    #[track_caller]
-    fn run(&self, command: &str) -> (i32, String, String) {
-        let n = self.start_command(command);
-        self.finish(n)
-    }
-
-    /// Runs `command`, which must succeed; returns its output.
-    #[track_caller]
-    fn ok(&self, command: &str) -> String {
-        let (code, output, screen) = self.run(command);
-        assert_eq!(code, 0, "[{}] `{command}` failed; the pane shows:\n{screen}", self.shell);
-        output
-    }
-
-    /// Echoes `expression` (in the shell's double quotes) and returns what it printed.
-    #[track_caller]
-    fn vars(&self, expression: &str) -> String {
-        let n = self.tag();
-        let marker = format!("VARS-{n}:");
-        self.type_line(&format!("echo \"VA\"\"RS-{n}:{expression}\""));
-        let screen = self.wait("the echoed variables", |s| s.lines().any(|l| l.starts_with(&marker)));
-        let line = screen.lines().find(|l| l.starts_with(&marker)).expect("a VARS line");
-        line[marker.len()..].trim_end().to_owned()
+        Term(Tmux::in_sandbox(sb).xterm().shell("t", shell))
     }
 
     /// Runs `command`, then an echo, and returns the prompt drawn after the echo once it has stopped
     /// changing: the whole line, with fish's right prompt.
     #[track_caller]
     fn prompt_after(&self, command: &str) -> PromptLine {
-        let n = self.tag();
+        let n = self.next_tag();
         let marker = format!("PROMPT-{n}");
         self.type_line(&format!("{command}; echo \"PRO\"\"MPT-{n}\""));
         let after = |screen: &str| -> Option<String> {
@@ -307,7 +164,7 @@ impl Term {
             assert!(
                 Instant::now() < deadline,
                 "[{}] timed out waiting for the prompt after {marker}; the pane shows:\n{plain}",
-                self.shell
+                self.shell()
             );
             thread::sleep(Duration::from_millis(100));
         }
@@ -316,7 +173,7 @@ impl Term {
     /// Types `exit` in a subshell and waits for the parent's prompt.
     #[track_caller]
     fn exit_subshell(&self) {
-        let n = self.tag();
+        let n = self.next_tag();
         // A no-op marks the line, so that the wait finds this exit and not an earlier one.
         let needle = format!("EXIT-SUBSHELL-{n}");
         self.type_line(&format!("true {needle}; exit"));
@@ -333,19 +190,10 @@ impl Term {
     }
 }
 
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
 /// Activates awsenv by typing the init line at the plain prompt.
 #[track_caller]
 fn activate(term: &Term) {
-    term.ok(init_line(term.shell));
+    term.ok(init_line(term.shell()));
 }
 
 // ---------------------------------------------------------------------------
@@ -472,7 +320,7 @@ fn prompt_segment_in_fish() {
 #[track_caller]
 fn expires(term: &Term) -> i64 {
     let value = term.vars("$AWSENV_EXPIRES");
-    value.parse().unwrap_or_else(|_| panic!("[{}] AWSENV_EXPIRES is {value:?}", term.shell))
+    value.parse().unwrap_or_else(|_| panic!("[{}] AWSENV_EXPIRES is {value:?}", term.shell()))
 }
 
 #[track_caller]
@@ -582,7 +430,7 @@ fn wait_subshell(term: &Term, announcement: &str, segment: &str) {
 
 #[track_caller]
 fn assert_functions_defined(term: &Term) {
-    let shell = term.shell;
+    let shell = term.shell();
     match shell {
         Shell::Fish => {
             let output = term.ok("functions -q ec2switch; and echo yes");

@@ -7,27 +7,20 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use common::cache::cache_file;
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, require_tool, show, stderr, stdout};
+use common::tmux::{Pane, Tmux};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, require_tool, show, stderr, stdout};
 
-/// Enough for any single step; a timeout means something hangs.
-const TIMEOUT: Duration = Duration::from_secs(30);
 const FIRST_PROMPT: &str = "Please enter the 1st 6 digit MFA code:";
 const SECOND_PROMPT: &str = "Please enter the 2nd 6 digit MFA code:";
 const ISSUER: &str = "Amazon%20Web%20Services";
 /// The quiet zone awsenv promises around the code, in modules.
 const QUIET_ZONE: usize = 4;
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -133,119 +126,9 @@ fn totp(sb: &Sandbox, seed: &str, at: Option<u64>) -> Vec<String> {
 // A terminal: bash in its own tmux server
 // ---------------------------------------------------------------------------
 
-/// bash in a 200x80 tmux pane with the sandbox's environment; the server is killed on drop.
-struct Term {
-    env: Vec<(String, String)>,
-    socket: String,
-    socket_path: Option<PathBuf>,
-    markers: Cell<usize>,
-}
-
-impl Term {
-    fn start(sb: &Sandbox) -> Term {
-        require_tool("tmux", "-V");
-        let socket =
-            format!("awsenv-provision-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
-        let mut term = Term { env: sb.env(), socket, socket_path: None, markers: Cell::new(0) };
-        term.tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "200",
-            "-y",
-            "80",
-            "-s",
-            "t",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ]);
-        let path = term.tmux(&["display-message", "-p", "#{socket_path}"]);
-        term.socket_path = Some(PathBuf::from(path.trim_end()));
-        // Keys typed before bash reads its terminal may be thrown away: wait for its prompt.
-        term.wait("bash's first prompt", |screen| !screen.trim().is_empty());
-        term
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-u", "-L", &self.socket, "-f", "/dev/null"])
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    #[track_caller]
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", show(&out));
-        stdout(&out)
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn type_line(&self, text: &str) {
-        self.keys(&["-l", "--", text]);
-        self.keys(&["Enter"]);
-    }
-
-    /// The pane as text, wrapped lines joined.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-t", "t", "-S", "-"])
-    }
-
-    /// The pane with its colours as escape sequences.
-    fn screen_with_colours(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-e", "-t", "t", "-S", "-"])
-    }
-
-    #[track_caller]
-    fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; the pane shows:\n{screen}");
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Types `command` followed by an echo of its exit status; returns the marker's number.
-    fn start_command(&self, command: &str) -> usize {
-        let n = self.markers.get() + 1;
-        self.markers.set(n);
-        // Split in the typed line, so that only the echo's output matches.
-        self.type_line(&format!("{command}; echo \"EX\"\"IT-{n}:$?\""));
-        n
-    }
-
-    /// Waits for the command `n` to end: its exit status and the pane.
-    #[track_caller]
-    fn status(&self, n: usize) -> (i32, String) {
-        let marker = format!("EXIT-{n}:");
-        let screen =
-            self.wait(&format!("the end of command {n}"), |s| s.lines().any(|l| l.starts_with(&marker)));
-        let line = screen.lines().find(|l| l.starts_with(&marker)).expect("marker line");
-        let code = line[marker.len()..].trim().parse().unwrap_or_else(|_| panic!("bad status line {line:?}"));
-        (code, screen)
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = fs::remove_file(path);
-        }
-    }
+/// bash in a 200x80 pane of its own tmux server, with the sandbox's environment.
+fn terminal(sb: &Sandbox) -> Pane {
+    Tmux::in_sandbox(sb).session("t", (200, 80), Shell::Bash, &["bash", "--norc", "--noprofile"])
 }
 
 // ---------------------------------------------------------------------------
@@ -336,7 +219,7 @@ fn expected_uri(user: &str, seed: &str) -> String {
 }
 
 /// Starts `awsenv provision-mfa ARGS` in the terminal and waits for the first code prompt.
-fn provision_until_prompt(term: &Term, args: &str) -> (usize, String) {
+fn provision_until_prompt(term: &Pane, args: &str) -> (usize, String) {
     let n = term.start_command(&format!("awsenv provision-mfa {args}"));
     let screen = term.wait("the 1st code prompt", |s| s.contains(FIRST_PROMPT) || s.contains("EXIT-"));
     assert!(screen.contains(FIRST_PROMPT), "awsenv ended before asking for a code:\n{screen}");
@@ -355,7 +238,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
     let rfc = totp(&sb, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", Some(59 + 30));
     assert_eq!(rfc[0], "287082", "the test's own TOTP is wrong");
 
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, screen) = provision_until_prompt(&term, "lab");
     let device = only_device(&moto);
     assert_eq!(device.user, None, "the device is not assigned before the codes");
@@ -366,7 +249,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
 
     // Black on white, explicitly: the quiet zone's first line and the code carry a foreground and a
     // background colour (tmux's capture gives each colour once, where it starts).
-    let coloured = term.screen_with_colours();
+    let coloured = term.capture(&["-e", "-S", "-"]);
     let lines: Vec<&str> = coloured.lines().collect();
     let first = lines.iter().position(|l| l.contains(BLOCKS)).expect("a QR line");
     let colours = sgr_parameters(&lines[first.saturating_sub(QUIET_ZONE / 2)..=first].join("\n"));
@@ -380,7 +263,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
     term.type_line(&codes[0]);
     term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
     term.type_line(&codes[1]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 0, "provision-mfa failed:\n{screen}");
     let serial = carol_serial();
     let path = serial_file(&sb);
@@ -425,7 +308,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
 fn show_secret_prints_the_seed_of_the_qr_code() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, screen) = provision_until_prompt(&term, "lab --show-secret");
     let device = only_device(&moto);
     let uri = decode_qr(&qr_lines(&screen));
@@ -435,7 +318,7 @@ fn show_secret_prints_the_seed_of_the_qr_code() {
     assert_eq!(printed, vec![device.seed.as_str()], "the printed secret:\n{screen}");
 
     term.keys(&["C-c"]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 130, "after Ctrl-C:\n{screen}");
 }
 
@@ -448,9 +331,9 @@ fn a_user_with_a_device_is_refused_with_exit_10() {
     let moto = Moto::start();
     let sb = lab(&moto);
     let existing = moto.create_virtual_mfa("carol");
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let n = term.start_command("awsenv provision-mfa lab");
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 10, "provision-mfa for a user with a device:\n{screen}");
     assert!(
         screen.contains("IAM user carol already has an MFA device") && screen.contains(&existing),
@@ -498,11 +381,11 @@ fn without_a_terminal_nothing_is_created_and_exit_is_4() {
 fn ctrl_c_at_the_prompt_deletes_the_device() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, _) = provision_until_prompt(&term, "lab");
     assert_eq!(virtual_devices(&moto).len(), 1, "the device exists while awsenv asks");
     term.keys(&["C-c"]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 130, "exit status after Ctrl-C:\n{screen}");
     assert!(
         screen.contains(&format!("awsenv: deleting the unfinished MFA device {}", carol_serial())),
@@ -520,7 +403,7 @@ fn ctrl_c_at_the_prompt_deletes_the_device() {
 fn a_device_left_by_a_killed_run_is_replaced() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (killed, _) = provision_until_prompt(&term, "lab");
     let left = only_device(&moto);
     // SIGKILL: no rollback can run. Only this terminal's awsenv: other tests run beside this one.
@@ -528,7 +411,7 @@ fn a_device_left_by_a_killed_run_is_replaced() {
     let out =
         Command::new("pkill").args(["-KILL", "-P", &shell_pid, "-f", "provision-mfa"]).output().unwrap();
     assert!(out.status.success(), "pkill: {}", show(&out));
-    let (status, _) = term.status(killed);
+    let (status, _, _) = term.finish(killed);
     assert_eq!(status, 137, "killed with SIGKILL");
     assert_eq!(virtual_devices(&moto), vec![left.clone()], "the killed run left its device");
     let n = term.start_command("awsenv provision-mfa lab");
@@ -545,7 +428,7 @@ fn a_device_left_by_a_killed_run_is_replaced() {
     term.type_line(&codes[0]);
     term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
     term.type_line(&codes[1]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 0, "provisioning after a killed run:\n{screen}");
     assert_eq!(user_devices(&moto, "carol"), vec![carol_serial()]);
 }
@@ -555,7 +438,7 @@ fn a_device_left_by_a_killed_run_is_replaced() {
 fn three_bad_codes_delete_the_device() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, _) = provision_until_prompt(&term, "lab");
     for (tries, answer) in ["12345", "abcdef", "1234567"].iter().enumerate() {
         term.type_line(answer);
@@ -563,7 +446,7 @@ fn three_bad_codes_delete_the_device() {
             term.wait("the question again", |s| s.matches(FIRST_PROMPT).count() == tries + 2);
         }
     }
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 4, "after three malformed codes:\n{screen}");
     assert!(screen.contains("Not a valid code: \"12345\""), "{screen}");
     assert!(screen.contains("no valid MFA code after three tries"), "{screen}");
@@ -582,7 +465,7 @@ fn three_bad_codes_delete_the_device() {
 fn a_failed_enable_deletes_the_device() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, _) = provision_until_prompt(&term, "lab");
     let device = only_device(&moto);
     moto.boto3(
@@ -597,7 +480,7 @@ iam.delete_user(UserName='carol')
     term.type_line(&codes[0]);
     term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
     term.type_line(&codes[1]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 5, "provision-mfa should exit 5 (AWS refused) for a deleted user:\n{screen}");
     assert!(
         screen.contains("iam EnableMFADevice failed: NoSuchEntity"),
@@ -681,7 +564,7 @@ print(serial)
     assert_eq!(moto.sts_token_count(), 0);
 
     // In a terminal: a numbered list and a question.
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let n = term.start_command("AWSENV_MFA_CODE=123456 awsenv mfa --shell bash lab >/dev/null");
     let screen = term.wait("the question", |s| s.contains("Which one?") || s.contains("EXIT-"));
     assert!(screen.contains("Which one?"), "no question:\n{screen}");
@@ -692,7 +575,7 @@ print(serial)
     };
     assert_eq!((listed(1), listed(2)), (Some(first.clone()), Some(second.clone())), "the list:\n{screen}");
     term.type_line("2");
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 0, "after choosing:\n{screen}");
     assert!(screen.contains(&format!("MFA device {second} of IAM user carol found")), "{screen}");
     assert_eq!(fs::read_to_string(serial_file(&sb)).expect("lab.mfa_serial").trim(), second);

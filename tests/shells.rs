@@ -13,12 +13,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::cache::cache_dir;
 use common::clock::{is_rfc3339_utc_seconds, now, utc_forms};
 use common::script::{export, sq};
+use common::tmux::{Pane, Tmux};
 use common::world::{ACCOUNTS_JSON, ALICE_QUESTION};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
@@ -1030,111 +1030,14 @@ fn ec2switch_keeps_the_users_interrupt_handler() {
 // 7. Interactive prompt, in tmux
 // ---------------------------------------------------------------------------
 
-/// A shell in its own tmux server, killed when dropped.
-struct Tmux {
-    socket: String,
-    env: Vec<(String, String)>,
-    markers: usize,
-}
-
-impl Tmux {
-    fn start(sb: &Sandbox, shell: Shell) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("awsenv-shells-{}-{}", std::process::id(), seq()),
-            env: sb.env(),
-            markers: 0,
-        };
-        let socket = tmux.socket.clone();
-        let wrapper = [
-            "tmux",
-            "-L",
-            &socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "200",
-            "-y",
-            "50",
-            "-s",
-            "t",
-            "--",
-        ];
-        let out = wrapped_shell(sb, shell, &wrapper, None)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux (is it installed?): {e}"));
-        assert!(out.status.success(), "tmux new-session failed: {}", stderr(&out));
-        // Keys typed before the shell reads its terminal may be thrown away: wait for a prompt.
-        tmux.wait_until("the shell's first prompt", |screen| !screen.trim().is_empty());
-        tmux
+/// `shell` (without startup files) in a 200x50 pane of its own tmux server, with the sandbox's
+/// environment (and for fish its XDG directories).
+fn terminal(sb: &Sandbox, shell: Shell) -> Pane {
+    let mut tmux = Tmux::in_sandbox(sb).timeout(TIMEOUT);
+    if shell == Shell::Fish {
+        tmux = tmux.xdg(sb);
     }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux")
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?} failed: {}", stderr(&out));
-        out
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn type_line(&self, text: &str) {
-        self.keys(&["-l", text]);
-        self.keys(&["Enter"]);
-    }
-
-    /// The pane, trailing spaces kept.
-    fn screen(&self) -> String {
-        stdout(&self.tmux(&["capture-pane", "-p", "-N", "-J", "-t", "t", "-S", "-"]))
-    }
-
-    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; the pane shows:\n{screen}");
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Types `command`, then waits until it has finished (an echoed marker appears).
-    fn run(&mut self, command: &str) {
-        self.markers += 1;
-        let marker = format!("DONE-{}", self.markers);
-        // Split in the typed line, so only the output matches.
-        self.type_line(&format!("{command}; echo \"DO\"\"NE-{}\"", self.markers));
-        self.wait_until(&marker, |screen| screen.lines().any(|l| l.trim_end() == marker));
-    }
-
-    /// Echoes `VARS:` and `expression`, and returns the line it printed.
-    fn vars(&self, expression: &str) -> String {
-        self.type_line(&format!("echo \"VA\"\"RS:{expression}\""));
-        let screen = self.wait_until("the echoed variables", |s| s.lines().any(|l| l.starts_with("VARS:")));
-        screen.lines().find(|l| l.starts_with("VARS:")).expect("a VARS line").trim_end().to_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
+    tmux.shell("t", shell)
 }
 
 #[test]
@@ -1147,13 +1050,13 @@ fn interactive_prompt_takes_a_code_or_is_interrupted() {
 
         // Typing the code at the prompt sets the session.
         let sb = moto_sandbox(&moto, &keys);
-        let mut term = Tmux::start(&sb, shell);
+        let term = terminal(&sb, shell);
         term.run(&format!("{}; ec2switch work", init_line(shell)));
         term.type_line("ec2mfa");
-        term.wait_until("the MFA prompt", |s| s.contains(ALICE_QUESTION));
+        term.wait("the MFA prompt", |s| s.contains(ALICE_QUESTION));
         term.type_line("123456");
-        term.wait_until("the session", |s| s.contains("Set keys for work-MFA-STS AWS account"));
-        let vars = term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION]");
+        term.wait("the session", |s| s.contains("Set keys for work-MFA-STS AWS account"));
+        let vars = format!("VARS:{}", term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION]"));
         assert_eq!(vars, "VARS:[work-MFA-STS][mfa]", "[{shell}] after typing the code:\n{}", term.screen());
         assert_eq!(moto.sts_token_count(), 1, "[{shell}] GetSessionToken calls");
         assert!(!session_files(&sb).is_empty(), "[{shell}] the session was not cached");
@@ -1162,19 +1065,22 @@ fn interactive_prompt_takes_a_code_or_is_interrupted() {
         // Ctrl-C at the prompt changes nothing.
         moto.reset();
         let sb = moto_sandbox(&moto, &keys);
-        let mut term = Tmux::start(&sb, shell);
+        let term = terminal(&sb, shell);
         let (before, after) = (sb.root().join("before.env"), sb.root().join("after.env"));
         let (before_arg, after_arg) = (sq(before.to_str().unwrap()), sq(after.to_str().unwrap()));
         term.run(&format!("{}; ec2switch work; env >{before_arg}", init_line(shell)));
         term.type_line("ec2mfa");
-        term.wait_until("the MFA prompt", |s| s.contains(ALICE_QUESTION));
+        term.wait("the MFA prompt", |s| s.contains(ALICE_QUESTION));
         term.keys(&["C-c"]);
         // The terminal discards what is typed before the shell is back at its prompt.
-        term.wait_until("a prompt after Ctrl-C", |screen| {
+        term.wait("a prompt after Ctrl-C", |screen| {
             screen.lines().skip_while(|l| !l.contains(ALICE_QUESTION)).skip(1).any(|l| !l.trim().is_empty())
         });
         term.run(&format!("env >{after_arg}"));
-        let vars = term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION][$AWS_ACCESS_KEY_ID][$AWS_SESSION_TOKEN]");
+        let vars = format!(
+            "VARS:{}",
+            term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION][$AWS_ACCESS_KEY_ID][$AWS_SESSION_TOKEN]")
+        );
         let expected = format!("VARS:[work][keys][{}][]", keys.0);
         assert_eq!(vars, expected, "[{shell}] after Ctrl-C:\n{}", term.screen());
         let (before, after) = (fs::read_to_string(before).unwrap(), fs::read_to_string(after).unwrap());

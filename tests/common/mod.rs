@@ -26,6 +26,7 @@ pub mod process;
 pub mod script;
 pub mod serve;
 pub mod ssh;
+pub mod tmux;
 pub mod world;
 
 pub use moto::Moto;
@@ -327,16 +328,23 @@ impl Sandbox {
         cmd
     }
 
-    /// Gives `cmd` the sandbox's own XDG directories, so that fish reads no user's config.
-    pub fn fish_xdg(&self, cmd: &mut Command) {
+    /// The sandbox's own XDG directories (made if missing) as the variables that name them, so
+    /// that fish reads no user's config.
+    pub fn xdg_env(&self) -> Vec<(String, String)> {
         let xdg = self.root().join("xdg");
-        for (var, sub) in
-            [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-        {
-            let d = xdg.join(sub);
-            fs::create_dir_all(&d).expect("create XDG dir");
-            cmd.env(var, d);
-        }
+        [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
+            .into_iter()
+            .map(|(var, sub)| {
+                let d = xdg.join(sub);
+                fs::create_dir_all(&d).expect("create XDG dir");
+                (var.to_owned(), d.to_str().expect("utf-8 path").to_owned())
+            })
+            .collect()
+    }
+
+    /// Gives `cmd` the sandbox's own XDG directories ([`Sandbox::xdg_env`]).
+    pub fn fish_xdg(&self, cmd: &mut Command) {
+        cmd.envs(self.xdg_env());
     }
 
     /// Panics unless `tool arg` runs and succeeds with the sandbox's PATH (tests never skip).
