@@ -24,12 +24,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::clock::now;
-use common::tmux::{Pane, Tmux};
+use common::tmux::{Pane, STEP_TIMEOUT, Tmux};
 use common::world::{ALICE_QUESTION, World};
 use common::{MOTO_ACCOUNT_ID, Sandbox, Shell, fresh_code, init_line};
 
-/// Enough for any single step; a timeout means something hangs.
-const TIMEOUT: Duration = Duration::from_secs(30);
 /// SGR foreground colours as tmux writes them back with `capture-pane -e`.
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
@@ -150,7 +148,7 @@ impl Term {
             let line = lines.get(i + 1)?;
             (!strip_sgr(line).trim().is_empty()).then(|| line.trim_end().to_owned())
         };
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         let mut last: Option<PromptLine> = None;
         loop {
             let (plain, coloured) = (self.screen(), self.coloured_screen());

@@ -1,6 +1,10 @@
-//! Shared integration-test infrastructure: a local moto server ([`Moto`], plain or over TLS),
-//! an isolated user environment for running the `awsenv` binary
-//! ([`Sandbox`]), real shells ([`Shell`]) and output helpers.
+//! Shared integration-test infrastructure, compiled into every test binary (`mod common;`) so
+//! that each helper is written once. Here: an isolated user environment for running the `awsenv`
+//! binary ([`Sandbox`]), real shells ([`Shell`]) and output helpers. Beside it: moto, plain or over
+//! TLS ([`moto`]); the usual world of moto and IAM user alice ([`world`]); the names of the files
+//! awsenv keeps ([`cache`]); the clock ([`clock`]); processes ([`process`]); shell script text
+//! ([`script`]); files ([`files`]); `awsenv serve` and HTTP ([`serve`]); a terminal ([`tmux`]);
+//! OpenSSH ([`ssh`]). No binary uses every helper, hence `allow(dead_code)`.
 //!
 //! Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code)]

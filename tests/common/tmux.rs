@@ -17,8 +17,8 @@ use tempfile::TempDir;
 use super::script::status_var;
 use super::{Sandbox, Shell, show, stdout};
 
-/// How long one step may take by default; a timeout means something hangs.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one step may take unless a test says otherwise; a timeout means something hangs.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Calls `probe` every 50 ms until it gives `Ok`, for at most `timeout`; its last `Err` otherwise.
 pub fn poll<T, E>(timeout: Duration, mut probe: impl FnMut() -> Result<T, E>) -> Result<T, E> {
@@ -64,7 +64,7 @@ impl Tmux {
             cwd: None,
             config: PathBuf::from("/dev/null"),
             dir: None,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: STEP_TIMEOUT,
             socket_path: RefCell::new(None),
         };
         Tmux { server: Rc::new(server) }
