@@ -861,7 +861,7 @@ fn config_profiles_are_accounts() {
 
     // ec2switch base: the long-term keys and the profile's region; ec2mfa with its serial.
     let script = format!(
-        "{}\nec2switch base || exit 91\necho KEY=$AWS_ACCESS_KEY_ID\necho TOKEN_HEADER=${{AWS_SESSION_TOKEN-unset}}\n\
+        "{}\nec2switch base || exit 91\necho KEY=$AWS_ACCESS_KEY_ID\necho TOKEN=${{AWS_SESSION_TOKEN-unset}}\n\
          echo REGION=$AWS_REGION\necho DREGION=$AWS_DEFAULT_REGION\n\
          ec2mfa {CODE} || exit 92\necho KEY2=$AWS_ACCESS_KEY_ID\necho TOKEN2=${{AWS_SESSION_TOKEN:+set}}\n\
          echo REGION2=$AWS_REGION",
@@ -870,7 +870,7 @@ fn config_profiles_are_accounts() {
     let out = sb.run_shell(Shell::Bash, &script);
     assert_success(&out);
     assert_eq!(value(&out, "KEY"), key, "{}", show(&out));
-    assert_eq!(value(&out, "TOKEN_HEADER"), "unset", "{}", show(&out));
+    assert_eq!(value(&out, "TOKEN"), "unset", "{}", show(&out));
     assert_eq!((value(&out, "REGION"), value(&out, "DREGION")), ("eu-west-1".into(), "eu-west-1".into()));
     assert_eq!(value(&out, "TOKEN2"), "set", "{}", show(&out));
     assert_eq!(value(&out, "REGION2"), "eu-west-1");
