@@ -9,60 +9,38 @@ mod common;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
-
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
-const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
-/// Where awsenv remembers the last code sent for alice's device: `last-code.ACCOUNTID.DEVICE`.
-const LAST_CODE_FILE: &str = "last-code.123456789012.alice";
-/// An endpoint that refuses connections at once: a run that reaches for the network exits 6.
-const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
+use common::cache::{cache_file, last_code_file};
+use common::clock::now;
+use common::files::{path_str, write_executable};
+use common::process::detach;
+use common::script::sq;
+use common::world::{ALICE_SERIAL, World};
+use common::{
+    DEAD_ENDPOINT, MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, show,
+    stderr, stdout,
+};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-/// moto, and a sandbox whose account `work` signs with the keys of moto's IAM user alice.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(ACCOUNTS_JSON);
-    World { moto, sb }
-}
-
-/// `$HOME/aws-creds/.awsenv/NAME`
-fn cache_file(sb: &Sandbox, name: &str) -> PathBuf {
-    sb.store().join(".awsenv").join(name)
-}
-
-fn entry(sb: &Sandbox) -> PathBuf {
-    cache_file(sb, "work.mfa.json")
+/// Where awsenv remembers the last code sent for alice's device.
+fn last_code_path(sb: &Sandbox) -> PathBuf {
+    last_code_file(sb, MOTO_ACCOUNT_ID, "alice")
 }
 
 fn remove_entry(sb: &Sandbox) {
-    let path = entry(sb);
+    let path = cache_file(sb, "work");
     fs::remove_file(&path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
 }
 
 /// The recorded code and its time, from `CODE EPOCH`.
 fn last_code(sb: &Sandbox) -> Option<(String, i64)> {
-    let text = fs::read_to_string(cache_file(sb, LAST_CODE_FILE)).ok()?;
+    let text = fs::read_to_string(last_code_path(sb)).ok()?;
     let (code, at) = text.trim().split_once(' ').unwrap_or_else(|| panic!("last-code file holds {text:?}"));
     Some((code.to_owned(), at.parse().unwrap_or_else(|_| panic!("last-code file holds {text:?}"))))
 }
@@ -70,33 +48,9 @@ fn last_code(sb: &Sandbox) -> Option<(String, i64)> {
 /// Checks that `code` is the one recorded, at a time within `since..=now`.
 #[track_caller]
 fn assert_recorded(sb: &Sandbox, code: &str, since: i64) {
-    let (recorded, at) = last_code(sb).unwrap_or_else(|| panic!("no {LAST_CODE_FILE} after sending {code}"));
+    let (recorded, at) = last_code(sb).unwrap_or_else(|| panic!("no last-code file after sending {code}"));
     assert_eq!(recorded, code, "the recorded code");
     assert!((since..=now()).contains(&at), "recorded at {at}, not between {since} and now");
-}
-
-/// `text` in single quotes for sh (test paths never hold a quote).
-fn sq(text: &str) -> String {
-    assert!(!text.contains('\''), "unexpected quote in {text}");
-    format!("'{text}'")
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 test path")
-}
-
-/// Starts `cmd` in a new session with stdin null: no controlling terminal, so nobody is asked.
-fn detach(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.stdin(Stdio::null())
 }
 
 /// `awsenv mfa --shell bash work` with `env` added, without a terminal.
@@ -109,10 +63,6 @@ fn mfa_cmd(sb: &Sandbox, env: &[(&str, &str)]) -> Command {
 
 fn mfa(sb: &Sandbox, env: &[(&str, &str)]) -> Output {
     mfa_cmd(sb, env).output().expect("run awsenv mfa")
-}
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
 }
 
 /// A session was made and printed.
@@ -141,7 +91,7 @@ fn assert_refused(o: &Output, code: &str) {
     assert_eq!(stderr(o).lines().count(), 1, "more than the refusal on stderr\n{}", show(o));
     // The code itself is not repeated on stderr.
     assert!(!stderr(o).contains(code), "the refusal shows the code\n{}", show(o));
-    let head = format!("awsenv: this MFA code was already sent for {SERIAL} ");
+    let head = format!("awsenv: this MFA code was already sent for {ALICE_SERIAL} ");
     let tail = "s ago and AWS accepts a code once; wait for the next one";
     let ago = line
         .strip_prefix(&head)
@@ -163,12 +113,6 @@ fn running(pid: libc::pid_t) -> bool {
     &stat[open + 1..close] == "sleep" && !matches!(state, Some('Z' | 'X'))
 }
 
-/// Writes an executable script.
-fn write_script(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 // ---------------------------------------------------------------------------
 // 1. A code is never sent twice
 // ---------------------------------------------------------------------------
@@ -177,7 +121,7 @@ fn write_script(path: &Path, text: &str) {
 /// any network call (by the binary and by the shell function), and a different one works.
 #[test]
 fn repeated_code_is_refused_before_any_network_call() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let since = now();
     let body = format!(
@@ -189,8 +133,8 @@ fn repeated_code_is_refused_before_any_network_call() {
     assert!(stdout(&out).contains("SESSION=mfa"), "{}", show(&out));
     assert_eq!(w.moto.sts_token_count(), 1);
     assert_recorded(sb, "111111", since);
-    let mode = fs::metadata(cache_file(sb, LAST_CODE_FILE)).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "{LAST_CODE_FILE} is readable by others");
+    let mode = fs::metadata(last_code_path(sb)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the last-code file is readable by others");
     let recorded = last_code(sb);
 
     // The session is gone, so a new one is needed: the same code is refused.
@@ -198,7 +142,7 @@ fn repeated_code_is_refused_before_any_network_call() {
     let out = mfa(sb, &[("AWSENV_MFA_CODE", "111111")]);
     assert_refused(&out, "111111");
     assert_eq!(w.moto.sts_token_count(), 1, "the repeated code reached STS");
-    assert!(!entry(sb).exists(), "a session was cached");
+    assert!(!cache_file(sb, "work").exists(), "a session was cached");
     assert_eq!(last_code(sb), recorded, "the refusal changed the record");
 
     // Before any network call: with AWS unreachable it is still the refusal (exit 4), not exit 6.
@@ -226,7 +170,7 @@ fn repeated_code_is_refused_before_any_network_call() {
 /// A code that never reached AWS (connection refused) is not recorded and may be sent again.
 #[test]
 fn code_that_never_reached_aws_is_not_recorded() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let out = mfa(sb, &[("AWSENV_MFA_CODE", "555555"), ("AWS_ENDPOINT_URL", DEAD_ENDPOINT)]);
     assert_eq!(out.status.code(), Some(6), "{}", show(&out));
@@ -280,7 +224,7 @@ fn code_rejected_by_aws_is_recorded_for_the_device() {
 /// `NAME.mfa_command` wins over `AWSENV_MFA_COMMAND`.
 #[test]
 fn code_command_gives_the_code() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let marker = |name: &str| sb.root().join(name);
     let command = |name: &str, code: &str| format!("touch {}; echo {code}", sq(path_str(&marker(name))));
@@ -322,7 +266,7 @@ fn code_command_gives_the_code() {
 /// (which might be a secret) is not echoed.
 #[test]
 fn code_command_failures_exit_4() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
 
     let out = mfa(sb, &[("AWSENV_MFA_COMMAND", "echo hello")]);
@@ -335,7 +279,7 @@ fn code_command_failures_exit_4() {
     assert!(line.contains("MFA command failed") && line.contains('3'), "{}", show(&out));
 
     assert_eq!(w.moto.sts_token_count(), 0);
-    assert!(!entry(sb).exists());
+    assert!(!cache_file(sb, "work").exists());
     assert!(last_code(sb).is_none(), "a code was recorded: {:?}", last_code(sb));
 }
 
@@ -344,7 +288,7 @@ fn code_command_failures_exit_4() {
 /// with exit code 4 and a message naming them").
 #[test]
 fn no_code_source_names_the_sources() {
-    let w = world();
+    let w = World::start();
     let start = Instant::now();
     let out = mfa(&w.sb, &[]);
     let line = assert_exit_4(&out);
@@ -362,7 +306,7 @@ fn no_code_source_names_the_sources() {
 /// few seconds, with a message naming the timeout.
 #[test]
 fn slow_code_command_times_out() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let (out_file, err_file) = (sb.root().join("slow.out"), sb.root().join("slow.err"));
     let start = Instant::now();
@@ -387,7 +331,7 @@ fn slow_code_command_times_out() {
 /// credential_process, `2>&1 | ...`) is not kept waiting.
 #[test]
 fn timed_out_code_command_leaves_no_process_behind() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let pid_file = sb.root().join("sleep.pid");
     let command = format!("sleep 10 & echo $! > {}; wait; echo 123456", sq(path_str(&pid_file)));
@@ -434,13 +378,13 @@ fn timed_out_code_command_leaves_no_process_behind() {
 /// its new code is used. (Takes up to 31 s.)
 #[test]
 fn code_command_repeating_the_sent_code_is_run_again_after_the_next_step() {
-    let w = world();
+    let w = World::start();
     let sb = &w.sb;
     let root = sb.root();
     let (codes, count, times) = (root.join("codes"), root.join("count"), root.join("times"));
     // Prints line N of `codes` on its Nth run (the last line after that), and logs when it ran.
     let script = root.join("code-command");
-    write_script(
+    write_executable(
         &script,
         &format!(
             "#!/bin/sh\nn=$(cat {count} 2>/dev/null || echo 0)\nn=$((n + 1))\necho \"$n\" > {count}\n\

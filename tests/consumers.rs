@@ -8,25 +8,25 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Moto, Sandbox, Shell, assert_success, init_line, stderr, stdout};
+use common::cache::{cache_file, entry, set_expiration};
+use common::clock::{epoch, is_rfc3339_utc_seconds, now};
+use common::files::{mode, path_str, write_file};
+use common::process::{detach, output_within, spawn_captured};
+use common::script::value;
+use common::serve::{CREDS_PATH, Conn, Serve, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER, request};
+use common::world::{CODE, World, mfa_session};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-const CODE: &str = "123456";
-const ACCOUNT_ID: &str = "123456789012";
 const OWNED_KEYS: [&str; 4] =
     ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration"];
 
@@ -34,188 +34,13 @@ const OWNED_KEYS: [&str; 4] =
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-fn epoch(rfc3339: &str) -> i64 {
-    OffsetDateTime::parse(rfc3339, &Rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
-        .unix_timestamp()
-}
-
-fn rfc3339(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap().format(&Rfc3339).unwrap()
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` exactly, and a real moment.
-fn is_rfc3339_z(text: &str) -> bool {
-    let shape = text.len() == 20
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            10 => b == b'T',
-            13 | 16 => b == b':',
-            19 => b == b'Z',
-            _ => b.is_ascii_digit(),
-        });
-    shape && OffsetDateTime::parse(text, &Rfc3339).is_ok()
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 test path")
-}
-
-fn write_file(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode() & 0o777
-}
-
-fn show(o: &Output) -> String {
-    format!("status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
-}
-
-/// Starts `cmd` in a new session with stdin null: no controlling terminal, nobody to ask.
-fn detach(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.stdin(Stdio::null())
-}
-
-/// A child whose output is being collected; killed if dropped unfinished.
-struct Running {
-    child: Option<Child>,
-    out: Option<thread::JoinHandle<Vec<u8>>>,
-    err: Option<thread::JoinHandle<Vec<u8>>>,
-    what: String,
-}
-
-fn spawn_captured(cmd: &mut Command) -> Running {
-    let what = format!("{cmd:?}");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    Running { child: Some(child), out: Some(out), err: Some(err), what }
-}
-
-impl Running {
-    fn exited(&mut self) -> bool {
-        self.child.as_mut().unwrap().try_wait().unwrap().is_some()
-    }
-
-    /// Waits at most `limit`; panics (after killing it) with its output when it runs longer.
-    fn finish(mut self, limit: Duration) -> Output {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(25));
-        };
-        let out = self.out.take().unwrap().join().unwrap();
-        let err = self.err.take().unwrap().join().unwrap();
-        match status {
-            Some(status) => Output { status, stdout: out, stderr: err },
-            None => panic!(
-                "{} still ran after {limit:?}; killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                self.what,
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            ),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn output_within(cmd: &mut Command, limit: Duration) -> Output {
-    spawn_captured(cmd).finish(limit)
-}
-
-/// moto with IAM user alice, and a sandbox whose store has `work` (alice's keys, account file
-/// with moto's account), region us-east-1 for the aws CLI.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let mut sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"{ACCOUNT_ID}\"}}"));
-    sb.set_env("AWS_DEFAULT_REGION", "us-east-1");
-    World { moto, sb }
-}
-
-/// `awsenv mfa --shell bash ACCOUNT` with the code in the environment.
-fn make_mfa(sb: &Sandbox, account: &str, duration: Option<&str>) {
-    let mut cmd = sb.awsenv();
-    cmd.args(["mfa", "--shell", "bash", account]).env("AWSENV_MFA_CODE", CODE);
-    if let Some(duration) = duration {
-        cmd.env("AWSENV_DURATION", duration);
-    }
-    let out = output_within(detach(&mut cmd), Duration::from_secs(60));
-    assert_success(&out);
-}
-
-fn cache_file(sb: &Sandbox, name: &str) -> PathBuf {
-    sb.store().join(".awsenv").join(name)
-}
-
-fn cache_entry(sb: &Sandbox, name: &str) -> Value {
-    let path = cache_file(sb, name);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-fn set_cache_expiration(sb: &Sandbox, name: &str, expires: i64) {
-    let mut entry = cache_entry(sb, name);
-    entry["expiration"] = Value::String(rfc3339(expires));
-    let path = cache_file(sb, name);
-    fs::write(&path, serde_json::to_vec_pretty(&entry).unwrap()).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-}
-
 fn field<'a>(json: &'a Value, name: &str) -> &'a str {
     json[name].as_str().unwrap_or_else(|| panic!("no string {name} in {json}"))
 }
 
 /// The real aws CLI in the sandbox, given at most a minute.
 fn aws(sb: &Sandbox, args: &[&str]) -> Output {
-    output_within(detach(sb.command("aws").args(args)), Duration::from_secs(60))
+    output_within(sb.command("aws").args(args), Duration::from_secs(60))
 }
 
 /// boto3 in the sandbox: `script` runs with `os`, `json` and `boto3` imported.
@@ -223,7 +48,7 @@ fn boto3(sb: &Sandbox, script: &str, env: &[(&str, &str)]) -> Output {
     let full = format!("import os, sys, json, boto3\n{script}");
     let mut cmd = sb.command("python3");
     cmd.args(["-c", &full]).envs(env.iter().copied());
-    output_within(detach(&mut cmd), Duration::from_secs(60))
+    output_within(&mut cmd, Duration::from_secs(60))
 }
 
 /// The caller identity's ARN from the aws CLI's JSON answer.
@@ -232,7 +57,7 @@ fn caller_arn(o: &Output) -> String {
     assert!(o.status.success(), "aws sts get-caller-identity failed\n{}", show(o));
     let json: Value =
         serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e})\n{}", show(o)));
-    assert_eq!(json["Account"], ACCOUNT_ID, "{json}");
+    assert_eq!(json["Account"], MOTO_ACCOUNT_ID, "{json}");
     field(&json, "Arn").to_owned()
 }
 
@@ -276,17 +101,17 @@ fn check_process_json(o: &Output) -> Value {
         assert!(!field(&json, key).is_empty(), "{key} is empty: {json}");
     }
     let expiration = field(&json, "Expiration");
-    assert!(is_rfc3339_z(expiration), "Expiration {expiration:?} is not RFC 3339 UTC with Z");
+    assert!(is_rfc3339_utc_seconds(expiration), "Expiration {expiration:?} is not RFC 3339 UTC with Z");
     json
 }
 
 #[test]
 fn credential_process_serves_the_aws_cli_and_boto3() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
+    mfa_session(sb, "work", None);
     assert_eq!(w.moto.sts_token_count(), 1, "awsenv mfa made the session");
-    let mfa = cache_entry(sb, "work.mfa.json");
+    let mfa = entry(sb, "work").json;
 
     let bin = env!("CARGO_BIN_EXE_awsenv");
     write_file(
@@ -298,8 +123,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     );
 
     // The document itself: exactly the five keys, the cached session's values.
-    let out =
-        output_within(detach(sb.awsenv().args(["credential-process", "work"])), Duration::from_secs(30));
+    let out = output_within(sb.awsenv().args(["credential-process", "work"]), Duration::from_secs(30));
     let json = check_process_json(&out);
     assert_eq!(json["AccessKeyId"], mfa["access_key_id"]);
     assert_eq!(json["SessionToken"], mfa["session_token"]);
@@ -325,7 +149,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
         let out = aws(sb, &["sts", "get-caller-identity", "--profile", "viarole"]);
         let arn = caller_arn(&out);
         assert!(
-            arn.starts_with(&format!("arn:aws:sts::{ACCOUNT_ID}:assumed-role/Admin/")),
+            arn.starts_with(&format!("arn:aws:sts::{MOTO_ACCOUNT_ID}:assumed-role/Admin/")),
             "run {run}: not the role's ARN: {arn}"
         );
         assert_eq!(w.moto.assumed_role_count(), 1, "aws CLI run {run}: the role session is cached");
@@ -335,7 +159,7 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     assert_eq!((w.moto.sts_token_count(), w.moto.assumed_role_count()), (1, 1));
 
     let out = output_within(
-        detach(sb.awsenv().args(["credential-process", "work", "--role", "Admin"])),
+        sb.awsenv().args(["credential-process", "work", "--role", "Admin"]),
         Duration::from_secs(30),
     );
     let role = check_process_json(&out);
@@ -343,9 +167,8 @@ fn credential_process_serves_the_aws_cli_and_boto3() {
     assert!((3000..=3600).contains(&left), "a role session of an hour: {left} s left");
 
     // No cached session, no terminal, no code: exit 4, a hint to run ec2mfa, nothing on stdout.
-    fs::remove_file(cache_file(sb, "work.mfa.json")).unwrap();
-    let out =
-        output_within(detach(sb.awsenv().args(["credential-process", "work"])), Duration::from_secs(30));
+    fs::remove_file(cache_file(sb, "work")).unwrap();
+    let out = output_within(sb.awsenv().args(["credential-process", "work"]), Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     assert!(out.stdout.is_empty(), "stdout must be empty\n{}", show(&out));
     assert!(stderr(&out).contains("ec2mfa"), "the message says to run ec2mfa\n{}", show(&out));
@@ -361,7 +184,7 @@ fn update_once(sb: &Sandbox, credentials: &Path, profile: &str) -> Output {
     let mut cmd = sb.awsenv();
     cmd.args(["update", "--once", "--profile", profile, "work"])
         .env("AWS_SHARED_CREDENTIALS_FILE", credentials);
-    output_within(detach(&mut cmd), Duration::from_secs(60))
+    output_within(&mut cmd, Duration::from_secs(60))
 }
 
 /// Asserts that `profile` of `ini` holds the MFA session of the cache entry `mfa`.
@@ -372,16 +195,16 @@ fn assert_profile_holds(ini: &Ini, profile: &str, mfa: &Value) {
     assert_eq!(section.get("aws_secret_access_key").map(String::as_str), mfa["secret_access_key"].as_str());
     assert_eq!(section.get("aws_session_token").map(String::as_str), mfa["session_token"].as_str());
     let expiration = section.get("expiration").unwrap_or_else(|| panic!("no expiration in [{profile}]"));
-    assert!(is_rfc3339_z(expiration), "[{profile}] expiration {expiration:?}");
+    assert!(is_rfc3339_utc_seconds(expiration), "[{profile}] expiration {expiration:?}");
     assert_eq!(epoch(expiration), epoch(field(mfa, "expiration")), "[{profile}]");
 }
 
 #[test]
 fn update_once_writes_a_profile_the_aws_cli_uses() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    mfa_session(sb, "work", None);
+    let mfa = entry(sb, "work").json;
     let dot_aws = sb.home().join(".aws");
     assert!(!dot_aws.exists(), "the sandbox starts without ~/.aws");
     let credentials = dot_aws.join("credentials");
@@ -500,10 +323,10 @@ fn preservation_problems(original: &str, result: &str, target: &str) -> Vec<Stri
 
 #[test]
 fn update_changes_only_the_target_section() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    mfa_session(sb, "work", None);
+    let mfa = entry(sb, "work").json;
     let cases: [(&str, &str); 11] = [
         (
             "comments, odd spacing, profiles before and after, target with region and output",
@@ -594,10 +417,10 @@ fn update_changes_only_the_target_section() {
 
 #[test]
 fn concurrent_updates_and_aws_configure_lose_nothing() {
-    let w = world();
-    make_mfa(&w.sb, "work", None);
+    let w = World::for_aws_cli();
+    mfa_session(&w.sb, "work", None);
     let sb = Arc::new(w.sb);
-    let mfa = cache_entry(&sb, "work.mfa.json");
+    let mfa = entry(&sb, "work").json;
     let credentials = sb.home().join(".aws/credentials");
     let seed = "# seed comment\n[seed]\naws_access_key_id = SEEDKEY\naws_secret_access_key = SEEDSECRET\n";
     write_file(&credentials, seed);
@@ -652,10 +475,10 @@ fn concurrent_updates_and_aws_configure_lose_nothing() {
 #[test]
 fn update_never_overwrites_a_concurrent_aws_cli_write() {
     const WRITES: usize = 20;
-    let w = world();
-    make_mfa(&w.sb, "work", None);
+    let w = World::for_aws_cli();
+    mfa_session(&w.sb, "work", None);
     let sb = Arc::new(w.sb);
-    let mfa = cache_entry(&sb, "work.mfa.json");
+    let mfa = entry(&sb, "work").json;
     let credentials = sb.home().join(".aws/credentials");
     write_file(&credentials, "[seed]\naws_access_key_id = SEEDKEY\n");
     fs::set_permissions(&credentials, fs::Permissions::from_mode(0o600)).unwrap();
@@ -712,10 +535,10 @@ fn update_never_overwrites_a_concurrent_aws_cli_write() {
 
 #[test]
 fn update_loop_stops_when_renewal_needs_a_code() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", Some("900"));
-    let left = epoch(field(&cache_entry(sb, "work.mfa.json"), "expiration")) - now();
+    mfa_session(sb, "work", Some("900"));
+    let left = epoch(field(&entry(sb, "work").json, "expiration")) - now();
     assert!((800..=900).contains(&left), "a 15-minute session: {left}");
     let credentials = sb.home().join(".aws/credentials");
     let update = |profile: &str| {
@@ -736,7 +559,7 @@ fn update_loop_stops_when_renewal_needs_a_code() {
     };
 
     // 330 s left: less than update wants for a round (5 min + 1 min), and no code to renew.
-    set_cache_expiration(sb, "work.mfa.json", now() + 330);
+    set_expiration(sb, "work", now() + 330);
     let started = Instant::now();
     let out = update("early").finish(Duration::from_secs(100));
     check_stopped(&out);
@@ -744,8 +567,8 @@ fn update_loop_stops_when_renewal_needs_a_code() {
 
     // 363 s left: the first round writes; the next, 5 minutes before expiry (~63 s later),
     // would need a new code and stops.
-    set_cache_expiration(sb, "work.mfa.json", now() + 363);
-    let mfa = cache_entry(sb, "work.mfa.json");
+    set_expiration(sb, "work", now() + 363);
+    let mfa = entry(sb, "work").json;
     let started = Instant::now();
     let mut running = update("p");
     let written = loop {
@@ -775,179 +598,36 @@ fn update_loop_stops_when_renewal_needs_a_code() {
 // 3. serve
 // ---------------------------------------------------------------------------
 
-/// `awsenv serve` running in the background, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(sb: &Sandbox, args: &[&str]) -> Server {
-        let mut cmd = sb.awsenv();
-        cmd.arg("serve").args(args).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = detach(&mut cmd).spawn().expect("spawn awsenv serve");
-        let err = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let log_writer = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                log_writer.lock().unwrap().push_str(&format!("{line}\n"));
-                let port = line
-                    .strip_prefix("awsenv: serving ")
-                    .and_then(|rest| rest.split_once(" on http://127.0.0.1:"))
-                    .and_then(|(_, rest)| rest.strip_suffix('/'))
-                    .and_then(|port| port.parse::<u16>().ok());
-                if let (Some(port), Some(tx)) = (port, tx.take()) {
-                    let _ = tx.send(port);
-                }
-            }
-        });
-        let mut server = Server { child, port: 0, log };
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(port) => server.port = port,
-            Err(_) => {
-                let status = server.child.try_wait().unwrap();
-                panic!("awsenv serve did not announce a port (status {status:?}):\n{}", server.log());
-            }
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn rss_kb(&self) -> u64 {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("no VmRSS in {status}"))
-    }
-}
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// One HTTP/1.1 connection, kept alive between requests.
-struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Conn {
-    fn open(port: u16) -> std::io::Result<Conn> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn { reader: BufReader::new(stream.try_clone()?), writer: stream })
-    }
-
-    fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        self.writer.write_all(request.as_bytes())?;
-        let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status = line
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| bad(format!("bad status line {line:?}")))?;
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            if self.reader.read_line(&mut line)? == 0 {
-                return Err(bad("connection closed in the head".into()));
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            let (name, value) = l.split_once(':').ok_or_else(|| bad(format!("bad header {l:?}")))?;
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .ok_or_else(|| bad(format!("no Content-Length in {headers:?}")))?;
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
-        Ok(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
-    }
-}
-
-/// One request on its own connection.
-fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
-    let mut all = headers.to_vec();
-    all.push(("Connection", "close"));
-    Conn::open(port)
-        .and_then(|mut c| c.send(method, path, &all))
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-}
-
-const TOKEN_PATH: &str = "/latest/api/token";
-const CREDS_PATH: &str = "/latest/meta-data/iam/security-credentials/";
-const TTL: &str = "X-aws-ec2-metadata-token-ttl-seconds";
-const TOKEN: &str = "X-aws-ec2-metadata-token";
-
 fn token(port: u16, ttl: &str) -> String {
-    let r = request(port, "PUT", TOKEN_PATH, &[(TTL, ttl)]);
+    let r = request(port, "PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]);
     assert_eq!(r.status, 200, "PUT token ttl {ttl}: {r:?}");
-    assert_eq!(r.header(TTL), Some(ttl), "{r:?}");
-    assert!(r.body.len() >= 32 && r.body.bytes().all(|b| b.is_ascii_hexdigit()), "token {:?}", r.body);
-    r.body
+    assert_eq!(r.header(TTL_HEADER), Some(ttl), "{r:?}");
+    assert!(r.text().len() >= 32 && r.text().bytes().all(|b| b.is_ascii_hexdigit()), "token {:?}", r.text());
+    r.text()
 }
 
 #[test]
 fn serve_speaks_imdsv2() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
-    let mfa = cache_entry(sb, "work.mfa.json");
-    let server = Server::start(sb, &["work", "--port", "0"]);
+    mfa_session(sb, "work", None);
+    let mfa = entry(sb, "work").json;
+    let server = Serve::start(sb.awsenv().args(["serve", "work", "--port", "0"]));
     let port = server.port;
 
     let t = token(port, "60");
-    let r = request(port, "GET", CREDS_PATH, &[(TOKEN, &t)]);
-    assert_eq!((r.status, r.body.as_str()), (200, "work"), "{r:?}");
-    let r = request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN, &t)]);
+    let r = request(port, "GET", CREDS_PATH, &[(TOKEN_HEADER, &t)]);
+    assert_eq!((r.status, r.text().as_str()), (200, "work"), "{r:?}");
+    let r = request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN_HEADER, &t)]);
     assert_eq!(r.status, 200, "{r:?}");
-    let doc: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {r:?}"));
+    let doc: Value = serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("not JSON ({e}): {r:?}"));
     assert_eq!(doc["Code"], "Success", "{doc}");
     assert_eq!(doc["Type"], "AWS-HMAC", "{doc}");
     assert_eq!(doc["AccessKeyId"], mfa["access_key_id"], "{doc}");
     assert_eq!(doc["SecretAccessKey"], mfa["secret_access_key"], "{doc}");
     assert_eq!(doc["Token"], mfa["session_token"], "{doc}");
     for key in ["Expiration", "LastUpdated"] {
-        assert!(is_rfc3339_z(field(&doc, key)), "{key}: {doc}");
+        assert!(is_rfc3339_utc_seconds(field(&doc, key)), "{key}: {doc}");
     }
     assert_eq!(epoch(field(&doc, "Expiration")), epoch(field(&mfa, "expiration")));
     assert!((epoch(field(&doc, "LastUpdated")) - now()).abs() < 120, "{doc}");
@@ -957,13 +637,13 @@ fn serve_speaks_imdsv2() {
     assert_eq!(request(port, "GET", &doc_path, &[]).status, 401, "no token");
     assert_eq!(request(port, "GET", CREDS_PATH, &[]).status, 401, "no token (listing)");
     let wrong = "0".repeat(64);
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &wrong)]).status, 401, "wrong token");
+    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN_HEADER, &wrong)]).status, 401, "wrong token");
     let short = token(port, "1");
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &short)]).status, 200, "fresh 1 s token");
+    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN_HEADER, &short)]).status, 200, "fresh 1 s token");
     thread::sleep(Duration::from_millis(2100));
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &short)]).status, 401, "expired token");
+    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN_HEADER, &short)]).status, 401, "expired token");
     for ttl in ["0", "21601", "abc", "-1", ""] {
-        let r = request(port, "PUT", TOKEN_PATH, &[(TTL, ttl)]);
+        let r = request(port, "PUT", TOKEN_PATH, &[(TTL_HEADER, ttl)]);
         assert_eq!(r.status, 400, "ttl {ttl:?}: {r:?}");
     }
     assert_eq!(request(port, "PUT", TOKEN_PATH, &[]).status, 400, "ttl missing");
@@ -971,15 +651,23 @@ fn serve_speaks_imdsv2() {
 
     // Proxies, methods, paths.
     let xff = ("X-Forwarded-For", "10.0.0.1");
-    assert_eq!(request(port, "PUT", TOKEN_PATH, &[(TTL, "60"), xff]).status, 403, "PUT through a proxy");
-    assert_eq!(request(port, "GET", &doc_path, &[(TOKEN, &t), xff]).status, 403, "GET through a proxy");
-    assert_eq!(request(port, "POST", TOKEN_PATH, &[(TTL, "60")]).status, 405, "POST token");
-    assert_eq!(request(port, "GET", TOKEN_PATH, &[(TTL, "60")]).status, 405, "GET token");
+    assert_eq!(
+        request(port, "PUT", TOKEN_PATH, &[(TTL_HEADER, "60"), xff]).status,
+        403,
+        "PUT through a proxy"
+    );
+    assert_eq!(
+        request(port, "GET", &doc_path, &[(TOKEN_HEADER, &t), xff]).status,
+        403,
+        "GET through a proxy"
+    );
+    assert_eq!(request(port, "POST", TOKEN_PATH, &[(TTL_HEADER, "60")]).status, 405, "POST token");
+    assert_eq!(request(port, "GET", TOKEN_PATH, &[(TTL_HEADER, "60")]).status, 405, "GET token");
     for path in ["/latest/meta-data/ami-id", "/foo", "/"] {
-        let r = request(port, "GET", path, &[(TOKEN, &t)]);
+        let r = request(port, "GET", path, &[(TOKEN_HEADER, &t)]);
         assert_eq!(r.status, 404, "{path}: {r:?}");
     }
-    let r = request(port, "GET", &format!("{CREDS_PATH}other"), &[(TOKEN, &t)]);
+    let r = request(port, "GET", &format!("{CREDS_PATH}other"), &[(TOKEN_HEADER, &t)]);
     assert_eq!(r.status, 404, "another role name: {r:?}");
 
     // The SDKs, with nothing but the endpoint.
@@ -999,7 +687,7 @@ fn serve_speaks_imdsv2() {
     let mut cmd = sb.command("aws");
     cmd.args(["sts", "get-caller-identity"]);
     imds_env(&mut cmd);
-    let out = output_within(detach(&mut cmd), Duration::from_secs(60));
+    let out = output_within(&mut cmd, Duration::from_secs(60));
     caller_arn(&out);
     let mut cmd = sb.command("python3");
     cmd.args([
@@ -1009,22 +697,22 @@ fn serve_speaks_imdsv2() {
          'id': s.client('sts').get_caller_identity()}))",
     ]);
     imds_env(&mut cmd);
-    let out = output_within(detach(&mut cmd), Duration::from_secs(60));
+    let out = output_within(&mut cmd, Duration::from_secs(60));
     assert!(out.status.success(), "boto3 through the endpoint\n{}", show(&out));
     let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(got["method"], "iam-role", "boto3 found the credentials in IMDS: {got}");
     assert_eq!(got["key"], mfa["access_key_id"], "{got}");
-    assert_eq!(got["id"]["Account"], ACCOUNT_ID, "{got}");
+    assert_eq!(got["id"]["Account"], MOTO_ACCOUNT_ID, "{got}");
     assert_eq!(w.moto.sts_token_count(), 1, "serving makes no GetSessionToken");
     assert!(!server.log().contains("could not renew"), "{}", server.log());
 }
 
 #[test]
 fn serve_under_load() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
-    let server = Server::start(sb, &["work", "--port", "0"]);
+    mfa_session(sb, "work", None);
+    let server = Serve::start(sb.awsenv().args(["serve", "work", "--port", "0"]));
     let port = server.port;
 
     // Keep-alive connections from 8 threads, each a PUT then GETs; every answer 200.
@@ -1034,16 +722,18 @@ fn serve_under_load() {
             .map(|_| {
                 thread::spawn(move || -> Result<usize, String> {
                     let mut conn = Conn::open(port).map_err(|e| format!("connect: {e}"))?;
-                    let r = conn.send("PUT", TOKEN_PATH, &[(TTL, "300")]).map_err(|e| format!("PUT: {e}"))?;
+                    let r = conn
+                        .send("PUT", TOKEN_PATH, &[(TTL_HEADER, "300")])
+                        .map_err(|e| format!("PUT: {e}"))?;
                     if r.status != 200 {
                         return Err(format!("PUT: {r:?}"));
                     }
-                    let token = r.body;
+                    let token = r.text();
                     for i in 1..per_thread {
                         let path =
                             if i % 4 == 0 { CREDS_PATH.to_owned() } else { format!("{CREDS_PATH}work") };
                         let r = conn
-                            .send("GET", &path, &[(TOKEN, &token)])
+                            .send("GET", &path, &[(TOKEN_HEADER, &token)])
                             .map_err(|e| format!("GET {i}: {e}"))?;
                         if r.status != 200 || r.header("Connection") == Some("close") {
                             return Err(format!("GET {i}: {r:?}"));
@@ -1090,7 +780,7 @@ fn serve_under_load() {
                     }
                     let mut conn = Conn::open(port).map_err(|e| format!("connect: {e}"))?;
                     let r = conn
-                        .send("PUT", TOKEN_PATH, &[(TTL, "60"), ("Connection", "close")])
+                        .send("PUT", TOKEN_PATH, &[(TTL_HEADER, "60"), ("Connection", "close")])
                         .map_err(|e| format!("PUT: {e}"))?;
                     if r.status != 200 || r.header("Connection") != Some("close") {
                         return Err(format!("PUT: {r:?}"));
@@ -1105,7 +795,7 @@ fn serve_under_load() {
     }
     let short_took = started.elapsed();
     let t = token(port, "60");
-    assert_eq!(request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN, &t)]).status, 200);
+    assert_eq!(request(port, "GET", &format!("{CREDS_PATH}work"), &[(TOKEN_HEADER, &t)]).status, 200);
     let rss_after = server.rss_kb();
     eprintln!("serve: 400 short connections in {short_took:?}; VmRSS {rss_after} kB after them");
     assert!(!server.log().contains("could not"), "{}", server.log());
@@ -1117,7 +807,7 @@ fn serve_listens_on_loopback_only() {
     let sb = Sandbox::new(None);
     for bind in ["0.0.0.0", "192.168.1.1", "::"] {
         let out = output_within(
-            detach(sb.awsenv().args(["serve", "work", "--port", "0", "--bind", bind])),
+            sb.awsenv().args(["serve", "work", "--port", "0", "--bind", bind]),
             Duration::from_secs(5),
         );
         assert_eq!(out.status.code(), Some(2), "--bind {bind}\n{}", show(&out));
@@ -1128,12 +818,11 @@ fn serve_listens_on_loopback_only() {
 
 #[test]
 fn serve_fails_at_startup_without_a_session() {
-    let w = world();
+    let w = World::for_aws_cli();
     let sb = &w.sb;
-    make_mfa(sb, "work", None);
-    set_cache_expiration(sb, "work.mfa.json", now() - 60);
-    let out =
-        output_within(detach(sb.awsenv().args(["serve", "work", "--port", "0"])), Duration::from_secs(20));
+    mfa_session(sb, "work", None);
+    set_expiration(sb, "work", now() - 60);
+    let out = output_within(sb.awsenv().args(["serve", "work", "--port", "0"]), Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     assert!(!stderr(&out).contains("serving"), "it must not serve\n{}", show(&out));
     assert!(stderr(&out).contains("ec2mfa"), "{}", show(&out));
@@ -1144,16 +833,6 @@ fn serve_fails_at_startup_without_a_session() {
 // 4. Profiles of ~/.aws
 // ---------------------------------------------------------------------------
 
-/// `NAME=value` printed by a script, last one wins.
-fn value(o: &Output, name: &str) -> String {
-    let prefix = format!("{name}=");
-    stdout(o)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {name}= line\n{}", show(o)))
-}
-
 #[test]
 fn config_profiles_are_accounts() {
     let moto = Moto::start();
@@ -1161,15 +840,15 @@ fn config_profiles_are_accounts() {
     sb.remove_env("AWS_REGION");
     sb.remove_env("AWS_DEFAULT_REGION");
     let (key, secret) = moto.create_user("alice");
-    let serial = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/alice");
+    let serial = format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:mfa/alice");
     let config = sb.home().join(".aws/config");
     let credentials = sb.home().join(".aws/credentials");
     write_file(
         &config,
         &format!(
             "[profile base]\nmfa_serial = {serial}\nregion = eu-west-1\n\n\
-             [profile admin]\nrole_arn = arn:aws:iam::{ACCOUNT_ID}:role/Admin\nsource_profile = base\n\n\
-             [profile deep]\nrole_arn = arn:aws:iam::{ACCOUNT_ID}:role/Deep\nsource_profile = admin\n\
+             [profile admin]\nrole_arn = arn:aws:iam::{MOTO_ACCOUNT_ID}:role/Admin\nsource_profile = base\n\n\
+             [profile deep]\nrole_arn = arn:aws:iam::{MOTO_ACCOUNT_ID}:role/Deep\nsource_profile = admin\n\
              duration_seconds = 1800\nrole_session_name = deep-session\nexternal_id = X\n"
         ),
     );
@@ -1197,7 +876,7 @@ fn config_profiles_are_accounts() {
     assert_eq!(value(&out, "TOKEN2"), "set", "{}", show(&out));
     assert_eq!(value(&out, "REGION2"), "eu-west-1");
     assert_eq!(moto.sts_token_count(), 1, "ec2mfa made one GetSessionToken");
-    let base = cache_entry(&sb, "base.mfa.json");
+    let base = entry(&sb, "base").json;
     assert_eq!(base["mfa_serial"], serial.as_str(), "the session was made with the profile's serial");
     assert_eq!(value(&out, "KEY2"), field(&base, "access_key_id"));
 
@@ -1205,7 +884,7 @@ fn config_profiles_are_accounts() {
     let deep = || {
         let mut cmd = sb.awsenv();
         cmd.args(["credential-process", "deep"]).env("AWSENV_MFA_CODE", CODE);
-        output_within(detach(&mut cmd), Duration::from_secs(60))
+        output_within(&mut cmd, Duration::from_secs(60))
     };
     let json = check_process_json(&deep());
     assert_eq!((moto.sts_token_count(), moto.assumed_role_count()), (1, 2), "Token 1, AssumedRole 2");
@@ -1214,7 +893,7 @@ fn config_profiles_are_accounts() {
     let data = moto_data(&moto);
     let roles = data["sts"]["AssumedRole"].as_array().cloned().unwrap_or_default();
     let assumed = |role: &str| {
-        let arn = format!("arn:aws:iam::{ACCOUNT_ID}:role/{role}");
+        let arn = format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:role/{role}");
         roles
             .iter()
             .find(|r| r["role_arn"] == arn.as_str())
@@ -1270,7 +949,7 @@ fn config_profiles_are_accounts() {
 #[test]
 fn broken_profiles_are_configuration_errors() {
     let mut sb = Sandbox::new(None);
-    let role = |name: &str| format!("role_arn = arn:aws:iam::{ACCOUNT_ID}:role/{name}");
+    let role = |name: &str| format!("role_arn = arn:aws:iam::{MOTO_ACCOUNT_ID}:role/{name}");
     let cases: Vec<(&str, String, &str, String)> = vec![
         ("header without ]", "[profile ok]\nregion = x\n\n[profile x\nregion = y\n".into(), "x", ":4".into()),
         ("garbage line", "[profile x]\nregion = y\ngarbage\n".into(), "x", ":3".into()),
@@ -1295,10 +974,8 @@ fn broken_profiles_are_configuration_errors() {
         let path = sb.root().join(format!("config{index}"));
         write_file(&path, text);
         sb.set_env("AWS_CONFIG_FILE", path_str(&path));
-        let out = output_within(
-            detach(sb.awsenv().args(["switch", "--shell", "bash", account])),
-            Duration::from_secs(20),
-        );
+        let out =
+            output_within(sb.awsenv().args(["switch", "--shell", "bash", account]), Duration::from_secs(20));
         assert_eq!(out.status.code(), Some(3), "{name}\n{}", show(&out));
         assert!(out.stdout.is_empty(), "{name}\n{}", show(&out));
         let err = stderr(&out);

@@ -8,22 +8,12 @@ use std::fs;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::process::{output_within, show};
-use common::{Moto, Sandbox, assert_success, stderr};
+use common::process::output_within;
+use common::world::World;
+use common::{assert_success, show, stderr};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const PHASES: [&str; 7] = ["start-up", "cache read", "lock wait", "code", "AWS", "write", "other"];
-
-fn world() -> (Moto, Sandbox) {
-    let moto = Moto::start();
-    let mut sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    moto.create_virtual_mfa("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json("{\"work\": \"123456789012\"}");
-    sb.set_env("AWS_DEFAULT_REGION", "us-east-1");
-    (moto, sb)
-}
 
 /// The milliseconds of each phase of the last stderr line, which must be the timing line.
 #[track_caller]
@@ -55,7 +45,7 @@ fn phase(found: &[(String, f64)], name: &str) -> f64 {
 
 #[test]
 fn every_command_ends_with_where_its_time_went() {
-    let (moto, sb) = world();
+    let World { moto, sb, .. } = World::for_aws_cli();
     // A new MFA session: the AWS call and the write show.
     let out = output_within(
         sb.awsenv().args(["--debug", "mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", "123456"),
@@ -85,7 +75,7 @@ fn every_command_ends_with_where_its_time_went() {
 
 #[test]
 fn a_lock_held_elsewhere_shows_as_lock_wait() {
-    let (_moto, sb) = world();
+    let World { sb, moto: _moto, .. } = World::for_aws_cli();
     let cache = sb.store().join(".awsenv");
     fs::create_dir_all(&cache).unwrap();
     fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();

@@ -33,28 +33,17 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Shell, project_venv, stderr, stdout};
+use common::tmux::{Pane, Tmux, poll};
+use common::world::ALICE_QUESTION;
+use common::{Shell, project_venv, repo, show, stderr, stdout};
 use tempfile::TempDir;
 
 /// Enough for any step in a shell; a timeout means something hangs.
 const STEP: Duration = Duration::from_secs(60);
 /// Until the playground is up: it may build awsenv (release) and install moto first.
 const SETUP: Duration = Duration::from_secs(40 * 60);
-const QUESTION: &str = "Enter token for user alice: ";
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
-}
 
 // ---------------------------------------------------------------------------
 // What scripts/lib/needs.bash lists
@@ -227,7 +216,7 @@ impl Machine {
     /// `scripts/test ARGS`: its output, checked to have printed nothing on stdout.
     fn scripts_test(&self, args: &[&str]) -> Output {
         let out = self.command("scripts/test").args(args).output().expect("run scripts/test");
-        assert_eq!(stdout(&out), "", "scripts/test {args:?} printed on stdout: {}", describe(&out));
+        assert_eq!(stdout(&out), "", "scripts/test {args:?} printed on stdout: {}", show(&out));
         out
     }
 }
@@ -249,158 +238,45 @@ fn stderr_lines(out: &Output) -> Vec<String> {
 // A terminal: the user's bash in its own tmux server, in the repository
 // ---------------------------------------------------------------------------
 
-struct Term {
-    tmux: PathBuf,
-    socket: String,
-    conf: PathBuf,
-    env: BTreeMap<String, String>,
-    shell: Shell,
-    tags: usize,
+/// The user's bash in a 220x50 pane of its own tmux server (the machine's tmux), in the
+/// repository, with TERM=xterm-256color.
+fn terminal(machine: &Machine) -> Pane {
+    let tmux = machine.bin.join("tmux");
+    assert!(tmux.exists(), "tmux is not installed: run scripts/test --install-only (tests never skip)");
+    let env = machine.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    Tmux::new(env).program(&tmux).current_dir(repo()).xterm().timeout(STEP).session(
+        "t",
+        (220, 50),
+        Shell::Bash,
+        &["bash", "--norc", "--noprofile"],
+    )
 }
 
-impl Term {
-    fn start(machine: &Machine) -> Term {
-        let tmux = machine.bin.join("tmux");
-        assert!(tmux.exists(), "tmux is not installed: run scripts/test --install-only (tests never skip)");
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let conf = machine.root.join("tmux.conf");
-        fs::write(&conf, "set -g default-terminal xterm-256color\nset -g history-limit 20000\n")
-            .expect("write tmux.conf");
-        let term = Term {
-            tmux,
-            socket: format!("awsenv-first-run-{}-{n}", std::process::id()),
-            conf,
-            env: machine.env.clone(),
-            shell: Shell::Bash,
-            tags: 0,
-        };
-        let bash =
-            ["new-session", "-d", "-x", "220", "-y", "50", "-s", "t", "--", "bash", "--norc", "--noprofile"];
-        term.tmux(&bash);
-        term.wait("the first prompt", STEP, |screen| !screen.trim().is_empty());
-        term
-    }
-
-    #[track_caller]
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.tmux)
-            .env_clear()
-            .envs(&self.env)
-            .current_dir(repo())
-            .args(["-u", "-L", &self.socket, "-f"])
-            .arg(&self.conf)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
-        stdout(&out)
-    }
-
-    fn type_line(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", "--", text]);
-        self.tmux(&["send-keys", "-t", "t", "Enter"]);
-    }
-
-    /// The pane and its history, wrapped lines joined.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-t", "t", "-S", "-"])
-    }
-
-    #[track_caller]
-    fn wait(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; the pane shows:\n{screen}");
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Waits for the playground's shell (`shell`) to read its terminal: its prompt after the
-    /// playground's greeting, then an echo that comes back (typed again after Ctrl-C if the keys
-    /// were lost while the shell was starting).
-    fn enter_playground(&mut self, shell: Shell) {
-        self.wait("the playground's shell prompt", STEP, |screen| {
-            let after = screen.split("Leave with: exit").nth(1).unwrap_or("");
-            after
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| l.trim_end().ends_with(['#', '$', '>', '%']))
+/// Waits for the playground's shell (`shell`) to read its terminal: its prompt after the
+/// playground's greeting, then an echo that comes back (typed again after Ctrl-C if the keys
+/// were lost while the shell was starting).
+fn enter_playground(term: &Pane, shell: Shell) {
+    term.wait("the playground's shell prompt", |screen| {
+        let after = screen.split("Leave with: exit").nth(1).unwrap_or("");
+        after
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_end().ends_with(['#', '$', '>', '%']))
+    });
+    term.set_shell(shell);
+    for attempt in 0..5 {
+        let marker = format!("READY-{attempt}");
+        term.type_line(&format!("echo \"RE\"\"ADY-{attempt}\""));
+        let echoed = poll(Duration::from_secs(5), || {
+            if term.screen().lines().any(|l| l.trim_end() == marker) { Ok(()) } else { Err(()) }
         });
-        self.shell = shell;
-        for attempt in 0..5 {
-            let marker = format!("READY-{attempt}");
-            self.type_line(&format!("echo \"RE\"\"ADY-{attempt}\""));
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if self.screen().lines().any(|l| l.trim_end() == marker) {
-                    return;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-            self.tmux(&["send-keys", "-t", "t", "C-c"]);
+        if echoed.is_ok() {
+            return;
         }
-        panic!("the playground's {shell} never echoed; the pane shows:\n{}", self.screen());
+        term.keys(&["C-c"]);
     }
-
-    /// Runs `command` in the current shell; its status and what it printed.
-    #[track_caller]
-    fn run(&mut self, command: &str) -> (i32, String) {
-        self.tags += 1;
-        let n = self.tags;
-        let status = if self.shell == Shell::Fish { "$status" } else { "$?" };
-        self.type_line(&format!("{command}; echo \"EX\"\"IT-{n}:{status}\""));
-        self.finish(n)
-    }
-
-    #[track_caller]
-    fn finish(&self, n: usize) -> (i32, String) {
-        let marker = format!("EXIT-{n}:");
-        let screen = self
-            .wait(&format!("the end of command {n}"), STEP, |s| s.lines().any(|l| l.starts_with(&marker)));
-        let lines: Vec<&str> = screen.lines().collect();
-        let end = lines.iter().position(|l| l.starts_with(&marker)).expect("marker line");
-        let typed = format!("\"EX\"\"IT-{n}:");
-        let start = lines[..end].iter().rposition(|l| l.contains(&typed)).map_or(0, |i| i + 1);
-        let output = lines[start..end].iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
-        let code = lines[end][marker.len()..]
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("bad status {:?}", lines[end]));
-        (code, output)
-    }
-
-    /// Runs `command`, which must succeed; what it printed.
-    #[track_caller]
-    fn ok(&mut self, command: &str) -> String {
-        let (code, output) = self.run(command);
-        assert_eq!(
-            code,
-            0,
-            "[{}] `{command}` failed:\n{output}\n--- pane ---\n{}",
-            self.shell,
-            self.screen()
-        );
-        output
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = Command::new(&self.tmux)
-            .env_clear()
-            .envs(&self.env)
-            .args(["-L", &self.socket, "kill-server"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
+    panic!("the playground's {shell} never echoed; the pane shows:\n{}", term.screen());
 }
 
 // ---------------------------------------------------------------------------
@@ -412,9 +288,9 @@ const END: &str = "PLAYGROUND-END:";
 /// Types `command` (which ends in the playground) into the user's bash and waits for the
 /// playground's shell. Returns the lines the command printed before the playground's greeting and
 /// the port moto listens on.
-fn open_playground(term: &mut Term, command: &str, shell: Shell) -> (Vec<String>, u16) {
+fn open_playground(term: &Pane, command: &str, shell: Shell) -> (Vec<String>, u16) {
     term.type_line(&format!("{command}; echo \"PLAYGROUND\"\"-END:$?\""));
-    let screen = term.wait("the playground's greeting", SETUP, |s| {
+    let screen = term.wait_for("the playground's greeting", SETUP, |s| {
         s.contains("Leave with: exit") || s.lines().any(|l| l.starts_with(END))
     });
     assert!(!screen.lines().any(|l| l.starts_with(END)), "the playground ended early:\n{screen}");
@@ -428,21 +304,18 @@ fn open_playground(term: &mut Term, command: &str, shell: Shell) -> (Vec<String>
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {:?}", lines[greeting]));
-    term.enter_playground(shell);
+    enter_playground(term, shell);
     (before.collect(), port)
 }
 
 /// ec2switch, ec2mfa (answering its question) and ec2now in the playground's shell.
-fn try_the_functions(term: &mut Term) {
+fn try_the_functions(term: &Pane) {
     assert!(term.ok("ec2switch").contains("Possible accounts: lab sandbox"), "{}", term.screen());
     assert!(term.ok("ec2switch sandbox").contains("Set keys for sandbox AWS account"), "{}", term.screen());
-    term.tags += 1;
-    let n = term.tags;
-    let status = if term.shell == Shell::Fish { "$status" } else { "$?" };
-    term.type_line(&format!("ec2mfa; echo \"EX\"\"IT-{n}:{status}\""));
-    term.wait("the MFA question", STEP, |s| s.lines().any(|l| l.trim_end() == QUESTION.trim_end()));
+    let n = term.start_command("ec2mfa");
+    term.wait("the MFA question", |s| s.lines().any(|l| l.trim_end() == ALICE_QUESTION.trim_end()));
     term.type_line("123456");
-    let (code, output) = term.finish(n);
+    let (code, output, _) = term.finish(n);
     assert_eq!(code, 0, "ec2mfa failed:\n{}", term.screen());
     assert!(output.contains("Set keys for sandbox-MFA-STS AWS account"), "ec2mfa said:\n{output}");
     let now = term.ok("ec2now");
@@ -452,9 +325,9 @@ fn try_the_functions(term: &mut Term) {
 
 /// `exit` leaves the playground: the command ends with status 0, its temporary directory is gone
 /// (fish keeps its own `fish.USER` there) and moto no longer listens.
-fn leave_playground(term: &mut Term, machine: &Machine, port: u16) {
+fn leave_playground(term: &Pane, machine: &Machine, port: u16) {
     term.type_line("exit");
-    let screen = term.wait("the end of the playground", STEP, |s| s.lines().any(|l| l.starts_with(END)));
+    let screen = term.wait("the end of the playground", |s| s.lines().any(|l| l.starts_with(END)));
     let end = screen.lines().find(|l| l.starts_with(END)).expect("end line");
     assert_eq!(end.trim_end(), format!("{END}0"), "the playground failed:\n{screen}");
     let left: Vec<_> = fs::read_dir(machine.root.join("tmp"))
@@ -474,7 +347,7 @@ fn leave_playground(term: &mut Term, machine: &Machine, port: u16) {
 }
 
 /// Which shell runs the playground: the expression prints `bash`, `zsh` or `fish`.
-fn shell_in_use(term: &mut Term, shell: Shell) -> String {
+fn shell_in_use(term: &Pane, shell: Shell) -> String {
     let expression = match shell {
         Shell::Fish => "echo (status fish-path | string replace -r '.*/' '')",
         Shell::Bash => "echo ${BASH_VERSION:+bash}",
@@ -488,19 +361,19 @@ fn playground_in(shell: Shell) {
     require_shared_environment();
     let mut machine = Machine::new(&[]);
     machine.set("SHELL", &format!("/usr/bin/{}", shell.name()));
-    let mut term = Term::start(&machine);
-    let (before, port) = open_playground(&mut term, "scripts/playground", shell);
+    let term = terminal(&machine);
+    let (before, port) = open_playground(&term, "scripts/playground", shell);
     assert_eq!(
         before,
         ["playground: building awsenv (release, as scripts/install does; minutes the first time)"],
         "with everything installed, the playground installs nothing"
     );
-    assert_eq!(shell_in_use(&mut term, shell), shell.name(), "{}", term.screen());
-    try_the_functions(&mut term);
+    assert_eq!(shell_in_use(&term, shell), shell.name(), "{}", term.screen());
+    try_the_functions(&term);
     // The aws CLI of the private environment, through awsenv's wrapper, with the MFA session.
     let identity = term.ok("aws sts get-caller-identity --query Account --output text");
     assert_eq!(identity.trim(), common::MOTO_ACCOUNT_ID, "{}", term.screen());
-    leave_playground(&mut term, &machine, port);
+    leave_playground(&term, &machine, port);
 }
 
 #[test]
@@ -522,7 +395,7 @@ fn the_playground_opens_the_users_fish() {
 fn the_playground_refuses_a_shell_it_does_not_know() {
     let machine = Machine::new(&[]);
     let out = machine.command("scripts/playground").arg("tcsh").output().expect("run scripts/playground");
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert_eq!(stderr(&out), "playground: unsupported shell tcsh (use bash, zsh or fish)\n");
     assert_eq!(stdout(&out), "");
 }
@@ -544,8 +417,8 @@ fn the_readme_commands_work_on_a_fresh_machine_without_zsh() {
     let why = |name: &str| needs.iter().find(|(spec, _)| spec.starts_with(name)).expect("listed").clone();
 
     // The first command.
-    let mut term = Term::start(&machine);
-    let (before, port) = open_playground(&mut term, "scripts/install && scripts/playground", Shell::Bash);
+    let term = terminal(&machine);
+    let (before, port) = open_playground(&term, "scripts/install && scripts/playground", Shell::Bash);
     let (moto, moto_why) = why("moto[");
     let (boto3, boto3_why) = why("boto3==");
     let expected = [
@@ -565,19 +438,19 @@ fn the_readme_commands_work_on_a_fresh_machine_without_zsh() {
         "playground: building awsenv (release, as scripts/install does; minutes the first time)".to_owned(),
     ];
     assert_eq!(before, expected, "the first command's lines\n{}", term.screen());
-    assert_eq!(shell_in_use(&mut term, Shell::Bash), "bash");
-    try_the_functions(&mut term);
-    leave_playground(&mut term, &machine, port);
+    assert_eq!(shell_in_use(&term, Shell::Bash), "bash");
+    try_the_functions(&term);
+    leave_playground(&term, &machine, port);
 
     let installed = machine.home.join(".cargo/bin/awsenv");
     let version = Command::new(&installed).arg("--version").output().expect("run the installed awsenv");
-    assert!(version.status.success() && stdout(&version).starts_with("awsenv "), "{}", describe(&version));
+    assert!(version.status.success() && stdout(&version).starts_with("awsenv "), "{}", show(&version));
     assert_eq!(lines_of(&machine.home.join(".zshrc")), ["eval \"$(awsenv init zsh)\""]);
     assert!(lines_of(&apt_log).is_empty(), "the playground ran apt-get: {:?}", lines_of(&apt_log));
 
     // The second command's install step: zsh through apt-get, the other Python packages.
     let out = machine.scripts_test(&["--install-only"]);
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     let mut expected = vec![format!("test: installing zsh (Debian package): {}", debian_why("zsh"))];
     for (spec, why) in &needs[..] {
         if spec != &moto && spec != &boto3 {
@@ -587,16 +460,16 @@ fn the_readme_commands_work_on_a_fresh_machine_without_zsh() {
     assert_eq!(stderr_lines(&out), expected);
     assert_eq!(lines_of(&apt_log), ["update -qq", "install -y -qq zsh"]);
     let aws = Command::new(venv.join("bin/aws")).arg("--version").output().expect("run the aws CLI");
-    assert!(aws.status.success(), "{}", describe(&aws));
+    assert!(aws.status.success(), "{}", show(&aws));
     let imports = Command::new(venv.join("bin/python"))
         .args(["-c", "import moto.server, boto3, cryptography"])
         .output()
         .expect("run the environment's python");
-    assert!(imports.status.success(), "{}", describe(&imports));
+    assert!(imports.status.success(), "{}", show(&imports));
 
     // Everything is there now: not a word.
     let again = machine.scripts_test(&["--install-only"]);
-    assert!(again.status.success(), "{}", describe(&again));
+    assert!(again.status.success(), "{}", show(&again));
     assert_eq!(stderr(&again), "", "a second run installs nothing and says nothing");
     assert_eq!(lines_of(&apt_log).len(), 2, "apt-get ran again");
 }
@@ -612,7 +485,7 @@ fn the_install_step_says_nothing_when_everything_is_there() {
     let apt_log = machine.fake_apt_get();
     for args in [&["--install-only"][..], &["--no-install", "--install-only"]] {
         let out = machine.scripts_test(args);
-        assert!(out.status.success(), "{}", describe(&out));
+        assert!(out.status.success(), "{}", show(&out));
         assert_eq!(stderr(&out), "", "scripts/test {args:?}");
     }
     assert!(lines_of(&apt_log).is_empty());
@@ -624,7 +497,7 @@ fn each_missing_tool_is_installed_with_one_line_saying_why() {
     let machine = Machine::new(&["tmux", "shellcheck"]);
     let apt_log = machine.fake_apt_get();
     let out = machine.scripts_test(&["--install-only"]);
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -635,7 +508,7 @@ fn each_missing_tool_is_installed_with_one_line_saying_why() {
     assert_eq!(lines_of(&apt_log), ["update -qq", "install -y -qq shellcheck tmux"]);
     assert!(machine.bin.join("tmux").exists() && machine.bin.join("shellcheck").exists());
     let again = machine.scripts_test(&["--install-only"]);
-    assert!(again.status.success() && stderr(&again).is_empty(), "{}", describe(&again));
+    assert!(again.status.success() && stderr(&again).is_empty(), "{}", show(&again));
 }
 
 #[test]
@@ -645,7 +518,7 @@ fn without_root_apt_get_runs_through_sudo() {
     let apt_log = machine.fake_apt_get();
     let sudo_log = machine.fake_user(true);
     let out = machine.scripts_test(&["--install-only"]);
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -667,7 +540,7 @@ fn without_root_or_sudo_it_says_what_to_run_as_root() {
     let apt_log = machine.fake_apt_get();
     machine.fake_user(false);
     let out = machine.scripts_test(&[]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -685,7 +558,7 @@ fn without_apt_get_it_names_the_debian_packages() {
     require_shared_environment();
     let machine = Machine::new(&["tmux", "apt-get"]);
     let out = machine.scripts_test(&["--install-only"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(
         stderr_lines(&out),
         [
@@ -704,7 +577,7 @@ fn no_install_lists_what_is_missing_and_installs_nothing() {
     let venv = machine.root.join("venv");
     machine.set("AWSENV_VENV", venv.to_str().expect("utf-8 path"));
     let out = machine.scripts_test(&["--no-install"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let mut expected = vec![format!("test: missing tmux (Debian package): {}", debian_why("tmux"))];
     for (spec, why) in python_needs() {
         expected.push(format!("test: missing {spec} in {}: {why}", venv.display()));

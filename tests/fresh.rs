@@ -7,19 +7,19 @@ mod common;
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use common::cache::{cache_file, entry, set_expiration};
+use common::clock::{epoch, now, rfc3339};
+use common::files::{path_str, write_executable};
+use common::process::detach;
+use common::script::{awsenv_lines, export, sq, value};
+use common::world::{CODE, World, mfa_session};
+use common::{Sandbox, Shell, assert_success, fresh_code, init_line, show, stderr, stdout};
 
-const CODE: &str = "123456";
-const ACCOUNT_PREFIX: &str = "arn:aws:iam::123456789012:";
 /// Accounts every fixture may use; all sign with alice's key.
 const ACCOUNTS: [&str; 4] = ["work", "lab", "old", "ops"];
 const STUB_STATUS: &str = "7";
@@ -30,160 +30,8 @@ const PROMPT_SESSION: &str = "12600";
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-fn epoch(rfc3339: &str) -> i64 {
-    OffsetDateTime::parse(rfc3339, &Rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
-        .unix_timestamp()
-}
-
-fn rfc3339(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds).unwrap().format(&Rfc3339).unwrap()
-}
-
-/// `text` in single quotes for any of the three shells (no quote or backslash inside).
-fn sq(text: &str) -> String {
-    assert!(!text.contains(['\'', '\\']), "unexpected character in {text}");
-    format!("'{text}'")
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 test path")
-}
-
-/// moto, a sandbox whose store holds [`ACCOUNTS`] (IAM user alice) and the account file.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-    key: String,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    for account in ACCOUNTS {
-        sb.add_account(account, &key, &secret, Some("alice"));
-    }
-    let json: Vec<String> = ACCOUNTS.iter().map(|a| format!("\"{a}\": \"{ACCOUNT_PREFIX}\"")).collect();
-    sb.write_accounts_json(&format!("{{{}}}", json.join(", ")));
-    World { moto, sb, key }
-}
-
-/// `awsenv mfa ACCOUNT` with a code of its own in the environment (and `--duration` if given).
-/// Every account of [`ACCOUNTS`] signs with alice's device, and awsenv never sends one code twice.
-fn make_mfa_session(sb: &Sandbox, account: &str, duration: Option<&str>) {
-    let mut cmd = sb.awsenv();
-    cmd.args(["mfa", "--shell", "bash"]);
-    if let Some(duration) = duration {
-        cmd.args(["--duration", duration]);
-    }
-    let out = cmd.arg(account).env("AWSENV_MFA_CODE", fresh_code()).output().unwrap();
-    assert_success(&out);
-}
-
-/// A cache entry, as far as the tests look into it.
-#[derive(Debug, Clone)]
-struct Entry {
-    key: String,
-    secret: String,
-    token: String,
-    expires: i64,
-    json: serde_json::Value,
-}
-
-fn cache_file(sb: &Sandbox, name: &str) -> PathBuf {
-    sb.store().join(".awsenv").join(name)
-}
-
-fn entry(sb: &Sandbox, name: &str) -> Entry {
-    let path = cache_file(sb, name);
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let field = |f: &str| json[f].as_str().unwrap_or_else(|| panic!("no {f} in {json}")).to_owned();
-    Entry {
-        key: field("access_key_id"),
-        secret: field("secret_access_key"),
-        token: field("session_token"),
-        expires: epoch(&field("expiration")),
-        json,
-    }
-}
-
-/// Moves a cache entry's expiration to `expires`.
-fn set_entry_expiration(sb: &Sandbox, name: &str, expires: i64) {
-    let mut e = entry(sb, name).json;
-    e["expiration"] = serde_json::Value::String(rfc3339(expires));
-    let path = cache_file(sb, name);
-    fs::write(&path, serde_json::to_vec_pretty(&e).unwrap()).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-fn write_executable(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// `shell` running `script` in the sandbox, as `Sandbox::run_shell` does, not yet started.
-fn shell_command(sb: &Sandbox, shell: Shell, script: &str) -> Command {
-    shell.require();
-    let mut cmd = sb.command(shell.name());
-    match shell {
-        Shell::Bash => cmd.args(["--noprofile", "--norc", "-c", script]),
-        Shell::Zsh => cmd.args(["-f", "-c", script]),
-        Shell::Fish => {
-            let xdg = sb.root().join("xdg");
-            for (var, sub) in
-                [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-            {
-                let dir = xdg.join(sub);
-                fs::create_dir_all(&dir).unwrap();
-                cmd.env(var, dir);
-            }
-            cmd.args(["--no-config", "-c", script])
-        }
-    };
-    cmd
-}
-
-/// Starts `cmd` in a new session: no controlling terminal, so nobody can be asked for a code.
-fn detach(cmd: &mut Command) -> &mut Command {
-    // SAFETY: setsid() is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.stdin(Stdio::null())
-}
-
 fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
-}
-
-/// `NAME=value` lines printed by a script, last one wins.
-fn value(o: &Output, name: &str) -> String {
-    let prefix = format!("{name}=");
-    stdout(o)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-        .unwrap_or_else(|| panic!("no {name}= line\n{}", show(o)))
-}
-
-fn awsenv_lines(text: &str) -> Vec<&str> {
-    text.lines().filter(|l| l.starts_with("awsenv: ")).collect()
 }
 
 /// Every `awsenv:` line on stderr is a successful refresh's report (`... left, until ...`), and
@@ -194,13 +42,6 @@ fn assert_renewed_quietly(case: &str, o: &Output, count: usize) {
     let lines = awsenv_lines(&err);
     assert!(lines.iter().all(|l| l.contains(" left, until ")), "{case}: unexpected message\n{}", show(o));
     assert_eq!(lines.len(), count, "{case}: refresh reports\n{}", show(o));
-}
-
-fn export(shell: Shell, name: &str, value: &str) -> String {
-    match shell {
-        Shell::Fish => format!("set -gx {name} {}", sq(value)),
-        _ => format!("export {name}={}", sq(value)),
-    }
 }
 
 /// `echo NAME=<status of the previous command>`.
@@ -236,7 +77,7 @@ struct Wrapped {
 
 impl Wrapped {
     fn new() -> Wrapped {
-        let mut w = world();
+        let mut w = World::with_accounts(&ACCOUNTS);
         let root = w.sb.root().to_path_buf();
         let stub_dir = root.join("stub");
         let stub_log = root.join("stub.log");
@@ -304,12 +145,12 @@ impl Wrapped {
 
     fn run(&self, shell: Shell, body: &str) -> Output {
         self.clear();
-        output(&mut shell_command(&self.w.sb, shell, &self.script(shell, body)))
+        output(&mut self.w.sb.shell_command(shell, &self.script(shell, body)))
     }
 
     fn run_detached(&self, shell: Shell, body: &str) -> Output {
         self.clear();
-        output(detach(&mut shell_command(&self.w.sb, shell, &self.script(shell, body))))
+        output(detach(&mut self.w.sb.shell_command(shell, &self.script(shell, body))))
     }
 
     fn tokens(&self) -> usize {
@@ -320,11 +161,11 @@ impl Wrapped {
 fn check_wrapper(shell: Shell) {
     let fx = Wrapped::new();
     let sb = &fx.w.sb;
-    make_mfa_session(sb, "work", None);
-    make_mfa_session(sb, "old", Some("900"));
+    mfa_session(sb, "work", None);
+    mfa_session(sb, "old", Some("900"));
     assert_eq!(fx.tokens(), 2);
-    let work = entry(sb, "work.mfa.json");
-    let old = entry(sb, "old.mfa.json");
+    let work = entry(sb, "work");
+    let old = entry(sb, "old");
     assert!((14_000..=14_400).contains(&(work.expires - now())), "work session: {work:?}");
     assert!((800..=900).contains(&(old.expires - now())), "old session: {old:?}");
     let aws_status = |name: &str| format!("aws sts get-caller-identity\n{}", echo_status(shell, name));
@@ -443,7 +284,7 @@ fn check_wrapper(shell: Shell) {
     let exports = stdout(&output(sb.awsenv().args(["switch", "--shell", shell.name(), "old"])));
     assert!(exports.contains("AWSENV_EXPIRES"), "{exports}");
     let past = now() - 5;
-    set_entry_expiration(sb, "old.mfa.json", past);
+    set_expiration(sb, "old", past);
     let out = fx.run_detached(
         shell,
         &format!(
@@ -509,8 +350,8 @@ fn aws_wrapper_in_fish() {
 /// aws's own exit statuses.
 #[test]
 fn aws_wrapper_runs_the_real_aws_cli() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", None);
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", None);
     thread::scope(|scope| {
         for shell in Shell::ALL {
             let w = &w;
@@ -524,7 +365,7 @@ fn aws_wrapper_runs_the_real_aws_cli() {
                     echo_status(shell, "bad"),
                     echo_status(shell, "direct"),
                 );
-                let out = output(&mut shell_command(&w.sb, shell, &script));
+                let out = output(&mut w.sb.shell_command(shell, &script));
                 let text = stdout(&out);
                 assert!(
                     text.lines().any(|l| l == "arn:aws:sts::123456789012:assumed-role/Admin/alice"),
@@ -548,7 +389,7 @@ fn aws_wrapper_runs_the_real_aws_cli() {
 fn strace_fresh_path(shell: Shell) {
     let fx = Wrapped::new();
     let sb = &fx.w.sb;
-    make_mfa_session(sb, "work", None);
+    mfa_session(sb, "work", None);
     let root = sb.root();
     // Everything awsenv would print is made beforehand, so the traced shell only sources files.
     let init = output(sb.awsenv().args(["init", shell.name()]));
@@ -623,7 +464,7 @@ fn colored(shell: Shell, code: u8, value: &str) -> String {
 
 fn check_prompt(shell: Shell) {
     assert!(shell != Shell::Fish);
-    let w = world();
+    let w = World::with_accounts(&ACCOUNTS);
     let t = now();
     let (yellow, red, past) = (t + 250, t + 30, t - 5);
     let body = format!(
@@ -645,9 +486,9 @@ fn check_prompt(shell: Shell) {
          printf 'M=%s\\n' \"$PS1\"\n",
         init = init_line(shell)
     );
-    let out = output(&mut shell_command(&w.sb, shell, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     assert_eq!(w.moto.sts_token_count(), 1, "{shell}: ec2mfa\n{}", show(&out));
-    let expires = entry(&w.sb, "work.mfa.json").expires;
+    let expires = entry(&w.sb, "work").expires;
     let a = value(&out, "A");
     let parts: Vec<&str> = a.splitn(3, '|').collect();
     assert_eq!(parts[0], expires.to_string(), "{shell}\n{}", show(&out));
@@ -690,7 +531,7 @@ fn check_prompt(shell: Shell) {
             i = init_line(shell)
         ),
     };
-    let out = output(&mut shell_command(&w.sb, shell, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     let pc = value(&out, "PC");
     assert_eq!(pc.matches("__awsenv_prompt_hook").count(), 1, "{shell}: {pc:?}\n{}", show(&out));
     assert!(pc.contains("mine"), "{shell}: {pc:?}");
@@ -709,7 +550,7 @@ fn check_prompt(shell: Shell) {
          echo \"PS=$PS1\"\n\
          echo \"HOOKS={hooks}\"\n"
     );
-    let out = output(&mut shell_command(&w.sb, shell, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     let segment = format!("(aws:work+{hours}) ");
     assert_eq!(value(&out, "SEG"), segment, "{shell}: awsenv_prompt\n{}", show(&out));
     assert_eq!(value(&out, "AP"), segment, "{shell}: AWSENV_PROMPT");
@@ -732,8 +573,8 @@ fn prompt_in_zsh() {
 /// without awsenv credentials, so a prompt built after it still shows the right status.
 #[test]
 fn prompt_hook_preserves_the_status() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", None);
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", None);
     let mut failures = Vec::new();
     for shell in [Shell::Bash, Shell::Zsh] {
         let body = format!(
@@ -746,7 +587,7 @@ fn prompt_hook_preserves_the_status() {
              true; __awsenv_prompt_hook; echo set0=$?\n",
             init_line(shell)
         );
-        let out = output(&mut shell_command(&w.sb, shell, &body));
+        let out = output(&mut w.sb.shell_command(shell, &body));
         for (name, want) in [("none1", "1"), ("none42", "42"), ("set1", "1"), ("set42", "42"), ("set0", "0")]
         {
             let got = value(&out, name);
@@ -760,11 +601,11 @@ fn prompt_hook_preserves_the_status() {
 
 #[test]
 fn prompt_in_fish() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
     let segment = "(aws:work+03h) ".to_owned();
     let init = init_line(Shell::Fish);
-    let run = |body: &str| output(&mut shell_command(&w.sb, Shell::Fish, body));
+    let run = |body: &str| output(&mut w.sb.shell_command(Shell::Fish, body));
 
     let out = run(&format!("{init}\nfish_right_prompt; echo\nec2switch work 2>/dev/null\nfish_right_prompt"));
     assert_eq!(
@@ -790,8 +631,8 @@ fn prompt_in_fish() {
 /// alone costs about a millisecond). The best of three rounds counts, to be fair to a busy machine.
 #[test]
 fn prompt_hook_starts_no_process() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", Some(PROMPT_SESSION));
     for shell in [Shell::Bash, Shell::Zsh] {
         let body = format!(
             "{} || exit 90\nec2switch work 2>/dev/null || exit 91\nPS1='$ '\n\
@@ -804,7 +645,7 @@ fn prompt_hook_starts_no_process() {
              echo \"PS=$PS1\"\n",
             init_line(shell)
         );
-        let out = output(&mut shell_command(&w.sb, shell, &body));
+        let out = output(&mut w.sb.shell_command(shell, &body));
         let rounds: Vec<f64> = stdout(&out)
             .lines()
             .filter_map(|l| l.strip_prefix("T="))
@@ -828,11 +669,11 @@ fn prompt_hook_starts_no_process() {
 
 #[test]
 fn exec_runs_the_command_in_place() {
-    let w = world();
+    let w = World::with_accounts(&ACCOUNTS);
     let sb = &w.sb;
-    make_mfa_session(sb, "work", None);
+    mfa_session(sb, "work", None);
     assert_eq!(w.moto.sts_token_count(), 1);
-    let session = entry(sb, "work.mfa.json");
+    let session = entry(sb, "work");
     let exec = |args: &[&str]| {
         let mut cmd = sb.awsenv();
         cmd.arg("exec").args(args);
@@ -875,7 +716,7 @@ fn exec_runs_the_command_in_place() {
     assert_eq!(w.moto.sts_token_count(), 2, "--min-ttl 5h did not renew a 4h session\n{}", show(&out));
     let renewed: i64 = stdout(&out).trim().parse().unwrap();
     assert!((21_000..=21_600).contains(&(renewed - now())), "renewed session ends at {renewed}");
-    assert_eq!(entry(sb, "work.mfa.json").expires, renewed);
+    assert_eq!(entry(sb, "work").expires, renewed);
 
     // --keys: the long-term keys, and no session variable.
     let out = output(exec(&["work", "--keys", "--", "sh", "-c", show_env]).env("AWS_SESSION_TOKEN", "stale"));
@@ -903,7 +744,7 @@ fn exec_runs_the_command_in_place() {
 
 #[test]
 fn assume_prints_role_credentials_with_one_code() {
-    let w = world();
+    let w = World::with_accounts(&ACCOUNTS);
     let sb = &w.sb;
     let moto = &w.moto;
     let assume = |account: &str, role: &str, extra: &[&str]| {
@@ -986,7 +827,7 @@ fn assume_prints_role_credentials_with_one_code() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let left = epoch(doc["expiration"].as_str().unwrap()) - now();
     assert!((7100..=7200).contains(&left), "--duration 7200 gave {left} s");
-    assert!(!cache_file(sb, "ops.mfa.json").exists(), "a long role made an MFA session");
+    assert!(!cache_file(sb, "ops").exists(), "a long role made an MFA session");
 
     // --format bash.
     let out = output(&mut assume("work", "A", &["--format", "bash"]));
@@ -1023,8 +864,8 @@ fn assume_prints_role_credentials_with_one_code() {
 
 #[test]
 fn ec2role_switches_every_shell() {
-    let w = world();
-    make_mfa_session(&w.sb, "work", None);
+    let w = World::with_accounts(&ACCOUNTS);
+    mfa_session(&w.sb, "work", None);
     for shell in Shell::ALL {
         let script = format!(
             "{} || exit 90\nec2role work Admin\n{}\n\
@@ -1032,7 +873,7 @@ fn ec2role_switches_every_shell() {
             init_line(shell),
             echo_status(shell, "status")
         );
-        let out = output(&mut shell_command(&w.sb, shell, &script));
+        let out = output(&mut w.sb.shell_command(shell, &script));
         assert_eq!(value(&out, "status"), "0", "{shell}\n{}", show(&out));
         assert_eq!(value(&out, "SET"), "work/Admin", "{shell}");
         assert_eq!(value(&out, "SESSION"), "role", "{shell}");

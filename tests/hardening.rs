@@ -14,23 +14,20 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{now, output_within, show};
+use common::cache::{cache_dir, cache_file, last_code_file, lock_file};
+use common::clock::{now, rfc3339};
+use common::process::output_within;
 use common::serve::{CREDS_PATH, Serve, TOKEN_HEADER, TOKEN_PATH, TTL_HEADER, raw, request};
-use common::{Moto, Sandbox, Shell, assert_success, init_line, stderr, stdout};
+use common::world::World;
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, assert_success, init_line, show, stderr, stdout};
 
-const ACCOUNT_ID: &str = "123456789012";
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// moto with IAM user alice and her MFA device; the store has `work` with her keys.
-fn world() -> (Moto, Sandbox) {
-    let moto = Moto::start();
-    let mut sb = Sandbox::new(Some(&moto));
-    let (key, secret) = moto.create_user("alice");
-    moto.create_virtual_mfa("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"{ACCOUNT_ID}\"}}"));
-    sb.set_env("AWS_DEFAULT_REGION", "us-east-1");
-    (moto, sb)
+/// [`World::for_aws_cli`] and alice's MFA device.
+fn alice_with_device() -> (Moto, Sandbox) {
+    let w = World::for_aws_cli();
+    w.moto.create_virtual_mfa("alice");
+    (w.moto, w.sb)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -64,10 +61,6 @@ fn assert_refused(out: &Output, code: i32, needle: &str) -> String {
     lines[0].to_owned()
 }
 
-fn cache(sb: &Sandbox) -> std::path::PathBuf {
-    sb.store().join(".awsenv")
-}
-
 // ---------------------------------------------------------------------------
 // 1, 7, 8, 17: serve
 // ---------------------------------------------------------------------------
@@ -78,70 +71,71 @@ fn serve(sb: &Sandbox, extra: &[&str]) -> Serve {
     Serve::start(&mut cmd)
 }
 
-fn token(port: u16, host: &str) -> String {
-    let answer = request(port, "PUT", TOKEN_PATH, host, &[(TTL_HEADER, "60")]);
+fn token_for(port: u16, host: &str) -> String {
+    let answer = request(port, "PUT", TOKEN_PATH, &[("Host", host), (TTL_HEADER, "60")]);
     assert_eq!(answer.status, 200, "token with Host {host}: {answer:?}");
     answer.text()
 }
 
 #[test]
 fn serve_answers_local_metadata_clients_only() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     let server = serve(&sb, &[]);
     let port = server.port;
     let local = format!("127.0.0.1:{port}");
     let doc = format!("{CREDS_PATH}work");
     for host in [local.as_str(), "127.0.0.1", &format!("localhost:{port}"), "localhost", "169.254.169.254"] {
-        let t = token(port, host);
-        let answer = request(port, "GET", &doc, host, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, host);
+        let answer = request(port, "GET", &doc, &[("Host", host), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 200, "Host {host}: {answer:?}");
     }
     // A page that rebound evil.com to 127.0.0.1 is refused before any work: no token, no document.
     let evil_with_port = format!("evil.com:{port}");
     for host in ["evil.com", evil_with_port.as_str(), "127.0.0.1.nip.io", "169.254.169.254.evil.com"] {
-        let answer = request(port, "PUT", TOKEN_PATH, host, &[(TTL_HEADER, "60")]);
+        let answer = request(port, "PUT", TOKEN_PATH, &[("Host", host), (TTL_HEADER, "60")]);
         assert_eq!(answer.status, 403, "token PUT with Host {host}: {answer:?}");
         assert!(answer.body.len() < 100, "no token for Host {host}: {answer:?}");
-        let t = token(port, &local);
-        let answer = request(port, "GET", &doc, host, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, &local);
+        let answer = request(port, "GET", &doc, &[("Host", host), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 403, "GET with Host {host}: {answer:?}");
         assert!(!answer.text().contains("SecretAccessKey"), "{answer:?}");
     }
     let no_host = raw(port, format!("GET {doc} HTTP/1.0\r\n\r\n").as_bytes(), false).unwrap();
     assert_eq!(no_host.status, 403, "no Host at all: {no_host:?}");
     // Whatever a proxy adds is refused like X-Forwarded-For.
-    let t = token(port, &local);
+    let t = token_for(port, &local);
     for header in [("Forwarded", "for=10.0.0.1"), ("X-Real-IP", "10.0.0.1"), ("X-Forwarded-For", "10.0.0.1")]
     {
-        let answer = request(port, "GET", &doc, &local, &[(TOKEN_HEADER, &t), header]);
+        let answer = request(port, "GET", &doc, &[("Host", &local), (TOKEN_HEADER, &t), header]);
         assert_eq!(answer.status, 403, "{header:?}: {answer:?}");
-        let answer = request(port, "PUT", TOKEN_PATH, &local, &[(TTL_HEADER, "60"), header]);
+        let answer = request(port, "PUT", TOKEN_PATH, &[("Host", &local), (TTL_HEADER, "60"), header]);
         assert_eq!(answer.status, 403, "token PUT with {header:?}: {answer:?}");
     }
 }
 
 #[test]
 fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     // The cached session has 605 s left: served at start, due for renewal 5 s later.
-    let entry = cache(&sb).join("work.mfa.json");
+    let entry = cache_file(&sb, "work");
     let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&entry).unwrap()).unwrap();
-    let ends = time_rfc3339(now() + 605);
+    let ends = rfc3339(now() + 605);
     json["expiration"] = serde_json::Value::String(ends.clone());
     fs::write(&entry, serde_json::to_vec(&json).unwrap()).unwrap();
     let server = serve(&sb, &[]);
     let port = server.port;
     // Another awsenv holds the account's lock (as a shell waiting at "Enter token" does).
-    let lock = fs::OpenOptions::new().write(true).open(cache(&sb).join("work.lock")).unwrap();
+    let lock = fs::OpenOptions::new().write(true).open(lock_file(&sb, "work")).unwrap();
     lock.lock().unwrap();
     thread::sleep(Duration::from_secs(6));
     let local = format!("127.0.0.1:{port}");
     let started = Instant::now();
     for round in 0..70 {
-        let t = token(port, &local);
-        let answer = request(port, "GET", &format!("{CREDS_PATH}work"), &local, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, &local);
+        let answer =
+            request(port, "GET", &format!("{CREDS_PATH}work"), &[("Host", &local), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 200, "round {round}: {answer:?}\n{}", server.log());
         let doc: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(doc["Expiration"], ends.as_str(), "the cached session, while it is valid");
@@ -153,7 +147,7 @@ fn serve_answers_at_once_while_another_awsenv_holds_the_lock() {
 
 #[test]
 fn serve_is_not_held_up_by_slow_clients() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     let server = serve(&sb, &[]);
     let port = server.port;
@@ -167,8 +161,9 @@ fn serve_is_not_held_up_by_slow_clients() {
     let local = format!("127.0.0.1:{port}");
     for _ in 0..20 {
         let started = Instant::now();
-        let t = token(port, &local);
-        let answer = request(port, "GET", &format!("{CREDS_PATH}work"), &local, &[(TOKEN_HEADER, &t)]);
+        let t = token_for(port, &local);
+        let answer =
+            request(port, "GET", &format!("{CREDS_PATH}work"), &[("Host", &local), (TOKEN_HEADER, &t)]);
         assert_eq!(answer.status, 200, "{answer:?}");
         assert!(started.elapsed() < Duration::from_secs(3), "a normal client waited {:?}", started.elapsed());
         for socket in &mut slow {
@@ -189,13 +184,13 @@ fn serve_is_not_held_up_by_slow_clients() {
 
 #[test]
 fn serve_speaks_http_as_a_server_must() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     assert_success(&mfa(&sb, "work", "111111"));
     let server = serve(&sb, &["--debug"]);
     let port = server.port;
     let local = format!("127.0.0.1:{port}");
-    let t = token(port, &local);
-    let head = request(port, "HEAD", &format!("{CREDS_PATH}work"), &local, &[(TOKEN_HEADER, &t)]);
+    let t = token_for(port, &local);
+    let head = request(port, "HEAD", &format!("{CREDS_PATH}work"), &[("Host", &local), (TOKEN_HEADER, &t)]);
     assert_eq!(head.status, 200, "{head:?}");
     assert!(head.body.is_empty(), "a HEAD answer carries no body: {head:?}");
     let twice = format!(
@@ -209,7 +204,7 @@ fn serve_speaks_http_as_a_server_must() {
         format!("GET /\x1b[31mred\x1b]0;title\x07 HTTP/1.1\r\nHost: {local}\r\n\r\n").as_bytes(),
         false,
     );
-    let _ = request(port, "GET", "/%1b[31mred", &local, &[]);
+    let _ = request(port, "GET", "/%1b[31mred", &[("Host", &local)]);
     thread::sleep(Duration::from_millis(300));
     let log = server.log();
     assert!(!log.contains('\x1b') && !log.contains('\x07'), "raw escapes in the log: {log:?}");
@@ -222,7 +217,7 @@ fn serve_speaks_http_as_a_server_must() {
 
 #[test]
 fn prompts_show_only_the_characters_of_names() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     // Commands run in HOME, the shells' working directory: the names need no slash.
     let pwn = sb.home().join("PWN");
     let bad_role = "arn:aws:iam::1:role/y$(touch PWN1)`touch PWN2`%F{red}\\w".to_owned();
@@ -290,7 +285,7 @@ fn prompts_show_only_the_characters_of_names() {
 
 #[test]
 fn files_awsenv_trusts_must_be_the_users_and_closed_to_others() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let store = sb.store();
     fs::set_permissions(&store, fs::Permissions::from_mode(0o755)).unwrap();
     let marker = sb.root().join("ran");
@@ -329,7 +324,7 @@ fn files_awsenv_trusts_must_be_the_users_and_closed_to_others() {
 
 #[test]
 fn errors_name_what_failed_without_secrets() {
-    let (_moto, mut sb) = world();
+    let (_moto, mut sb) = alice_with_device();
     sb.set_env("AWS_ENDPOINT_URL", "not a url");
     let out = mfa(&sb, "work", "864209");
     assert!(!out.status.success(), "{}", show(&out));
@@ -358,11 +353,11 @@ fn errors_name_what_failed_without_secrets() {
 
 #[test]
 fn update_never_overwrites_the_keys_a_session_comes_from() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let (key, secret) = ("AKIABASEKEY", "base-secret-that-must-survive");
     let credentials = sb.home().join(".aws/credentials");
     let text = format!(
-        "[base]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\nmfa_serial = arn:aws:iam::{ACCOUNT_ID}:mfa/alice\n"
+        "[base]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\nmfa_serial = arn:aws:iam::{MOTO_ACCOUNT_ID}:mfa/alice\n"
     );
     write(&credentials, &text, 0o600);
     write(
@@ -382,7 +377,7 @@ fn update_never_overwrites_the_keys_a_session_comes_from() {
 
 #[test]
 fn update_writes_through_a_symlinked_credentials_file() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let target = sb.home().join("dotfiles/aws/credentials");
     write(&target, "# mine\n[other]\naws_access_key_id = AKIAOTHER\n", 0o600);
     let link = sb.home().join(".aws/credentials");
@@ -413,17 +408,17 @@ fn mkfifo(path: &Path) {
 
 #[test]
 fn special_files_are_refused_without_hanging() {
-    let (_moto, mut sb) = world();
+    let (_moto, mut sb) = alice_with_device();
     let store = sb.store();
     assert_success(&mfa(&sb, "work", "111111"));
     for (path, name) in [
-        (cache(&sb).join("work.mfa.json"), "cache entry"),
+        (cache_file(&sb, "work"), "cache entry"),
         (store.join("work.access_key"), "key file"),
         (store.join("accounts.json"), "account file"),
     ] {
         let saved = fs::read(&path).unwrap();
         if name != "cache entry" {
-            fs::remove_file(cache(&sb).join("work.mfa.json")).unwrap();
+            fs::remove_file(cache_file(&sb, "work")).unwrap();
         }
         mkfifo(&path);
         let started = Instant::now();
@@ -454,7 +449,7 @@ fn special_files_are_refused_without_hanging() {
 
 #[test]
 fn yes_no_variables_take_the_usual_spellings() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     for name in ["AWSENV_DEBUG", "AWS_SESSION_DEBUG"] {
         for value in ["1", "0", "true", "false", "yes", "no", "on", "off", "TRUE", "Off", ""] {
             let out = run(sb.awsenv().args(["switch", "--shell", "bash", "work"]).env(name, value));
@@ -486,7 +481,7 @@ fn yes_no_variables_take_the_usual_spellings() {
 
 #[test]
 fn numbers_are_bounded_and_never_panic() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     let bad_seconds = ["1e300", "1.8e19", "-1", "0", "nan", "inf", "abc", "99999999999999999999999"];
     for (name, needle) in [
         ("AWSENV_TIMEOUT", "AWSENV_TIMEOUT"),
@@ -534,14 +529,14 @@ fn numbers_are_bounded_and_never_panic() {
 
 #[test]
 fn cache_files_never_collide_between_accounts() {
-    let (moto, sb) = world();
+    let (moto, sb) = alice_with_device();
     let (key, secret) = moto.create_user("bob");
     let tricky = "work.role.123456789012.b";
     sb.add_account(tricky, &key, &secret, Some("bob"));
     sb.add_account("Work", &key, &secret, Some("bob"));
     moto.create_virtual_mfa("bob");
     sb.write_accounts_json(&format!(
-        "{{\"work\": \"{ACCOUNT_ID}\", \"{tricky}\": \"{ACCOUNT_ID}\", \"Work\": \"{ACCOUNT_ID}\"}}"
+        "{{\"work\": \"{MOTO_ACCOUNT_ID}\", \"{tricky}\": \"{MOTO_ACCOUNT_ID}\", \"Work\": \"{MOTO_ACCOUNT_ID}\"}}"
     ));
     assert_success(&mfa(&sb, "work", "111111"));
     // work's role b.mfa and the account named like its cache file.
@@ -562,8 +557,10 @@ fn cache_files_never_collide_between_accounts() {
     let out = run(sb.awsenv().args(["assume", "--account", "work", "--role", "b.mfa"]));
     assert_success(&out);
     assert!(!stderr(&out).contains("corrupt"), "{}", show(&out));
-    let names: Vec<String> =
-        fs::read_dir(cache(&sb)).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = fs::read_dir(cache_dir(&sb))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert!(!names.iter().any(|n| n.ends_with(".corrupt")), "{names:?}");
     let entries = names.iter().filter(|n| n.ends_with(".json")).count();
     assert_eq!(entries, 4, "one file per account and slot: {names:?}");
@@ -573,18 +570,18 @@ fn cache_files_never_collide_between_accounts() {
 
 #[test]
 fn a_code_guard_that_cannot_record_fails_closed() {
-    let (moto, sb) = world();
+    let (moto, sb) = alice_with_device();
     // A serial far longer than a file name: the guard still records.
-    let long = format!("arn:aws:iam::{ACCOUNT_ID}:mfa/{}", "x".repeat(5000));
+    let long = format!("arn:aws:iam::{MOTO_ACCOUNT_ID}:mfa/{}", "x".repeat(5000));
     write(&sb.store().join("work.mfa_serial"), &long, 0o600);
     assert_success(&mfa(&sb, "work", "444444"));
-    fs::remove_file(cache(&sb).join("work.mfa.json")).unwrap();
+    fs::remove_file(cache_file(&sb, "work")).unwrap();
     let out = mfa(&sb, "work", "444444");
     assert_refused(&out, 4, "already sent");
     assert_eq!(moto.sts_token_count(), 1, "the same code was sent twice");
     // A record that cannot be written: the code is not sent at all.
     fs::remove_file(sb.store().join("work.mfa_serial")).unwrap();
-    fs::create_dir_all(cache(&sb).join("last-code.123456789012.alice/blocker")).unwrap();
+    fs::create_dir_all(last_code_file(&sb, MOTO_ACCOUNT_ID, "alice").join("blocker")).unwrap();
     let out = mfa(&sb, "work", "555555");
     assert!(!out.status.success() && out.stdout.is_empty(), "{}", show(&out));
     assert_eq!(moto.sts_token_count(), 1, "a code that could not be recorded was sent");
@@ -596,7 +593,7 @@ fn a_code_guard_that_cannot_record_fails_closed() {
 
 #[test]
 fn values_no_shell_can_hold_are_refused_before_anything_is_printed() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     write(
         &sb.home().join(".aws/config"),
         "[profile p]\nregion = eu\0west-1\naws_access_key_id = AKIAP\naws_secret_access_key = s\n",
@@ -634,7 +631,7 @@ fn values_no_shell_can_hold_are_refused_before_anything_is_printed() {
 
 #[test]
 fn profiles_load_in_linear_time() {
-    let (_moto, mut sb) = world();
+    let (_moto, mut sb) = alice_with_device();
     let time_with = |sb: &mut Sandbox, count: usize| {
         let path = sb.home().join(format!("config-{count}"));
         let mut text = String::with_capacity(count * 60);
@@ -661,7 +658,7 @@ fn profiles_load_in_linear_time() {
 
 #[test]
 fn small_contract_points() {
-    let (_moto, sb) = world();
+    let (_moto, sb) = alice_with_device();
     // ec2now with nothing set: stderr and exit 3, stdout empty.
     let out = awsenv(&sb, &["now"]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
@@ -676,7 +673,7 @@ fn small_contract_points() {
     assert_success(&awsenv(&sb, &["--help"]));
     // Byte-order marks: accepted in JSON and INI files, never exported from a key file.
     let bom = "\u{feff}";
-    write(&sb.store().join("accounts.json"), &format!("{bom}{{\"work\": \"{ACCOUNT_ID}\"}}"), 0o600);
+    write(&sb.store().join("accounts.json"), &format!("{bom}{{\"work\": \"{MOTO_ACCOUNT_ID}\"}}"), 0o600);
     write(
         &sb.home().join(".aws/config"),
         &format!("{bom}[profile p]\naws_access_key_id = AKIAP\naws_secret_access_key = s\n"),
@@ -693,21 +690,4 @@ fn small_contract_points() {
     let out = run(sb.awsenv().args(["exec", "work", "--", "env"]).env("AWSENV_MFA_CODE", "777777"));
     assert_success(&out);
     assert!(!stdout(&out).contains("777777") && !stdout(&out).contains("AWSENV_MFA_CODE"), "{}", show(&out));
-}
-
-/// `2026-11-21T10:12:00Z` for an epoch second (UTC, no leap seconds), without a date crate.
-fn time_rfc3339(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }

@@ -4,9 +4,9 @@
 mod common;
 
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use common::files::mode;
 use common::{Moto, Sandbox, Shell, assert_success, init_line, stdout};
 
 /// GetSessionToken with the given long-term keys (and MFA serial if any);
@@ -34,10 +34,6 @@ fn get_session_token(moto: &Moto, key: &str, secret: &str, serial: Option<&str>)
     )
     .trim()
     .to_string()
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap_or_else(|e| panic!("stat {}: {e}", p.display())).permissions().mode() & 0o777
 }
 
 #[test]

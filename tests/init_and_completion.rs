@@ -5,15 +5,16 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::{Sandbox, Shell, stderr, stdout};
+use common::script::sq;
+use common::tmux::{Pane, Tmux, poll};
+use common::{Sandbox, Shell, repo, require_tool, show, stderr, stdout};
 
 /// Every combination of the init options, zoxide style.
 const OPTION_COMBOS: [&[&str]; 4] =
@@ -41,29 +42,6 @@ const REGENERATE_EACH: &str = "cargo run -q -- completions bash > completions/aw
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `path` in single quotes, valid in all three shells (refuses the quote and backslash, which fish
-/// would treat specially).
-fn sq(path: &Path) -> String {
-    let text = path.to_str().expect("utf-8 path");
-    assert!(!text.contains(['\'', '\\']), "unexpected character in path {text}");
-    format!("'{text}'")
-}
-
-/// Panic unless `tool` can be run (tests fail loudly, never skip).
-fn require_tool(tool: &str, version_arg: &str) {
-    if let Err(e) = Command::new(tool).arg(version_arg).stdin(Stdio::null()).output() {
-        panic!("{tool} cannot be run ({e}); install it (CI: .ci/run) — these tests never skip");
-    }
-}
-
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
-}
 
 /// Runs `cmd` with `input` on its stdin.
 fn feed(mut cmd: Command, input: &[u8]) -> Output {
@@ -97,7 +75,7 @@ fn run_strict(sb: &Sandbox, shell: Shell, script: &str) -> Output {
 }
 
 /// The line that activates awsenv in `shell` with init options `opts`.
-fn init_line(shell: Shell, opts: &[&str]) -> String {
+fn init_line_with(shell: Shell, opts: &[&str]) -> String {
     let opts: String = opts.iter().map(|o| format!(" {o}")).collect();
     match shell {
         Shell::Fish => format!("awsenv init fish{opts} | source"),
@@ -110,10 +88,10 @@ fn init_line(shell: Shell, opts: &[&str]) -> String {
 /// the probes printed.
 #[track_caller]
 fn init_twice_then_probe(sb: &Sandbox, shell: Shell, prelude: &str, opts: &[&str], probes: &str) -> String {
-    let init = init_line(shell, opts);
+    let init = init_line_with(shell, opts);
     let script = format!("{prelude}\n{init}\n{init}\nprintf '%s\\n' '{PROBES_MARKER}'\n{probes}\n");
     let out = run_strict(sb, shell, &script);
-    let context = || format!("{shell} with `{init}` twice\n--- script ---\n{script}\n{}", describe(&out));
+    let context = || format!("{shell} with `{init}` twice\n--- script ---\n{script}\n{}", show(&out));
     assert!(out.status.success(), "the shell failed: {}", context());
     let text = stdout(&out);
     let Some(report) = text.strip_prefix(&format!("{PROBES_MARKER}\n")) else {
@@ -270,11 +248,7 @@ fn init_matrix_fish() {
 
 fn init_output(sb: &Sandbox, shell: Shell, opts: &[&str]) -> Vec<u8> {
     let out = sb.awsenv().args(["init", shell.name()]).args(opts).output().expect("run awsenv init");
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "awsenv init {shell} {opts:?}: {}",
-        describe(&out)
-    );
+    assert!(out.status.success() && out.stderr.is_empty(), "awsenv init {shell} {opts:?}: {}", show(&out));
     out.stdout
 }
 
@@ -284,7 +258,7 @@ fn assert_clean(cmd: Command, input: &[u8], what: &str) {
     assert!(
         out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
         "{what} is not clean: {}",
-        describe(&out)
+        show(&out)
     );
 }
 
@@ -330,7 +304,7 @@ fn generated_init_code_passes_the_linters() {
     assert!(
         out.status.success(),
         "fish_indent --check: these files are not formatted (fix with `fish_indent -w shell/*.fish`): {}",
-        describe(&out)
+        show(&out)
     );
 }
 
@@ -361,11 +335,7 @@ fn committed_completions_match_the_binary() {
     let mut stale = Vec::new();
     for (shell, file) in COMPLETION_FILES {
         let out = sb.awsenv().args(["completions", shell.name()]).output().expect("run awsenv completions");
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "awsenv completions {shell}: {}",
-            describe(&out)
-        );
+        assert!(out.status.success() && out.stderr.is_empty(), "awsenv completions {shell}: {}", show(&out));
         let path = repo().join("completions").join(file);
         let committed = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         if committed != out.stdout {
@@ -409,13 +379,13 @@ fn committed_completions_load_silently() {
         assert!(
             out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
             "loading the committed {shell} completion is not silent and successful\n--- script ---\n{script}\n{}",
-            describe(&out)
+            show(&out)
         );
     }
     let mut zsh_n = sb.command("zsh");
     zsh_n.args(["-f", "-n"]).arg(dir.join("_awsenv"));
     let out = zsh_n.output().expect("run zsh -n");
-    assert!(out.status.success() && out.stderr.is_empty(), "zsh -n completions/_awsenv: {}", describe(&out));
+    assert!(out.status.success() && out.stderr.is_empty(), "zsh -n completions/_awsenv: {}", show(&out));
 }
 
 // ---------------------------------------------------------------------------
@@ -427,175 +397,79 @@ const PROMPT: &str = "READY>";
 const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
 const KEY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A tmux server on its own socket with the sandbox's environment; killed on drop, so no shell
-/// outlives the test even when it fails.
-struct Tmux<'a> {
-    sb: &'a Sandbox,
-    socket: String,
-    xdg: PathBuf,
-    /// The socket file, removed on drop too (kill-server leaves it behind).
-    socket_path: RefCell<Option<PathBuf>>,
+/// Polls until `done(cursor line, screen)`; on timeout, says what was waited for and shows the
+/// screen.
+fn wait_line(
+    pane: &Pane,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&str, &str) -> bool,
+) -> Result<(), String> {
+    poll(timeout, || {
+        let (line, screen) = (pane.cursor_line(), pane.visible_screen());
+        if done(&line, &screen) { Ok(()) } else { Err((line, screen)) }
+    })
+    .map_err(|(line, screen)| {
+        format!(
+            "{} ({}): timed out after {timeout:?} waiting for {what}; the cursor line is {line:?}\n\
+             --- screen ---\n{}",
+            pane.shell(),
+            pane.target(),
+            screen.trim_end()
+        )
+    })
 }
 
-impl<'a> Tmux<'a> {
-    fn new(sb: &'a Sandbox, shell: Shell) -> Tmux<'a> {
-        require_tool("tmux", "-V");
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let socket = format!("awsenv-test-{}-{shell}-{nanos}", std::process::id());
-        let xdg = sb.root().join("xdg");
-        for sub in ["config", "data", "cache"] {
-            fs::create_dir_all(xdg.join(sub)).expect("create XDG dir");
-        }
-        Tmux { sb, socket, xdg, socket_path: RefCell::new(None) }
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = self.sb.command("tmux");
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"])
-            .env("XDG_CONFIG_HOME", self.xdg.join("config"))
-            .env("XDG_DATA_HOME", self.xdg.join("data"))
-            .env("XDG_CACHE_HOME", self.xdg.join("cache"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    /// Runs a tmux command; returns its stdout.
-    #[track_caller]
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().expect("run tmux");
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
-        stdout(&out)
-    }
-
-    /// A new session called `name` running `shell` interactively, 200x50.
-    fn open<'t>(&'t self, name: &'t str, shell: Shell) -> Pane<'t> {
-        shell.require();
-        let argv: &[&str] = match shell {
-            Shell::Bash => &["bash", "--norc", "--noprofile"],
-            Shell::Zsh => &["zsh", "-f"],
-            Shell::Fish => &["fish", "--no-config"],
-        };
-        let mut args = vec!["new-session", "-d", "-s", name, "-x", "200", "-y", "50", "--"];
-        args.extend_from_slice(argv);
-        self.run(&args);
-        if self.socket_path.borrow().is_none() {
-            let path = self.run(&["display-message", "-p", "#{socket_path}"]);
-            *self.socket_path.borrow_mut() = Some(PathBuf::from(path.trim_end()));
-        }
-        Pane { tmux: self, target: name, shell }
+/// Sets the prompt to [`PROMPT`], activates awsenv the way the user's rc file would, and waits
+/// for the shell to be ready.
+fn set_up_for_tab(pane: &Pane) {
+    let setup = match pane.shell() {
+        Shell::Bash => format!("PS1='{PROMPT} '; eval \"$(awsenv init bash)\"; echo INIT-$((40 + 2))"),
+        Shell::Zsh => format!(
+            "PS1='{PROMPT} '; autoload -Uz compinit && compinit -u; eval \"$(awsenv init zsh)\"; \
+             echo INIT-$((40 + 2))"
+        ),
+        // No autosuggestions: they would show a completion on the screen before any Tab.
+        Shell::Fish => format!(
+            "function fish_prompt; printf '{PROMPT} '; end; set -g fish_autosuggestion_enabled 0; \
+             awsenv init fish | source; echo INIT-(math 40 + 2)"
+        ),
+    };
+    pane.type_text(&setup);
+    pane.keys(&["Enter"]);
+    wait_line(pane, "the setup line to run and the prompt to come back", SETUP_TIMEOUT, |line, screen| {
+        line == PROMPT && screen.lines().any(|l| l.trim_end() == "INIT-42")
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let screen = pane.visible_screen();
+    let after = screen.split("INIT-42").nth(1).unwrap_or("").trim();
+    assert_eq!(after, PROMPT, "{}: something was printed after the init line:\n{screen}", pane.shell());
+    for bad in ["awsenv:", "not found", "rror", "nknown"] {
+        assert!(!screen.contains(bad), "{}: activation printed {bad:?}:\n{screen}", pane.shell());
     }
 }
 
-impl Drop for Tmux<'_> {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = self.socket_path.borrow().as_ref() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-struct Pane<'t> {
-    tmux: &'t Tmux<'t>,
-    target: &'t str,
-    shell: Shell,
-}
-
-impl Pane<'_> {
-    fn type_text(&self, text: &str) {
-        self.tmux.run(&["send-keys", "-t", self.target, "-l", "--", text]);
-    }
-
-    fn key(&self, key: &str) {
-        self.tmux.run(&["send-keys", "-t", self.target, key]);
-    }
-
-    fn screen(&self) -> String {
-        self.tmux.run(&["capture-pane", "-p", "-t", self.target])
-    }
-
-    /// The line the cursor is on, without trailing blanks.
-    fn cursor_line(&self) -> String {
-        let y: usize = self
-            .tmux
-            .run(&["display-message", "-p", "-t", self.target, "#{cursor_y}"])
-            .trim()
-            .parse()
-            .unwrap_or(0);
-        self.screen().lines().nth(y).unwrap_or("").trim_end().to_owned()
-    }
-
-    /// Polls until `done(cursor line, screen)`; on timeout, says what was waited for and shows the
-    /// screen.
-    fn wait(&self, what: &str, timeout: Duration, done: impl Fn(&str, &str) -> bool) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let line = self.cursor_line();
-            let screen = self.screen();
-            if done(&line, &screen) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{} ({}): timed out after {timeout:?} waiting for {what}; the cursor line is {line:?}\n\
-                     --- screen ---\n{}",
-                    self.shell,
-                    self.target,
-                    screen.trim_end()
-                ));
-            }
-            thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    /// Sets the prompt to [`PROMPT`], activates awsenv the way the user's rc file would, and waits
-    /// for the shell to be ready.
-    fn activate(&self) {
-        let setup = match self.shell {
-            Shell::Bash => format!("PS1='{PROMPT} '; eval \"$(awsenv init bash)\"; echo INIT-$((40 + 2))"),
-            Shell::Zsh => format!(
-                "PS1='{PROMPT} '; autoload -Uz compinit && compinit -u; eval \"$(awsenv init zsh)\"; \
-                 echo INIT-$((40 + 2))"
-            ),
-            // No autosuggestions: they would show a completion on the screen before any Tab.
-            Shell::Fish => format!(
-                "function fish_prompt; printf '{PROMPT} '; end; set -g fish_autosuggestion_enabled 0; \
-                 awsenv init fish | source; echo INIT-(math 40 + 2)"
-            ),
-        };
-        self.type_text(&setup);
-        self.key("Enter");
-        self.wait("the setup line to run and the prompt to come back", SETUP_TIMEOUT, |line, screen| {
-            line == PROMPT && screen.lines().any(|l| l.trim_end() == "INIT-42")
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        let screen = self.screen();
-        let after = screen.split("INIT-42").nth(1).unwrap_or("").trim();
-        assert_eq!(after, PROMPT, "{}: something was printed after the init line:\n{screen}", self.shell);
-        for bad in ["awsenv:", "not found", "rror", "nknown"] {
-            assert!(!screen.contains(bad), "{}: activation printed {bad:?}:\n{screen}", self.shell);
-        }
-    }
-
-    /// Types `typed`, presses Tab once and expects the command line to become `expected`; clears
-    /// the line afterwards in any case. Returns a description of the failure.
-    fn tab(&self, typed: &str, expected: &str) -> Result<(), String> {
-        self.type_text(typed);
-        self.wait(&format!("{typed:?} to be typed"), KEY_TIMEOUT, |line, _| {
-            line.starts_with(&format!("{PROMPT} {typed}"))
-        })?;
-        self.key("Tab");
-        let want = format!("{PROMPT} {expected}");
-        let result =
-            self.wait(&format!("`{typed}<Tab>` to become `{expected}`"), KEY_TIMEOUT, |line, _| line == want);
-        self.key("C-u");
-        self.wait("the line to be cleared by C-u", KEY_TIMEOUT, |line, _| line == PROMPT).or_else(|_| {
-            self.key("C-c");
-            self.wait("the line to be cleared by C-c", KEY_TIMEOUT, |line, _| line == PROMPT)
-        })?;
-        result
-    }
+/// Types `typed`, presses Tab once and expects the command line to become `expected`; clears
+/// the line afterwards in any case. Returns a description of the failure.
+fn tab(pane: &Pane, typed: &str, expected: &str) -> Result<(), String> {
+    pane.type_text(typed);
+    wait_line(pane, &format!("{typed:?} to be typed"), KEY_TIMEOUT, |line, _| {
+        line.starts_with(&format!("{PROMPT} {typed}"))
+    })?;
+    pane.keys(&["Tab"]);
+    let want = format!("{PROMPT} {expected}");
+    let result =
+        wait_line(pane, &format!("`{typed}<Tab>` to become `{expected}`"), KEY_TIMEOUT, |line, _| {
+            line == want
+        });
+    pane.keys(&["C-u"]);
+    wait_line(pane, "the line to be cleared by C-u", KEY_TIMEOUT, |line, _| line == PROMPT).or_else(
+        |_| {
+            pane.keys(&["C-c"]);
+            wait_line(pane, "the line to be cleared by C-c", KEY_TIMEOUT, |line, _| line == PROMPT)
+        },
+    )?;
+    result
 }
 
 /// Account completion for ec2switch, ec2role and `awsenv switch`, and clap's own completion of
@@ -605,7 +479,7 @@ fn tab_completion(shell: Shell) {
     for name in ["personal", "prod", "work"] {
         sb.add_account(name, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", None);
     }
-    let tmux = Tmux::new(&sb, shell);
+    let tmux = Tmux::in_sandbox(&sb).xdg(&sb);
     // The first awsenv Tab is `awsenv sw` in one shell and `awsenv switch wo` in the other, so the
     // lazy loading is tried on both kinds of completion.
     let sessions: [(&str, &[(&str, &str)]); 2] = [
@@ -621,12 +495,12 @@ fn tab_completion(shell: Shell) {
         ),
         ("fresh", &[("awsenv switch wo", "awsenv switch work"), ("awsenv sw", "awsenv switch")]),
     ];
-    let panes: Vec<_> = sessions.iter().map(|(name, _)| tmux.open(name, shell)).collect();
+    let panes: Vec<_> = sessions.iter().map(|(name, _)| tmux.shell(name, shell)).collect();
     let mut failures = Vec::new();
     for (pane, (_, cases)) in panes.iter().zip(sessions) {
-        pane.activate();
+        set_up_for_tab(pane);
         for (typed, expected) in cases {
-            if let Err(e) = pane.tab(typed, expected) {
+            if let Err(e) = tab(pane, typed, expected) {
                 failures.push(e);
             }
         }

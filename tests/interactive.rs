@@ -18,47 +18,24 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Deref;
+use std::path::Path;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Moto, Sandbox, Shell, fresh_code, init_line, stderr, stdout};
+use common::clock::now;
+use common::tmux::{Pane, STEP_TIMEOUT, Tmux};
+use common::world::{ALICE_QUESTION, World};
+use common::{MOTO_ACCOUNT_ID, Sandbox, Shell, fresh_code, init_line};
 
-/// Enough for any single step; a timeout means something hangs.
-const TIMEOUT: Duration = Duration::from_secs(30);
-const QUESTION: &str = "Enter token for user alice: ";
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
-const ACCOUNT_ID: &str = "123456789012";
 /// SGR foreground colours as tmux writes them back with `capture-pane -e`.
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
 
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
-}
-
-/// Fails (never skips) unless `tool arg` runs and succeeds with the sandbox's PATH.
-fn require_tool(sb: &Sandbox, tool: &str, arg: &str) {
-    match sb.command(tool).arg(arg).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} {arg}` failed: {}", describe(&out)),
-        Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
 
 /// `line` without its SGR sequences.
 fn strip_sgr(line: &str) -> String {
@@ -85,14 +62,6 @@ fn segment(line: &str) -> Option<&str> {
     let start = line.find("(aws:")?;
     let end = line[start..].find(')')? + start;
     Some(&line[start..=end])
-}
-
-/// The shell's variable holding the last command's status.
-fn status_var(shell: Shell) -> &'static str {
-    match shell {
-        Shell::Fish => "$status",
-        _ => "$?",
-    }
 }
 
 /// A command that sets `AWSENV_EXPIRES` in the shell to now + `delta` seconds.
@@ -129,24 +98,14 @@ fn write_rc_files(home: &Path) {
     .expect("write config.fish");
 }
 
-/// moto with IAM user alice, and a sandbox whose store account `work` holds alice's keys.
-struct World {
-    moto: Moto,
-    sb: Sandbox,
-    key: String,
-}
-
-fn world() -> World {
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let mut sb = Sandbox::new(Some(&moto));
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(ACCOUNTS_JSON);
-    sb.set_env("TERM", "xterm-256color");
-    let config = sb.home().join(".config");
+/// [`World::start`] with TERM=xterm-256color and a `~/.config` for the user's fish config.
+fn world_in_a_terminal() -> World {
+    let mut w = World::start();
+    w.sb.set_env("TERM", "xterm-256color");
+    let config = w.sb.home().join(".config");
     fs::create_dir_all(&config).expect("create ~/.config");
-    sb.set_env("XDG_CONFIG_HOME", config.to_str().expect("utf-8 path"));
-    World { moto, sb, key }
+    w.sb.set_env("XDG_CONFIG_HOME", config.to_str().expect("utf-8 path"));
+    w
 }
 
 // ---------------------------------------------------------------------------
@@ -160,168 +119,28 @@ struct PromptLine {
     coloured: String,
 }
 
-/// `shell` (bash --norc --noprofile, zsh -f, fish --no-config) in a 200x50 tmux pane with the
-/// sandbox's environment and TERM=xterm-256color; the server is killed on drop.
-struct Term {
-    shell: Shell,
-    env: Vec<(String, String)>,
-    cwd: PathBuf,
-    socket: String,
-    conf: PathBuf,
-    socket_path: Option<PathBuf>,
-    tags: Cell<usize>,
+/// `shell` (without startup files) in a 200x50 pane of its own tmux server, with the sandbox's
+/// environment and TERM=xterm-256color; and what these tests ask of it beyond [`Pane`].
+struct Term(Pane);
+
+impl Deref for Term {
+    type Target = Pane;
+
+    fn deref(&self) -> &Pane {
+        &self.0
+    }
 }
 
 impl Term {
     fn start(sb: &Sandbox, shell: Shell) -> Term {
-        shell.require();
-        require_tool(sb, "tmux", "-V");
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
-        let socket = format!("awsenv-interactive-{}-{n}", std::process::id());
-        // tmux gives the pane its own TERM (default-terminal): make it the one asked for.
-        let conf = sb.root().join(format!("tmux-{n}.conf"));
-        fs::write(&conf, "set -g default-terminal xterm-256color\nset -g history-limit 20000\n")
-            .expect("write tmux.conf");
-        let mut term = Term {
-            shell,
-            env: sb.env(),
-            cwd: sb.home().to_path_buf(),
-            socket,
-            conf,
-            socket_path: None,
-            tags: Cell::new(0),
-        };
-        let mut args = vec!["new-session", "-d", "-x", "200", "-y", "50", "-s", "t", "--", shell.name()];
-        args.extend_from_slice(match shell {
-            Shell::Bash => &["--norc", "--noprofile"],
-            Shell::Zsh => &["-f"],
-            Shell::Fish => &["--no-config"],
-        });
-        term.tmux(&args);
-        let path = term.tmux(&["display-message", "-p", "#{socket_path}"]);
-        term.socket_path = Some(PathBuf::from(path.trim_end()));
-        // Keys typed before the shell reads its terminal may be thrown away: wait for its prompt.
-        term.wait("the shell's first prompt", |screen| !screen.trim().is_empty());
-        term
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.cwd)
-            .arg("-u")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("-f")
-            .arg(&self.conf)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    #[track_caller]
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
-        stdout(&out)
-    }
-
-    fn type_line(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", "--", text]);
-        self.tmux(&["send-keys", "-t", "t", "Enter"]);
-    }
-
-    /// The pane and its history as text, wrapped lines joined.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-N", "-t", "t", "-S", "-"])
-    }
-
-    /// The same with colours as escape sequences.
-    fn coloured_screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-e", "-J", "-N", "-t", "t", "-S", "-"])
-    }
-
-    #[track_caller]
-    fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "[{}] timed out waiting for {what}; the pane shows:\n{screen}",
-                self.shell
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn tag(&self) -> usize {
-        let n = self.tags.get() + 1;
-        self.tags.set(n);
-        n
-    }
-
-    /// Types `command` followed by an echo of its status; returns the marker's number.
-    fn start_command(&self, command: &str) -> usize {
-        let n = self.tag();
-        // Split in the typed line, so that only the echo's output matches.
-        self.type_line(&format!("{command}; echo \"EX\"\"IT-{n}:{}\"", status_var(self.shell)));
-        n
-    }
-
-    /// Waits for command `n` to end: its status, what it printed (the lines between the typed
-    /// line and the status), and the pane.
-    #[track_caller]
-    fn finish(&self, n: usize) -> (i32, String, String) {
-        let marker = format!("EXIT-{n}:");
-        let screen =
-            self.wait(&format!("the end of command {n}"), |s| s.lines().any(|l| l.starts_with(&marker)));
-        let lines: Vec<&str> = screen.lines().collect();
-        let end = lines.iter().position(|l| l.starts_with(&marker)).expect("marker line");
-        let typed = format!("\"EX\"\"IT-{n}:");
-        let start = lines[..end].iter().rposition(|l| l.contains(&typed)).map_or(0, |i| i + 1);
-        let output = lines[start..end].iter().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
-        let code = lines[end][marker.len()..]
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("bad status line {:?}", lines[end]));
-        (code, output, screen)
-    }
-
-    /// Runs `command` and returns its status, its output and the pane.
-    #[track_caller]
-    fn run(&self, command: &str) -> (i32, String, String) {
-        let n = self.start_command(command);
-        self.finish(n)
-    }
-
-    /// Runs `command`, which must succeed; returns its output.
-    #[track_caller]
-    fn ok(&self, command: &str) -> String {
-        let (code, output, screen) = self.run(command);
-        assert_eq!(code, 0, "[{}] `{command}` failed; the pane shows:\n{screen}", self.shell);
-        output
-    }
-
-    /// Echoes `expression` (in the shell's double quotes) and returns what it printed.
-    #[track_caller]
-    fn vars(&self, expression: &str) -> String {
-        let n = self.tag();
-        let marker = format!("VARS-{n}:");
-        self.type_line(&format!("echo \"VA\"\"RS-{n}:{expression}\""));
-        let screen = self.wait("the echoed variables", |s| s.lines().any(|l| l.starts_with(&marker)));
-        let line = screen.lines().find(|l| l.starts_with(&marker)).expect("a VARS line");
-        line[marker.len()..].trim_end().to_owned()
+        Term(Tmux::in_sandbox(sb).xterm().shell("t", shell))
     }
 
     /// Runs `command`, then an echo, and returns the prompt drawn after the echo once it has stopped
     /// changing: the whole line, with fish's right prompt.
     #[track_caller]
     fn prompt_after(&self, command: &str) -> PromptLine {
-        let n = self.tag();
+        let n = self.next_tag();
         let marker = format!("PROMPT-{n}");
         self.type_line(&format!("{command}; echo \"PRO\"\"MPT-{n}\""));
         let after = |screen: &str| -> Option<String> {
@@ -330,7 +149,7 @@ impl Term {
             let line = lines.get(i + 1)?;
             (!strip_sgr(line).trim().is_empty()).then(|| line.trim_end().to_owned())
         };
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         let mut last: Option<PromptLine> = None;
         loop {
             let (plain, coloured) = (self.screen(), self.coloured_screen());
@@ -344,7 +163,7 @@ impl Term {
             assert!(
                 Instant::now() < deadline,
                 "[{}] timed out waiting for the prompt after {marker}; the pane shows:\n{plain}",
-                self.shell
+                self.shell()
             );
             thread::sleep(Duration::from_millis(100));
         }
@@ -353,7 +172,7 @@ impl Term {
     /// Types `exit` in a subshell and waits for the parent's prompt.
     #[track_caller]
     fn exit_subshell(&self) {
-        let n = self.tag();
+        let n = self.next_tag();
         // A no-op marks the line, so that the wait finds this exit and not an earlier one.
         let needle = format!("EXIT-SUBSHELL-{n}");
         self.type_line(&format!("true {needle}; exit"));
@@ -370,19 +189,10 @@ impl Term {
     }
 }
 
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
 /// Activates awsenv by typing the init line at the plain prompt.
 #[track_caller]
 fn activate(term: &Term) {
-    term.ok(init_line(term.shell));
+    term.ok(init_line(term.shell()));
 }
 
 // ---------------------------------------------------------------------------
@@ -415,7 +225,7 @@ fn coloured_segment(shell: Shell, line: &PromptLine) -> (String, String) {
 }
 
 fn prompt_segment(shell: Shell) {
-    let w = world();
+    let w = world_in_a_terminal();
     let term = Term::start(&w.sb, shell);
 
     // A plain prompt, before and after activation: no segment while nothing is switched.
@@ -509,20 +319,20 @@ fn prompt_segment_in_fish() {
 #[track_caller]
 fn expires(term: &Term) -> i64 {
     let value = term.vars("$AWSENV_EXPIRES");
-    value.parse().unwrap_or_else(|_| panic!("[{}] AWSENV_EXPIRES is {value:?}", term.shell))
+    value.parse().unwrap_or_else(|_| panic!("[{}] AWSENV_EXPIRES is {value:?}", term.shell()))
 }
 
 #[track_caller]
 fn assert_arn(shell: Shell, output: &str, screen: &str) {
     assert!(
-        output.lines().any(|l| l.starts_with("arn:aws:") && l.contains(&format!(":{ACCOUNT_ID}:"))),
+        output.lines().any(|l| l.starts_with("arn:aws:") && l.contains(&format!(":{MOTO_ACCOUNT_ID}:"))),
         "[{shell}] aws printed no ARN of moto's account; its output:\n{output}\n--- pane ---\n{screen}"
     );
 }
 
 fn wrapper_asks_inside_the_window(shell: Shell) {
-    let w = world();
-    require_tool(&w.sb, "aws", "--version");
+    let w = world_in_a_terminal();
+    w.sb.require_tool("aws", "--version");
     let term = Term::start(&w.sb, shell);
     activate(&term);
     term.ok("ec2switch work");
@@ -540,12 +350,16 @@ fn wrapper_asks_inside_the_window(shell: Shell) {
         _ => format!("AWSENV_REFRESH_WINDOW=1000 {get_arn}"),
     };
     let n = term.start_command(&command);
-    term.wait("the wrapper's question", |s| s.contains(QUESTION));
+    term.wait("the wrapper's question", |s| s.contains(ALICE_QUESTION));
     term.type_line(&fresh_code());
     let (code, output, screen) = term.finish(n);
     assert_eq!(code, 0, "[{shell}] aws through the wrapper failed; the pane shows:\n{screen}");
     assert_arn(shell, &output, &screen);
-    assert_eq!(screen.matches(QUESTION).count(), 1, "[{shell}] the question was asked again:\n{screen}");
+    assert_eq!(
+        screen.matches(ALICE_QUESTION).count(),
+        1,
+        "[{shell}] the question was asked again:\n{screen}"
+    );
     assert_eq!(w.moto.sts_token_count(), 2, "[{shell}] GetSessionToken calls after the renewal\n{screen}");
     let after = expires(&term);
     assert!(
@@ -557,7 +371,11 @@ fn wrapper_asks_inside_the_window(shell: Shell) {
     let (code, output, screen) = term.run(get_arn);
     assert_eq!(code, 0, "[{shell}] aws on a fresh session failed; the pane shows:\n{screen}");
     assert_arn(shell, &output, &screen);
-    assert_eq!(screen.matches(QUESTION).count(), 1, "[{shell}] a question on a fresh session:\n{screen}");
+    assert_eq!(
+        screen.matches(ALICE_QUESTION).count(),
+        1,
+        "[{shell}] a question on a fresh session:\n{screen}"
+    );
     assert_eq!(w.moto.sts_token_count(), 2, "[{shell}] an STS call on a fresh session\n{screen}");
     assert_eq!(expires(&term), after, "[{shell}] a fresh session was replaced");
 
@@ -611,7 +429,7 @@ fn wait_subshell(term: &Term, announcement: &str, segment: &str) {
 
 #[track_caller]
 fn assert_functions_defined(term: &Term) {
-    let shell = term.shell;
+    let shell = term.shell();
     match shell {
         Shell::Fish => {
             let output = term.ok("functions -q ec2switch; and echo yes");
@@ -632,7 +450,7 @@ fn assert_functions_defined(term: &Term) {
 }
 
 fn awsenv_shell(shell: Shell) {
-    let mut w = world();
+    let mut w = world_in_a_terminal();
     write_rc_files(w.sb.home());
     w.sb.set_env("SHELL", shell_path(shell));
     let term = Term::start(&w.sb, shell);
@@ -655,11 +473,11 @@ fn awsenv_shell(shell: Shell) {
 
     // A role: the MFA session it needs asks for a code on the terminal first.
     term.type_line("awsenv shell work --role Admin");
-    term.wait("the MFA question", |s| s.contains(QUESTION));
+    term.wait("the MFA question", |s| s.contains(ALICE_QUESTION));
     term.type_line(&fresh_code());
     wait_subshell(&term, "Set keys for work/Admin AWS account", "(aws:work/Admin+");
     let vars = term.vars("[$AWSENV_ACCOUNT][$AWSENV_SESSION][$AWSENV_ROLE][$RC_READ][$RC_ORDER]");
-    let expected = format!("[work][role][arn:aws:iam::{ACCOUNT_ID}:role/Admin][{shell}][before]");
+    let expected = format!("[work][role][arn:aws:iam::{MOTO_ACCOUNT_ID}:role/Admin][{shell}][before]");
     assert_eq!(vars, expected, "[{shell}] in `awsenv shell work --role Admin`:\n{}", term.screen());
     assert_functions_defined(&term);
     let line = term.prompt_after("true");

@@ -8,42 +8,24 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, stderr, stdout};
+use common::cache::cache_file;
+use common::tmux::{Pane, Tmux};
+use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, Shell, require_tool, show, stderr, stdout};
 
-/// Enough for any single step; a timeout means something hangs.
-const TIMEOUT: Duration = Duration::from_secs(30);
 const FIRST_PROMPT: &str = "Please enter the 1st 6 digit MFA code:";
 const SECOND_PROMPT: &str = "Please enter the 2nd 6 digit MFA code:";
 const ISSUER: &str = "Amazon%20Web%20Services";
 /// The quiet zone awsenv promises around the code, in modules.
 const QUIET_ZONE: usize = 4;
 
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn describe(out: &Output) -> String {
-    format!("exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
-}
-
-fn require_tool(tool: &str, arg: &str) {
-    match Command::new(tool).arg(arg).stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!("`{tool} {arg}` failed: {}", describe(&out)),
-        Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
-    }
-}
 
 /// A moto user `carol` whose keys are the store account `lab` (no `lab.user`, no accounts.json).
 fn lab(moto: &Moto) -> Sandbox {
@@ -135,7 +117,7 @@ fn totp(sb: &Sandbox, seed: &str, at: Option<u64>) -> Vec<String> {
         cmd.env("AT", at.to_string());
     }
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run python3: {e}"));
-    assert!(out.status.success(), "TOTP: {}", describe(&out));
+    assert!(out.status.success(), "TOTP: {}", show(&out));
     let codes: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
     assert!(codes.len() == 3 && codes.iter().all(|c| c.len() == 6), "TOTP codes: {codes:?}");
     codes
@@ -145,119 +127,9 @@ fn totp(sb: &Sandbox, seed: &str, at: Option<u64>) -> Vec<String> {
 // A terminal: bash in its own tmux server
 // ---------------------------------------------------------------------------
 
-/// bash in a 200x80 tmux pane with the sandbox's environment; the server is killed on drop.
-struct Term {
-    env: Vec<(String, String)>,
-    socket: String,
-    socket_path: Option<PathBuf>,
-    markers: Cell<usize>,
-}
-
-impl Term {
-    fn start(sb: &Sandbox) -> Term {
-        require_tool("tmux", "-V");
-        let socket =
-            format!("awsenv-provision-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
-        let mut term = Term { env: sb.env(), socket, socket_path: None, markers: Cell::new(0) };
-        term.tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "200",
-            "-y",
-            "80",
-            "-s",
-            "t",
-            "--",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ]);
-        let path = term.tmux(&["display-message", "-p", "#{socket_path}"]);
-        term.socket_path = Some(PathBuf::from(path.trim_end()));
-        // Keys typed before bash reads its terminal may be thrown away: wait for its prompt.
-        term.wait("bash's first prompt", |screen| !screen.trim().is_empty());
-        term
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-u", "-L", &self.socket, "-f", "/dev/null"])
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    #[track_caller]
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?}: {}", describe(&out));
-        stdout(&out)
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn type_line(&self, text: &str) {
-        self.keys(&["-l", "--", text]);
-        self.keys(&["Enter"]);
-    }
-
-    /// The pane as text, wrapped lines joined.
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-t", "t", "-S", "-"])
-    }
-
-    /// The pane with its colours as escape sequences.
-    fn screen_with_colours(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-e", "-t", "t", "-S", "-"])
-    }
-
-    #[track_caller]
-    fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; the pane shows:\n{screen}");
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Types `command` followed by an echo of its exit status; returns the marker's number.
-    fn start_command(&self, command: &str) -> usize {
-        let n = self.markers.get() + 1;
-        self.markers.set(n);
-        // Split in the typed line, so that only the echo's output matches.
-        self.type_line(&format!("{command}; echo \"EX\"\"IT-{n}:$?\""));
-        n
-    }
-
-    /// Waits for the command `n` to end: its exit status and the pane.
-    #[track_caller]
-    fn status(&self, n: usize) -> (i32, String) {
-        let marker = format!("EXIT-{n}:");
-        let screen =
-            self.wait(&format!("the end of command {n}"), |s| s.lines().any(|l| l.starts_with(&marker)));
-        let line = screen.lines().find(|l| l.starts_with(&marker)).expect("marker line");
-        let code = line[marker.len()..].trim().parse().unwrap_or_else(|_| panic!("bad status line {line:?}"));
-        (code, screen)
-    }
-}
-
-impl Drop for Term {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = fs::remove_file(path);
-        }
-    }
+/// bash in a 200x80 pane of its own tmux server, with the sandbox's environment.
+fn terminal(sb: &Sandbox) -> Pane {
+    Tmux::in_sandbox(sb).session("t", (200, 80), Shell::Bash, &["bash", "--norc", "--noprofile"])
 }
 
 // ---------------------------------------------------------------------------
@@ -348,7 +220,7 @@ fn expected_uri(user: &str, seed: &str) -> String {
 }
 
 /// Starts `awsenv provision-mfa ARGS` in the terminal and waits for the first code prompt.
-fn provision_until_prompt(term: &Term, args: &str) -> (usize, String) {
+fn provision_until_prompt(term: &Pane, args: &str) -> (usize, String) {
     let n = term.start_command(&format!("awsenv provision-mfa {args}"));
     let screen = term.wait("the 1st code prompt", |s| s.contains(FIRST_PROMPT) || s.contains("EXIT-"));
     assert!(screen.contains(FIRST_PROMPT), "awsenv ended before asking for a code:\n{screen}");
@@ -367,7 +239,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
     let rfc = totp(&sb, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", Some(59 + 30));
     assert_eq!(rfc[0], "287082", "the test's own TOTP is wrong");
 
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, screen) = provision_until_prompt(&term, "lab");
     let device = only_device(&moto);
     assert_eq!(device.user, None, "the device is not assigned before the codes");
@@ -378,7 +250,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
 
     // Black on white, explicitly: the quiet zone's first line and the code carry a foreground and a
     // background colour (tmux's capture gives each colour once, where it starts).
-    let coloured = term.screen_with_colours();
+    let coloured = term.capture(&["-e", "-S", "-"]);
     let lines: Vec<&str> = coloured.lines().collect();
     let first = lines.iter().position(|l| l.contains(BLOCKS)).expect("a QR line");
     let colours = sgr_parameters(&lines[first.saturating_sub(QUIET_ZONE / 2)..=first].join("\n"));
@@ -392,7 +264,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
     term.type_line(&codes[0]);
     term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
     term.type_line(&codes[1]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 0, "provision-mfa failed:\n{screen}");
     let serial = carol_serial();
     let path = serial_file(&sb);
@@ -419,16 +291,12 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
         .env("AWSENV_MFA_CODE", &codes[2])
         .output()
         .unwrap();
-    assert!(out.status.success(), "awsenv mfa after provisioning: {}", describe(&out));
-    assert!(
-        !stderr(&out).contains("found; remembered"),
-        "the device was looked up again: {}",
-        describe(&out)
-    );
+    assert!(out.status.success(), "awsenv mfa after provisioning: {}", show(&out));
+    assert!(!stderr(&out).contains("found; remembered"), "the device was looked up again: {}", show(&out));
     assert!(
         stderr(&out).contains(&format!("sts GetSessionToken serial {serial} ")),
         "GetSessionToken was not called with {serial}: {}",
-        describe(&out)
+        show(&out)
     );
     assert_eq!(moto.sts_token_count(), 1, "GetSessionToken calls");
 }
@@ -441,7 +309,7 @@ fn provision_draws_a_decodable_qr_code_and_activates_the_device() {
 fn show_secret_prints_the_seed_of_the_qr_code() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, screen) = provision_until_prompt(&term, "lab --show-secret");
     let device = only_device(&moto);
     let uri = decode_qr(&qr_lines(&screen));
@@ -451,7 +319,7 @@ fn show_secret_prints_the_seed_of_the_qr_code() {
     assert_eq!(printed, vec![device.seed.as_str()], "the printed secret:\n{screen}");
 
     term.keys(&["C-c"]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 130, "after Ctrl-C:\n{screen}");
 }
 
@@ -464,9 +332,9 @@ fn a_user_with_a_device_is_refused_with_exit_10() {
     let moto = Moto::start();
     let sb = lab(&moto);
     let existing = moto.create_virtual_mfa("carol");
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let n = term.start_command("awsenv provision-mfa lab");
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 10, "provision-mfa for a user with a device:\n{screen}");
     assert!(
         screen.contains("IAM user carol already has an MFA device") && screen.contains(&existing),
@@ -497,8 +365,8 @@ fn without_a_terminal_nothing_is_created_and_exit_is_4() {
         .args(["--wait", env!("CARGO_BIN_EXE_awsenv"), "provision-mfa", "lab"])
         .output()
         .unwrap_or_else(|e| panic!("cannot run setsid: {e}"));
-    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
-    assert!(stderr(&out).contains("provision-mfa needs a terminal"), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    assert!(stderr(&out).contains("provision-mfa needs a terminal"), "{}", show(&out));
     assert!(virtual_devices(&moto).is_empty(), "a device was created: {:?}", virtual_devices(&moto));
     assert!(!serial_file(&sb).exists());
     // Not even GetCallerIdentity: the terminal is checked first (the two listings above made 1).
@@ -514,11 +382,11 @@ fn without_a_terminal_nothing_is_created_and_exit_is_4() {
 fn ctrl_c_at_the_prompt_deletes_the_device() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, _) = provision_until_prompt(&term, "lab");
     assert_eq!(virtual_devices(&moto).len(), 1, "the device exists while awsenv asks");
     term.keys(&["C-c"]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 130, "exit status after Ctrl-C:\n{screen}");
     assert!(
         screen.contains(&format!("awsenv: deleting the unfinished MFA device {}", carol_serial())),
@@ -536,15 +404,15 @@ fn ctrl_c_at_the_prompt_deletes_the_device() {
 fn a_device_left_by_a_killed_run_is_replaced() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (killed, _) = provision_until_prompt(&term, "lab");
     let left = only_device(&moto);
     // SIGKILL: no rollback can run. Only this terminal's awsenv: other tests run beside this one.
     let shell_pid = term.tmux(&["list-panes", "-t", "t", "-F", "#{pane_pid}"]).trim().to_owned();
     let out =
         Command::new("pkill").args(["-KILL", "-P", &shell_pid, "-f", "provision-mfa"]).output().unwrap();
-    assert!(out.status.success(), "pkill: {}", describe(&out));
-    let (status, _) = term.status(killed);
+    assert!(out.status.success(), "pkill: {}", show(&out));
+    let (status, _, _) = term.finish(killed);
     assert_eq!(status, 137, "killed with SIGKILL");
     assert_eq!(virtual_devices(&moto), vec![left.clone()], "the killed run left its device");
     let n = term.start_command("awsenv provision-mfa lab");
@@ -561,7 +429,7 @@ fn a_device_left_by_a_killed_run_is_replaced() {
     term.type_line(&codes[0]);
     term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
     term.type_line(&codes[1]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 0, "provisioning after a killed run:\n{screen}");
     assert_eq!(user_devices(&moto, "carol"), vec![carol_serial()]);
 }
@@ -571,7 +439,7 @@ fn a_device_left_by_a_killed_run_is_replaced() {
 fn three_bad_codes_delete_the_device() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, _) = provision_until_prompt(&term, "lab");
     for (tries, answer) in ["12345", "abcdef", "1234567"].iter().enumerate() {
         term.type_line(answer);
@@ -579,7 +447,7 @@ fn three_bad_codes_delete_the_device() {
             term.wait("the question again", |s| s.matches(FIRST_PROMPT).count() == tries + 2);
         }
     }
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 4, "after three malformed codes:\n{screen}");
     assert!(screen.contains("Not a valid code: \"12345\""), "{screen}");
     assert!(screen.contains("no valid MFA code after three tries"), "{screen}");
@@ -598,7 +466,7 @@ fn three_bad_codes_delete_the_device() {
 fn a_failed_enable_deletes_the_device() {
     let moto = Moto::start();
     let sb = lab(&moto);
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let (n, _) = provision_until_prompt(&term, "lab");
     let device = only_device(&moto);
     moto.boto3(
@@ -613,7 +481,7 @@ iam.delete_user(UserName='carol')
     term.type_line(&codes[0]);
     term.wait("the 2nd code prompt", |s| s.contains(SECOND_PROMPT));
     term.type_line(&codes[1]);
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 5, "provision-mfa should exit 5 (AWS refused) for a deleted user:\n{screen}");
     assert!(
         screen.contains("iam EnableMFADevice failed: NoSuchEntity"),
@@ -643,18 +511,18 @@ fn discovery_finds_and_remembers_the_only_device() {
     let serial = moto.create_virtual_mfa("carol");
     let path = serial_file(&sb);
     let out = mfa(&sb, "123456");
-    assert!(out.status.success(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
     let line =
         format!("awsenv: MFA device {serial} of IAM user carol found; remembered in {}", path.display());
-    assert!(stderr(&out).contains(&line), "no discovery line {line:?}: {}", describe(&out));
+    assert!(stderr(&out).contains(&line), "no discovery line {line:?}: {}", show(&out));
     assert_eq!(fs::read_to_string(&path).expect("lab.mfa_serial").trim(), serial);
     assert_eq!(moto.sts_token_count(), 1);
 
-    let cached = sb.store().join(".awsenv/lab.mfa.json");
+    let cached = cache_file(&sb, "lab");
     fs::remove_file(&cached).unwrap_or_else(|e| panic!("{}: {e}", cached.display()));
     let out = mfa(&sb, "654321");
-    assert!(out.status.success(), "{}", describe(&out));
-    assert!(!stderr(&out).contains("found; remembered"), "discovered again: {}", describe(&out));
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!stderr(&out).contains("found; remembered"), "discovered again: {}", show(&out));
     assert_eq!(moto.sts_token_count(), 2);
 }
 
@@ -686,18 +554,18 @@ print(serial)
         .env("AWSENV_MFA_CODE", "123456")
         .output()
         .unwrap_or_else(|e| panic!("cannot run setsid: {e}"));
-    assert!(matches!(out.status.code(), Some(3 | 4)), "{}", describe(&out));
+    assert!(matches!(out.status.code(), Some(3 | 4)), "{}", show(&out));
     let err = stderr(&out);
     assert!(
         err.contains(&first) && err.contains(&second) && err.contains("lab.mfa_serial"),
         "the message should list both devices and suggest lab.mfa_serial: {}",
-        describe(&out)
+        show(&out)
     );
     assert!(!serial_file(&sb).exists());
     assert_eq!(moto.sts_token_count(), 0);
 
     // In a terminal: a numbered list and a question.
-    let term = Term::start(&sb);
+    let term = terminal(&sb);
     let n = term.start_command("AWSENV_MFA_CODE=123456 awsenv mfa --shell bash lab >/dev/null");
     let screen = term.wait("the question", |s| s.contains("Which one?") || s.contains("EXIT-"));
     assert!(screen.contains("Which one?"), "no question:\n{screen}");
@@ -708,7 +576,7 @@ print(serial)
     };
     assert_eq!((listed(1), listed(2)), (Some(first.clone()), Some(second.clone())), "the list:\n{screen}");
     term.type_line("2");
-    let (status, screen) = term.status(n);
+    let (status, _, screen) = term.finish(n);
     assert_eq!(status, 0, "after choosing:\n{screen}");
     assert!(screen.contains(&format!("MFA device {second} of IAM user carol found")), "{screen}");
     assert_eq!(fs::read_to_string(serial_file(&sb)).expect("lab.mfa_serial").trim(), second);
@@ -720,12 +588,12 @@ fn discovery_without_a_device_suggests_provision_mfa() {
     let moto = Moto::start();
     let sb = lab(&moto);
     let out = mfa(&sb, "123456");
-    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     assert!(
         stderr(&out).contains("IAM user carol has no MFA device")
             && stderr(&out).contains("awsenv provision-mfa lab"),
         "{}",
-        describe(&out)
+        show(&out)
     );
     assert!(!serial_file(&sb).exists());
     assert_eq!(moto.sts_token_count(), 0);

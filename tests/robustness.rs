@@ -10,58 +10,28 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
+use common::cache::{cache_dir, cache_file, lock_file};
+use common::files::mode;
+use common::script::{awsenv_lines, sq};
+use common::world::{ACCOUNTS_JSON, ALICE_SERIAL, World};
+use common::{DEAD_ENDPOINT, Moto, Sandbox, Shell, assert_success, fresh_code, init_line, stderr, stdout};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
-
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
-const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
-/// An endpoint that refuses connections at once: for tests that must never reach AWS.
-const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// `path` in single quotes for any of the three shells (test paths never hold a quote or a
-/// backslash, which fish would treat specially).
-fn sq(path: &Path) -> String {
-    let text = path.to_str().expect("utf-8 test path");
-    assert!(!text.contains(['\'', '\\']), "unexpected character in test path {text}");
-    format!("'{text}'")
-}
-
 /// A script for `shell`: the init line, then `body` (written in the syntax all three shells share).
 fn script(shell: Shell, body: &str) -> String {
     format!("{} || exit 90\n{body}\n", init_line(shell))
-}
-
-fn cache_dir(sb: &Sandbox) -> PathBuf {
-    sb.store().join(".awsenv")
-}
-
-fn entry_path(sb: &Sandbox, account: &str) -> PathBuf {
-    cache_dir(sb).join(format!("{account}.mfa.json"))
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).permissions().mode()
-        & 0o7777
-}
-
-/// IAM user `alice` in moto, and account `work` in the store signing with her key.
-fn add_work_account(moto: &Moto, sb: &Sandbox) -> String {
-    let (key, secret) = moto.create_user("alice");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(ACCOUNTS_JSON);
-    key
 }
 
 /// `awsenv mfa --shell bash work` with `code` in the environment. awsenv never sends a code twice
@@ -71,10 +41,6 @@ fn mfa_command(sb: &Sandbox, code: &str) -> Command {
     let mut cmd = sb.awsenv();
     cmd.args(["mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", code);
     cmd
-}
-
-fn awsenv_lines(text: &str) -> Vec<&str> {
-    text.lines().filter(|line| line.starts_with("awsenv: ")).collect()
 }
 
 /// Checks that the cache entry at `path` is complete and consistent; returns it.
@@ -101,7 +67,7 @@ fn assert_valid_entry(path: &Path, account: &str, source_key: &str) -> serde_jso
     }
     assert_ne!(text("access_key_id"), source_key, "the session key is the long-term key");
     assert_eq!(text("source_access_key_id"), source_key);
-    assert_eq!(text("mfa_serial"), SERIAL);
+    assert_eq!(text("mfa_serial"), ALICE_SERIAL);
     let expiration = text("expiration");
     let b = expiration.as_bytes();
     assert!(
@@ -151,9 +117,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 #[test]
 fn racing_shells_make_one_sts_call() {
     const SHELLS: usize = 24;
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto, sb, key: source_key } = World::start();
 
     let race = sb.root().join("race");
     fs::create_dir(&race).unwrap();
@@ -245,14 +209,14 @@ fn racing_shells_make_one_sts_call() {
     );
     assert_eq!(moto.sts_token_count(), 1, "STS GetSessionToken calls for {SHELLS} racing shells");
     assert_eq!(reused, SHELLS - 1, "every shell but the one that called STS reused the session");
-    let entry = assert_valid_entry(&entry_path(&sb, "work"), "work", &source_key);
+    let entry = assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
     let first = first.unwrap();
     assert_eq!(first.lines().next(), entry["session_token"].as_str());
 
     // The same with 16 bare `awsenv mfa` processes started together, all given one new code (the
     // shells' 123456 was sent a moment ago and may not be sent again).
     moto.reset();
-    fs::remove_file(entry_path(&sb, "work")).unwrap();
+    fs::remove_file(cache_file(&sb, "work")).unwrap();
     let code = fresh_code();
     let start = Instant::now();
     let children: Vec<_> = (0..16)
@@ -266,7 +230,7 @@ fn racing_shells_make_one_sts_call() {
         assert_eq!(out.stdout, outputs[0].stdout, "processes printed different sessions");
     }
     assert_eq!(moto.sts_token_count(), 1, "STS GetSessionToken calls for 16 racing processes");
-    assert_valid_entry(&entry_path(&sb, "work"), "work", &source_key);
+    assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
 }
 
 // ---------------------------------------------------------------------------
@@ -278,17 +242,17 @@ fn racing_shells_make_one_sts_call() {
 #[test]
 fn sigkill_at_any_moment_leaves_a_usable_cache() {
     const ITERATIONS: usize = 40;
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
-    let entry = entry_path(&sb, "work");
+    let World { moto: _moto, sb, key: source_key } = World::start();
+    let entry = cache_file(&sb, "work");
     let dir = cache_dir(&sb);
+    // awsenv writes the entry to `ENTRY.tmp-...` first, then renames it.
+    let temp_prefix = format!("{}.tmp-", entry.file_name().unwrap().to_str().unwrap());
     let temp_files = || -> Vec<String> {
         fs::read_dir(&dir)
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .filter(|n| n.starts_with("work.mfa.json.tmp-"))
+                    .filter(|n| n.starts_with(&temp_prefix))
                     .collect()
             })
             .unwrap_or_default()
@@ -331,7 +295,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
         }
 
         // The kernel released the lock with the process.
-        let lock = dir.join("work.lock");
+        let lock = lock_file(&sb, "work");
         if lock.exists() {
             let file = File::open(&lock).unwrap();
             file.try_lock().unwrap_or_else(|e| panic!("iteration {i}: work.lock still held: {e:?}"));
@@ -361,7 +325,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
     // A final clean run: never blocked by a dead writer's lock, and it sweeps stale temp files
     // (plant one too, in case no kill happened to land between create and rename).
     let _ = fs::remove_file(&entry);
-    let planted = dir.join("work.mfa.json.tmp-4194304-123");
+    let planted = dir.join(format!("{temp_prefix}4194304-123"));
     fs::write(&planted, b"{\"version\": 1, \"acc").unwrap();
     let out = mfa_command(&sb, &fresh_code()).output().unwrap();
     assert_success(&out);
@@ -377,9 +341,7 @@ fn sigkill_at_any_moment_leaves_a_usable_cache() {
 /// Under `umask 000` the cache is still private, and the user's own files are left alone.
 #[test]
 fn cache_files_are_private_even_with_umask_000() {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto: _moto, sb, key: source_key } = World::start();
     // Odd but legal modes on the user's files, to see that awsenv keeps them.
     fs::set_permissions(sb.store().join("work.user"), fs::Permissions::from_mode(0o644)).unwrap();
     fs::set_permissions(sb.store().join("work.access_key"), fs::Permissions::from_mode(0o400)).unwrap();
@@ -400,9 +362,9 @@ fn cache_files_are_private_even_with_umask_000() {
         assert_success(&out);
         assert_eq!(mode(&probe), 0o666, "{shell}: umask 000 was not in effect");
         assert_eq!(mode(&cache_dir(&sb)), 0o700, "{shell}: .awsenv");
-        assert_eq!(mode(&entry_path(&sb, "work")), 0o600, "{shell}: work.mfa.json");
-        assert_eq!(mode(&cache_dir(&sb).join("work.lock")), 0o600, "{shell}: work.lock");
-        assert_valid_entry(&entry_path(&sb, "work"), "work", &source_key);
+        assert_eq!(mode(&cache_file(&sb, "work")), 0o600, "{shell}: work.mfa.json");
+        assert_eq!(mode(&lock_file(&sb, "work")), 0o600, "{shell}: work.lock");
+        assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
         assert_eq!(snapshot(&sb.store()), before, "{shell}: the user's files changed");
         assert_eq!(mode(&sb.store()), store_mode, "{shell}: the store's mode changed");
     }
@@ -505,11 +467,9 @@ fn any_secret_round_trips_in_fish() {
 /// the next `ec2mfa`.
 #[test]
 fn corrupt_cache_entry_is_reported_once_and_replaced() {
-    let moto = Moto::start();
-    let sb = Sandbox::new(Some(&moto));
-    let source_key = add_work_account(&moto, &sb);
+    let World { moto, sb, key: source_key } = World::start();
     DirBuilder::new().mode(0o700).create(cache_dir(&sb)).unwrap();
-    let entry = entry_path(&sb, "work");
+    let entry = cache_file(&sb, "work");
     let garbage: &[u8] = b"{\"version\": 1, \"account\": \"work\", \"access_key_id\": \"ASIA\xff\xfe";
     OpenOptions::new()
         .write(true)
@@ -588,7 +548,7 @@ fn writable_store_or_readable_cache_dir_is_refused() {
         let reports = awsenv_lines(&err);
         assert_eq!(reports.len(), 1, "{err}");
         assert!(reports[0].contains("chmod 700") && reports[0].contains(cache.to_str().unwrap()), "{err}");
-        assert!(!entry_path(&sb, "work").exists() && !cache.join("work.lock").exists());
+        assert!(!cache_file(&sb, "work").exists() && !lock_file(&sb, "work").exists());
         assert_eq!(mode(&cache), bad, "awsenv changed the mode itself");
     }
 }
@@ -608,10 +568,10 @@ fn readable_cache_dir_is_refused_even_with_a_cached_session() {
         r#"{{"version": 1, "account": "work", "access_key_id": "ASIACACHEDSESSION001",
             "secret_access_key": "cached-secret", "session_token": "cached-token",
             "expiration": "2099-01-01T00:00:00Z", "source_access_key_id": "AKIALONGTERMKEY00001",
-            "mfa_serial": "{SERIAL}"}}"#
+            "mfa_serial": "{ALICE_SERIAL}"}}"#
     );
-    fs::write(entry_path(&sb, "work"), entry).unwrap();
-    fs::set_permissions(entry_path(&sb, "work"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(cache_file(&sb, "work"), entry).unwrap();
+    fs::set_permissions(cache_file(&sb, "work"), fs::Permissions::from_mode(0o644)).unwrap();
     fs::set_permissions(&cache, fs::Permissions::from_mode(0o755)).unwrap();
 
     let body = "ec2switch work\n\
@@ -741,7 +701,7 @@ fn silent_endpoint_times_out_with_exit_6() {
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("awsenv: ") && err.contains("timed out"), "{err}");
-    assert!(!entry_path(&sb, "work").exists());
+    assert!(!cache_file(&sb, "work").exists());
 }
 
 // ---------------------------------------------------------------------------
@@ -778,7 +738,7 @@ fn sts_rejection_exits_5_with_the_aws_error_code() {
         "{err}"
     );
     assert!(err.contains("The security token included in the request is invalid."), "{err}");
-    assert!(!entry_path(&sb, "work").exists(), "a session was cached");
+    assert!(!cache_file(&sb, "work").exists(), "a session was cached");
     // A rejection is final: one request, which carried the device and the code.
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(
@@ -822,7 +782,7 @@ fn moto_rejection_exits_5_and_caches_nothing() {
         assert!(out.stdout.is_empty(), "{account}: {}", stdout(&out));
         assert_eq!(err.lines().count(), 1, "{account}: {err}");
         assert!(err.starts_with("awsenv: ") && err.contains(account), "{err}");
-        assert!(!entry_path(&sb, account).exists(), "{account}: a session was cached");
+        assert!(!cache_file(&sb, account).exists(), "{account}: a session was cached");
         if !(err.contains(code) || err.contains("403")) {
             failures.push(format!("{account}: neither {code} nor HTTP 403 in: {}", err.trim_end()));
         }

@@ -14,9 +14,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use common::cache::cache_dir;
+use common::clock::{is_rfc3339_utc_seconds, now, utc_forms};
+use common::script::{export, sq};
+use common::tmux::{Pane, Tmux};
+use common::world::{ACCOUNTS_JSON, ALICE_QUESTION};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
 /// Every variable awsenv sets or unsets.
@@ -54,7 +58,6 @@ const WORK_KEY: &str = "AKIAWORKEXAMPLE00001";
 const WORK_SECRET: &str = r#"wJal'rX "q" $(touch pwned) `touch pwned` \n;|&*?~ {a,b} +/K7\"#;
 const LAB_KEY: &str = "AKIALABEXAMPLE000002";
 const LAB_SECRET: &str = "labSecret/+0123456789abcdefghijklmnopq";
-const ACCOUNTS_JSON: &str = r#"{"work": "arn:aws:iam::123456789012:"}"#;
 /// Enough for any single step of these tests; a timeout means something hangs.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -68,32 +71,11 @@ fn seq() -> usize {
 // Scripts run in a real shell
 // ---------------------------------------------------------------------------
 
-/// `'text'`, for paths that go into scripts of any of the three shells.
-fn sq(text: &str) -> String {
-    assert!(!text.contains(['\'', '\\']), "cannot single-quote {text:?} for every shell");
-    format!("'{text}'")
-}
-
 fn strict(shell: Shell) -> &'static str {
     match shell {
         Shell::Bash => "set -euo pipefail",
         Shell::Zsh => "set -eu",
         Shell::Fish => "",
-    }
-}
-
-fn shell_flags(shell: Shell) -> &'static [&'static str] {
-    match shell {
-        Shell::Bash => &["--noprofile", "--norc"],
-        Shell::Zsh => &["-f"],
-        Shell::Fish => &["--no-config"],
-    }
-}
-
-fn export(shell: Shell, name: &str, value: &str) -> String {
-    match shell {
-        Shell::Fish => format!("set -gx {name} {}", sq(value)),
-        _ => format!("export {name}={}", sq(value)),
     }
 }
 
@@ -104,28 +86,17 @@ fn unset(shell: Shell, names: &[&str]) -> String {
     }
 }
 
-/// The private XDG directories the harness gives fish, so no user's fish config is read.
-fn fish_xdg(sb: &Sandbox, cmd: &mut Command) {
-    let xdg = sb.root().join("xdg");
-    for (var, sub) in [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-    {
-        let dir = xdg.join(sub);
-        fs::create_dir_all(&dir).expect("create XDG dir");
-        cmd.env(var, dir);
-    }
-}
-
 /// `wrapper... SHELL FLAGS [-c script]` in the sandbox's environment.
 fn wrapped_shell(sb: &Sandbox, shell: Shell, wrapper: &[&str], script: Option<&str>) -> Command {
     shell.require();
     let (program, args) = wrapper.split_first().expect("a wrapper program");
     let mut cmd = sb.command(program);
-    cmd.args(args).arg(shell.name()).args(shell_flags(shell));
+    cmd.args(args).arg(shell.name()).args(shell.no_rc_flags());
     if let Some(script) = script {
         cmd.args(["-c", script]);
     }
     if shell == Shell::Fish {
-        fish_xdg(sb, &mut cmd);
+        sb.fish_xdg(&mut cmd);
     }
     cmd
 }
@@ -343,10 +314,6 @@ fn new_sandbox(moto: Option<&Moto>) -> Sandbox {
     sb
 }
 
-fn cache_dir(sb: &Sandbox) -> PathBuf {
-    sb.store().join(".awsenv")
-}
-
 /// Every file in the session cache but the lock files: name -> (mode, contents).
 fn session_files(sb: &Sandbox) -> BTreeMap<String, (u32, Vec<u8>)> {
     let Ok(entries) = fs::read_dir(cache_dir(sb)) else {
@@ -361,41 +328,6 @@ fn session_files(sb: &Sandbox) -> BTreeMap<String, (u32, Vec<u8>)> {
             (entry.file_name().to_string_lossy().into_owned(), (mode, fs::read(&path).unwrap_or_default()))
         })
         .collect()
-}
-
-fn epoch_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
-}
-
-/// `(2026-11-21T10:14:49Z, 2026-11-21 10:14:49 UTC)` for an epoch second.
-fn utc_forms(epoch: i64) -> (String, String) {
-    // Days to civil date in the proleptic Gregorian calendar (H. Hinnant's algorithm).
-    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let date = format!("{year:04}-{month:02}-{day:02}");
-    let clock = format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60);
-    (format!("{date}T{clock}Z"), format!("{date} {clock} UTC"))
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`, checked character by character.
-fn is_rfc3339_utc_seconds(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 20
-        && bytes.iter().enumerate().all(|(i, &c)| match i {
-            4 | 7 => c == b'-',
-            10 => c == b'T',
-            13 | 16 => c == b':',
-            19 => c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
 }
 
 /// The programs that strace saw started successfully, in order, with their execve lines.
@@ -728,7 +660,7 @@ fn ec2mfa_makes_caches_and_reuses_a_session() {
         let keys = moto.create_user("alice");
         let sb = moto_sandbox(&moto, &keys);
 
-        let before = epoch_now();
+        let before = now();
         let first = Script::new(&sb, shell)
             .strict()
             .init()
@@ -737,7 +669,7 @@ fn ec2mfa_makes_caches_and_reuses_a_session() {
             .snapshot("mfa")
             .call("now", "ec2now")
             .run(&sb);
-        let after = epoch_now();
+        let after = now();
         first.assert_quiet_success();
         first.assert_call("mfa", "Set keys for work-MFA-STS AWS account\n");
         assert_eq!(moto.sts_token_count(), 1, "[{shell}] GetSessionToken calls\n{}", first.context());
@@ -815,14 +747,14 @@ fn ec2mfa_code_and_duration_from_arguments_and_environment() {
         for (command, seconds) in cases {
             let sb = moto_sandbox(&moto, &keys);
             let count = moto.sts_token_count();
-            let before = epoch_now();
+            let before = now();
             let ran = Script::new(&sb, shell)
                 .init()
                 .call("switch", "ec2switch work")
                 .call("mfa", command)
                 .snapshot("mfa")
                 .run(&sb);
-            let after = epoch_now();
+            let after = now();
             let ctx = || format!("`{command}`\n{}", ran.context());
             ran.assert_quiet_success();
             ran.assert_call("mfa", "Set keys for work-MFA-STS AWS account\n");
@@ -1099,114 +1031,15 @@ fn ec2switch_keeps_the_users_interrupt_handler() {
 // 7. Interactive prompt, in tmux
 // ---------------------------------------------------------------------------
 
-/// A shell in its own tmux server, killed when dropped.
-struct Tmux {
-    socket: String,
-    env: Vec<(String, String)>,
-    markers: usize,
+/// `shell` (without startup files) in a 200x50 pane of its own tmux server, with the sandbox's
+/// environment (and for fish its XDG directories).
+fn terminal(sb: &Sandbox, shell: Shell) -> Pane {
+    let mut tmux = Tmux::in_sandbox(sb).timeout(TIMEOUT);
+    if shell == Shell::Fish {
+        tmux = tmux.xdg(sb);
+    }
+    tmux.shell("t", shell)
 }
-
-impl Tmux {
-    fn start(sb: &Sandbox, shell: Shell) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("awsenv-shells-{}-{}", std::process::id(), seq()),
-            env: sb.env(),
-            markers: 0,
-        };
-        let socket = tmux.socket.clone();
-        let wrapper = [
-            "tmux",
-            "-L",
-            &socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "200",
-            "-y",
-            "50",
-            "-s",
-            "t",
-            "--",
-        ];
-        let out = wrapped_shell(sb, shell, &wrapper, None)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux (is it installed?): {e}"));
-        assert!(out.status.success(), "tmux new-session failed: {}", stderr(&out));
-        // Keys typed before the shell reads its terminal may be thrown away: wait for a prompt.
-        tmux.wait_until("the shell's first prompt", |screen| !screen.trim().is_empty());
-        tmux
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux")
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux: {e}"));
-        assert!(out.status.success(), "tmux {args:?} failed: {}", stderr(&out));
-        out
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn type_line(&self, text: &str) {
-        self.keys(&["-l", text]);
-        self.keys(&["Enter"]);
-    }
-
-    /// The pane, trailing spaces kept.
-    fn screen(&self) -> String {
-        stdout(&self.tmux(&["capture-pane", "-p", "-N", "-J", "-t", "t", "-S", "-"]))
-    }
-
-    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; the pane shows:\n{screen}");
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Types `command`, then waits until it has finished (an echoed marker appears).
-    fn run(&mut self, command: &str) {
-        self.markers += 1;
-        let marker = format!("DONE-{}", self.markers);
-        // Split in the typed line, so only the output matches.
-        self.type_line(&format!("{command}; echo \"DO\"\"NE-{}\"", self.markers));
-        self.wait_until(&marker, |screen| screen.lines().any(|l| l.trim_end() == marker));
-    }
-
-    /// Echoes `VARS:` and `expression`, and returns the line it printed.
-    fn vars(&self, expression: &str) -> String {
-        self.type_line(&format!("echo \"VA\"\"RS:{expression}\""));
-        let screen = self.wait_until("the echoed variables", |s| s.lines().any(|l| l.starts_with("VARS:")));
-        screen.lines().find(|l| l.starts_with("VARS:")).expect("a VARS line").trim_end().to_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-const PROMPT: &str = "Enter token for user alice: ";
 
 #[test]
 fn interactive_prompt_takes_a_code_or_is_interrupted() {
@@ -1218,13 +1051,13 @@ fn interactive_prompt_takes_a_code_or_is_interrupted() {
 
         // Typing the code at the prompt sets the session.
         let sb = moto_sandbox(&moto, &keys);
-        let mut term = Tmux::start(&sb, shell);
+        let term = terminal(&sb, shell);
         term.run(&format!("{}; ec2switch work", init_line(shell)));
         term.type_line("ec2mfa");
-        term.wait_until("the MFA prompt", |s| s.contains(PROMPT));
+        term.wait("the MFA prompt", |s| s.contains(ALICE_QUESTION));
         term.type_line("123456");
-        term.wait_until("the session", |s| s.contains("Set keys for work-MFA-STS AWS account"));
-        let vars = term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION]");
+        term.wait("the session", |s| s.contains("Set keys for work-MFA-STS AWS account"));
+        let vars = format!("VARS:{}", term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION]"));
         assert_eq!(vars, "VARS:[work-MFA-STS][mfa]", "[{shell}] after typing the code:\n{}", term.screen());
         assert_eq!(moto.sts_token_count(), 1, "[{shell}] GetSessionToken calls");
         assert!(!session_files(&sb).is_empty(), "[{shell}] the session was not cached");
@@ -1233,19 +1066,22 @@ fn interactive_prompt_takes_a_code_or_is_interrupted() {
         // Ctrl-C at the prompt changes nothing.
         moto.reset();
         let sb = moto_sandbox(&moto, &keys);
-        let mut term = Tmux::start(&sb, shell);
+        let term = terminal(&sb, shell);
         let (before, after) = (sb.root().join("before.env"), sb.root().join("after.env"));
         let (before_arg, after_arg) = (sq(before.to_str().unwrap()), sq(after.to_str().unwrap()));
         term.run(&format!("{}; ec2switch work; env >{before_arg}", init_line(shell)));
         term.type_line("ec2mfa");
-        term.wait_until("the MFA prompt", |s| s.contains(PROMPT));
+        term.wait("the MFA prompt", |s| s.contains(ALICE_QUESTION));
         term.keys(&["C-c"]);
         // The terminal discards what is typed before the shell is back at its prompt.
-        term.wait_until("a prompt after Ctrl-C", |screen| {
-            screen.lines().skip_while(|l| !l.contains(PROMPT)).skip(1).any(|l| !l.trim().is_empty())
+        term.wait("a prompt after Ctrl-C", |screen| {
+            screen.lines().skip_while(|l| !l.contains(ALICE_QUESTION)).skip(1).any(|l| !l.trim().is_empty())
         });
         term.run(&format!("env >{after_arg}"));
-        let vars = term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION][$AWS_ACCESS_KEY_ID][$AWS_SESSION_TOKEN]");
+        let vars = format!(
+            "VARS:{}",
+            term.vars("[$MY_AWS_SET_FOR][$AWSENV_SESSION][$AWS_ACCESS_KEY_ID][$AWS_SESSION_TOKEN]")
+        );
         let expected = format!("VARS:[work][keys][{}][]", keys.0);
         assert_eq!(vars, expected, "[{shell}] after Ctrl-C:\n{}", term.screen());
         let (before, after) = (fs::read_to_string(before).unwrap(), fs::read_to_string(after).unwrap());

@@ -23,7 +23,7 @@ const NOBODY: u32 = 65534;
 
 /// moto (recording) with alice (one key), bob and carol in group admins (one key each); an sshd
 /// that maps LOGIN_USER to `users/alice, groups/admins` with `settings` in the map file.
-struct World {
+struct KeysWorld {
     moto: Option<Moto>,
     dir: TempDir,
     sshd: Sshd,
@@ -34,7 +34,7 @@ struct World {
     moto_url: String,
 }
 
-fn world(settings: &str) -> World {
+fn keys_world(settings: &str) -> KeysWorld {
     ensure_login_user();
     let dir = root_dir();
     let moto = Moto::start_with_env(&recording_env(dir.path()).each_ref().map(|(k, v)| (*k, v.as_str())));
@@ -95,10 +95,10 @@ print(iam.upload_ssh_public_key(UserName='alice', SSHPublicKeyBody=os.environ['K
     );
     let sshd = Sshd::start(dir.path(), &command);
     let moto_url = moto.url();
-    World { moto: Some(moto), dir, sshd, awsenv, map, keys, alice_key_id, moto_url }
+    KeysWorld { moto: Some(moto), dir, sshd, awsenv, map, keys, alice_key_id, moto_url }
 }
 
-impl World {
+impl KeysWorld {
     fn moto(&self) -> &Moto {
         self.moto.as_ref().expect("moto is running")
     }
@@ -158,7 +158,7 @@ fn wait_until(at: Instant) {
 
 #[test]
 fn iam_users_and_group_members_log_in_with_their_owner_in_the_session() {
-    let w = world("fresh = 5m");
+    let w = keys_world("fresh = 5m");
     w.assert_login("alice");
     w.assert_login("bob");
     w.assert_login("carol");
@@ -172,7 +172,7 @@ fn iam_users_and_group_members_log_in_with_their_owner_in_the_session() {
 #[test]
 fn deactivated_keys_and_removed_members_are_refused_after_the_fresh_window() {
     // Generous windows: logins take seconds on a loaded machine.
-    let w = world("fresh = 15s\nstale = 1h");
+    let w = keys_world("fresh = 15s\nstale = 1h");
     let before = Instant::now();
     w.assert_login("alice");
     w.assert_login("bob");
@@ -198,7 +198,7 @@ iam.remove_user_from_group(GroupName='admins', UserName='bob')
 
 #[test]
 fn without_iam_a_stale_copy_serves_until_the_stale_bound_then_nothing() {
-    let mut w = world("fresh = 1s\nstale = 20s\ntimeout = 3s");
+    let mut w = keys_world("fresh = 1s\nstale = 20s\ntimeout = 3s");
     let before = Instant::now();
     w.assert_login("alice");
     let fetched = Instant::now();
@@ -223,7 +223,7 @@ fn without_iam_a_stale_copy_serves_until_the_stale_bound_then_nothing() {
 
 #[test]
 fn twenty_logins_at_once_make_one_round_of_iam_calls() {
-    let w = world("fresh = 5m");
+    let w = keys_world("fresh = 5m");
     let (lists, groups) = (w.iam_calls("ListSSHPublicKeys"), w.iam_calls("GetGroup"));
     let logins: Vec<_> = (0..20)
         .map(|i| {

@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::clock::{now, rfc3339};
 use common::ssh::{
     LOGIN_USER, SshAgent, Sshd, ensure_login_user, keygen, moto_post, recorded_body, recorded_requests,
     recording_env, root_dir,
@@ -24,14 +25,14 @@ const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:sign-ssh-
 const SESSION_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SESSION_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
 
-struct World {
+struct CertWorld {
     moto: Moto,
     sb: Sandbox,
     dir: TempDir,
     ca: PathBuf,
 }
 
-fn world() -> World {
+fn cert_world() -> CertWorld {
     ensure_login_user();
     let dir = root_dir();
     let moto = Moto::start_with_env(&recording_env(dir.path()).each_ref().map(|(k, v)| (*k, v.as_str())));
@@ -48,22 +49,10 @@ fn world() -> World {
     keygen("ed25519", &ssh_dir.join("id_ed25519"));
     let ca = dir.path().join("ca");
     keygen("ed25519", &ca);
-    World { moto, sb, dir, ca }
+    CertWorld { moto, sb, dir, ca }
 }
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
-
-fn rfc3339(seconds: u64) -> String {
-    let out = Command::new("date")
-        .args(["-u", "-d", &format!("@{seconds}"), "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .unwrap();
-    stdout(&out).trim().to_owned()
-}
-
-impl World {
+impl CertWorld {
     fn key(&self) -> PathBuf {
         self.sb.home().join(".ssh/id_ed25519")
     }
@@ -83,7 +72,7 @@ impl World {
             .unwrap();
         assert!(out.status.success(), "ssh-keygen -s: {}", stderr(&out));
         // ssh-keygen counted from before this moment: the certificate ends by then.
-        let valid_before = now() + seconds;
+        let valid_before = now().unsigned_abs() + seconds;
         (fs::read_to_string(work.path().join("key-cert.pub")).unwrap(), valid_before)
     }
 
@@ -99,8 +88,7 @@ impl World {
     /// Queues a real certificate of the default key, valid `seconds` more; returns the answer.
     fn queue_certificate(&self, seconds: u64) -> (String, u64) {
         let (certificate, valid_before) = self.sign(&self.key().with_extension("pub"), seconds);
-        let answer =
-            json!({"certificate": certificate, "duration": seconds, "valid_before": rfc3339(valid_before)});
+        let answer = json!({"certificate": certificate, "duration": seconds, "valid_before": rfc3339(valid_before.try_into().unwrap())});
         self.queue(&answer.to_string());
         (answer.to_string(), valid_before)
     }
@@ -173,7 +161,7 @@ print(q['X-Amz-Credential'].split('/', 2)[0], scope, q['X-Amz-Expires'])
 
 #[test]
 fn the_lambda_gets_the_seeds_fields_and_an_identity_url_that_verifies() {
-    let w = world();
+    let w = cert_world();
     let (answer, _) = w.queue_certificate(60);
     let args = ["--output", "stdout", "--environment", "prod", "--duration", "45s"];
     let out = w.ssh_cert(
@@ -211,7 +199,7 @@ fn the_lambda_gets_the_seeds_fields_and_an_identity_url_that_verifies() {
 
 #[test]
 fn the_certificate_lives_in_ssh_agent_for_its_validity_and_sshd_accepts_it() {
-    let w = world();
+    let w = cert_world();
     let agent = SshAgent::start(w.dir.path());
     let (_, valid_before) = w.queue_certificate(20);
     let out = w.ssh_cert(&["--environment", "prod"], Some(&agent));
@@ -234,7 +222,7 @@ fn the_certificate_lives_in_ssh_agent_for_its_validity_and_sshd_accepts_it() {
 
 #[test]
 fn as_a_proxy_command_it_gets_a_certificate_then_carries_the_connection() {
-    let w = world();
+    let w = cert_world();
     let agent = SshAgent::start(w.dir.path());
     let sshd = w.sshd();
     w.queue_certificate(120);
@@ -256,7 +244,7 @@ fn as_a_proxy_command_it_gets_a_certificate_then_carries_the_connection() {
 
 #[test]
 fn a_function_error_or_a_malformed_answer_is_a_clear_error_that_changes_nothing() {
-    let w = world();
+    let w = cert_world();
     let agent = SshAgent::start(w.dir.path());
     let cert_file = w.sb.home().join(".ssh/id_ed25519-cert.pub");
     fs::write(&cert_file, "an older certificate\n").unwrap();
@@ -265,7 +253,7 @@ fn a_function_error_or_a_malformed_answer_is_a_clear_error_that_changes_nothing(
     let other = w.dir.path().join("other");
     keygen("ed25519", &other);
     let (foreign, valid_before) = w.sign(&other.with_extension("pub"), 60);
-    let foreign = json!({"certificate": foreign, "duration": 60, "valid_before": rfc3339(valid_before)});
+    let foreign = json!({"certificate": foreign, "duration": 60, "valid_before": rfc3339(valid_before.try_into().unwrap())});
     w.queue("this is not JSON");
     w.queue(&foreign.to_string());
     w.queue(r#"{"certificate": "", "duration": 60, "valid_before": "2030-01-01T00:00:00Z"}"#);

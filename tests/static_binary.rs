@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::tls::TlsMoto;
-use common::{MOTO_ACCOUNT_ID, Moto, Sandbox, assert_success, fresh_code, stderr, stdout};
+use common::cache::cache_file;
+use common::world::World;
+use common::{Sandbox, assert_success, fresh_code, show, stderr, stdout};
 
 /// Set in the environment of a test run again inside private namespaces: the test's name.
 const NAMESPACE_VAR: &str = "AWSENV_TEST_IN_NAMESPACE";
@@ -124,22 +125,10 @@ fn host_triple() -> String {
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
-}
-
-/// A sandbox whose account `work` signs with a new IAM user of `moto`.
-fn sandbox_with_account(key: &str, secret: &str) -> Sandbox {
-    let sb = Sandbox::new(None);
-    sb.add_account("work", key, secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"arn:aws:iam::{MOTO_ACCOUNT_ID}:\"}}"));
-    sb
-}
-
 /// `awsenv mfa --shell bash work` of `build`, with a code of its own, after forgetting the cached
 /// session so that it calls STS. Extra variables in `env`; `None` removes one.
 fn mfa(sb: &Sandbox, build: Build, env: &[(&str, Option<&str>)]) -> Output {
-    let _ = fs::remove_file(sb.store().join(".awsenv/work.mfa.json"));
+    let _ = fs::remove_file(cache_file(sb, "work"));
     let mut cmd = sb.command(build.path().to_str().expect("utf-8 path"));
     cmd.args(["mfa", "--shell", "bash", "work"])
         .env("AWSENV_MFA_CODE", fresh_code())
@@ -216,9 +205,7 @@ fn the_release_build_is_a_static_pie_with_relr_and_full_relro() {
 
 #[test]
 fn mfa_reaches_localhost_through_the_hosts_file() {
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
+    let World { moto, sb, .. } = World::start();
     let endpoint = format!("http://localhost:{}", moto.port());
     for build in BOTH {
         let before = moto.sts_token_count();
@@ -322,7 +309,7 @@ impl DnsServer {
         let dir = tempfile::Builder::new().prefix("awsenv-dns-").tempdir().expect("create tempdir");
         let log = dir.path().join("questions.log");
         fs::write(&log, "").unwrap();
-        let mut child = common::tls::python_command()
+        let mut child = common::moto::python_command()
             .args(["-c", DNS_SERVER])
             .env("DNS_NAME", name)
             .env("DNS_LOG", &log)
@@ -357,9 +344,7 @@ impl Drop for DnsServer {
 /// Returns the DNS server's questions about `name` per build.
 fn mfa_through_name(name: &str) -> Vec<usize> {
     let dns = DnsServer::start(DNS_NAME);
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
+    let World { moto, sb, .. } = World::start();
     let endpoint = format!("http://{name}:{}", moto.port());
     let mut questions = Vec::new();
     for build in BOTH {
@@ -468,17 +453,9 @@ fn tunnel(mut client: TcpStream, count: &AtomicUsize, seen: &Mutex<Vec<String>>)
     let _ = upstream.join();
 }
 
-/// moto over TLS with IAM user alice, and a sandbox whose `work` signs with her key.
-fn tls_world() -> (TlsMoto, Sandbox) {
-    let moto = TlsMoto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
-    (moto, sb)
-}
-
 #[test]
 fn mfa_over_https_trusts_aws_ca_bundle_and_nothing_else() {
-    let (moto, sb) = tls_world();
+    let World { moto, sb, .. } = World::start_tls();
     let ca = moto.ca();
     let ca = ca.to_str().unwrap();
     // `localhost`: the name the certificate holds, resolved through /etc/hosts.
@@ -510,7 +487,7 @@ fn mfa_over_https_trusts_aws_ca_bundle_and_nothing_else() {
 
 #[test]
 fn mfa_goes_through_https_proxy_unless_no_proxy_names_the_host() {
-    let (moto, sb) = tls_world();
+    let World { moto, sb, .. } = World::start_tls();
     let proxy = ConnectProxy::start();
     let ca = moto.ca();
     let ca = ca.to_str().unwrap();
@@ -574,9 +551,7 @@ fn same_in_both(sb: &Sandbox, args: &[&str], env: &[(&str, Option<&str>)]) -> Ou
 
 #[test]
 fn home_and_locale_are_read_as_in_the_dynamic_build() {
-    let moto = Moto::start();
-    let (key, secret) = moto.create_user("alice");
-    let sb = sandbox_with_account(&key, &secret);
+    let World { moto, sb, key } = World::start();
     let endpoint = moto.url();
 
     // HOME finds the store; a locale changes nothing (no translated text, no other separators).

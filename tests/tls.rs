@@ -1,4 +1,4 @@
-//! STS over TLS: moto's server behind a throw-away CA ([`common::tls::TlsMoto`]), reached only
+//! STS over TLS: moto's server behind a throw-away CA ([`common::Moto::start_tls`]), reached only
 //! through `AWS_ENDPOINT_URL` (https) and trusted only through `AWS_CA_BUNDLE`.
 #![allow(clippy::disallowed_methods, reason = "tests read their own environment and clock")]
 
@@ -9,57 +9,38 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::tls::TlsMoto;
-use common::{MOTO_ACCOUNT_ID, Sandbox, assert_success, fresh_code, stderr, stdout};
+use common::cache::cache_file;
+use common::world::World;
+use common::{assert_success, fresh_code, show, stderr, stdout};
 
 // ---------------------------------------------------------------------------
-// The world: moto over TLS, IAM user alice, account `work` in the sandbox's store
+// moto over TLS, IAM user alice, account `work` in the sandbox's store
 // ---------------------------------------------------------------------------
 
-struct World {
-    moto: TlsMoto,
-    sb: Sandbox,
+/// [`World::start_tls`] with every STS attempt bounded: a hang shows as a failure, not a stuck test.
+fn bounded_world() -> World {
+    let mut w = World::start_tls();
+    w.sb.set_env("AWSENV_TIMEOUT", "10");
+    w
 }
 
-fn world() -> World {
-    let moto = TlsMoto::start();
-    let (key, secret) = moto.create_user("alice");
-    let mut sb = Sandbox::new(None);
-    sb.set_env("AWS_ENDPOINT_URL", &moto.url());
-    // Bound every STS attempt: a hang shows as a failure, not a stuck test.
-    sb.set_env("AWSENV_TIMEOUT", "10");
-    sb.add_account("work", &key, &secret, Some("alice"));
-    sb.write_accounts_json(&format!("{{\"work\": \"arn:aws:iam::{MOTO_ACCOUNT_ID}:\"}}"));
-    World { moto, sb }
+/// `awsenv mfa --shell bash work` with a fresh code and `AWS_CA_BUNDLE` set to `bundle`
+/// (unset for `None`).
+fn mfa(w: &World, bundle: Option<&Path>) -> Output {
+    let mut cmd = w.sb.awsenv();
+    cmd.args(["mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", fresh_code());
+    match bundle {
+        Some(path) => cmd.env("AWS_CA_BUNDLE", path),
+        None => cmd.env_remove("AWS_CA_BUNDLE"),
+    };
+    cmd.output().expect("run awsenv")
 }
 
-impl World {
-    /// `awsenv mfa --shell bash work` with a fresh code and `AWS_CA_BUNDLE` set to `bundle`
-    /// (unset for `None`).
-    fn mfa(&self, bundle: Option<&Path>) -> Output {
-        let mut cmd = self.sb.awsenv();
-        cmd.args(["mfa", "--shell", "bash", "work"]).env("AWSENV_MFA_CODE", fresh_code());
-        match bundle {
-            Some(path) => cmd.env("AWS_CA_BUNDLE", path),
-            None => cmd.env_remove("AWS_CA_BUNDLE"),
-        };
-        cmd.output().expect("run awsenv")
-    }
-
-    fn cache_entry(&self) -> PathBuf {
-        self.sb.store().join(".awsenv").join("work.mfa.json")
-    }
-
-    /// A file of the sandbox with `contents`.
-    fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.sb.root().join(name);
-        fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        path
-    }
-}
-
-fn show(o: &Output) -> String {
-    format!("status {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
+/// A file of the sandbox with `contents`.
+fn write(w: &World, name: &str, contents: &[u8]) -> PathBuf {
+    let path = w.sb.root().join(name);
+    fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    path
 }
 
 /// The one stderr line of a failure, after checking the contract: exactly one line, starting with
@@ -77,7 +58,7 @@ fn one_error_line(o: &Output) -> String {
 /// The failure changed nothing: no cache entry, no STS session made at moto.
 #[track_caller]
 fn assert_untouched(w: &World, o: &Output) {
-    assert!(!w.cache_entry().exists(), "no cache entry after a failure\n{}", show(o));
+    assert!(!cache_file(&w.sb, "work").exists(), "no cache entry after a failure\n{}", show(o));
     assert_eq!(w.moto.sts_token_count(), 0, "no GetSessionToken reached moto\n{}", show(o));
 }
 
@@ -87,10 +68,10 @@ fn assert_untouched(w: &World, o: &Output) {
 
 #[test]
 fn mfa_over_https_trusts_the_ca_bundle() {
-    let w = world();
+    let w = bounded_world();
     assert_eq!(w.moto.sts_token_count(), 0);
 
-    let out = w.mfa(Some(&w.moto.ca()));
+    let out = mfa(&w, Some(&w.moto.ca()));
     assert_success(&out);
     let exports = stdout(&out);
     for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWSENV_EXPIRES"] {
@@ -100,7 +81,7 @@ fn mfa_over_https_trusts_the_ca_bundle() {
     assert_eq!(w.moto.sts_token_count(), 1, "one GetSessionToken at moto\n{}", show(&out));
 
     // The exports are the session STS gave over TLS, and it is cached.
-    let path = w.cache_entry();
+    let path = cache_file(&w.sb, "work");
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let entry: serde_json::Value = serde_json::from_str(&text).expect("cache entry is JSON");
     let key = entry["access_key_id"].as_str().unwrap_or_else(|| panic!("no access_key_id in {entry}"));
@@ -113,9 +94,9 @@ fn mfa_over_https_trusts_the_ca_bundle() {
 
 #[test]
 fn mfa_over_https_without_the_ca_bundle_fails_on_the_certificate() {
-    let w = world();
+    let w = bounded_world();
     let started = Instant::now();
-    let out = w.mfa(None);
+    let out = mfa(&w, None);
     let took = started.elapsed();
 
     assert_eq!(out.status.code(), Some(6), "exit 6 (unreachable / TLS)\n{}", show(&out));
@@ -130,16 +111,16 @@ fn mfa_over_https_without_the_ca_bundle_fails_on_the_certificate() {
     assert_untouched(&w, &out);
 
     // The same world works once the CA is trusted: the failure was the certificate alone.
-    let out = w.mfa(Some(&w.moto.ca()));
+    let out = mfa(&w, Some(&w.moto.ca()));
     assert_success(&out);
     assert_eq!(w.moto.sts_token_count(), 1);
 }
 
 #[test]
 fn mfa_with_a_missing_ca_bundle_names_the_file() {
-    let w = world();
+    let w = bounded_world();
     let missing = w.sb.root().join("no-such-ca.pem");
-    let out = w.mfa(Some(&missing));
+    let out = mfa(&w, Some(&missing));
     assert_eq!(out.status.code(), Some(3), "exit 3 (configuration)\n{}", show(&out));
     let line = one_error_line(&out);
     assert!(line.contains(missing.to_str().unwrap()), "the line names the file: {line}");
@@ -152,7 +133,7 @@ fn mfa_with_a_missing_ca_bundle_names_the_file() {
 /// cause, and never a panic.
 #[track_caller]
 fn assert_bad_bundle_refused(w: &World, bundle: &Path) {
-    let out = w.mfa(Some(bundle));
+    let out = mfa(w, Some(bundle));
     let line = one_error_line(&out);
     assert!(
         line.contains(bundle.to_str().unwrap()),
@@ -166,21 +147,22 @@ fn assert_bad_bundle_refused(w: &World, bundle: &Path) {
 
 #[test]
 fn mfa_with_a_text_file_as_ca_bundle_is_a_clear_error() {
-    let w = world();
-    let bundle = w.write("not-a-bundle.txt", b"this is not a certificate\n");
+    let w = bounded_world();
+    let bundle = write(&w, "not-a-bundle.txt", b"this is not a certificate\n");
     assert_bad_bundle_refused(&w, &bundle);
 }
 
 #[test]
 fn mfa_with_a_der_ca_bundle_is_a_clear_error() {
-    let w = world();
+    let w = bounded_world();
     assert_bad_bundle_refused(&w, &w.moto.ca_der());
 }
 
 #[test]
 fn mfa_with_a_corrupt_pem_ca_bundle_is_a_clear_error() {
-    let w = world();
-    let bundle = w.write(
+    let w = bounded_world();
+    let bundle = write(
+        &w,
         "corrupt.pem",
         b"-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
     );

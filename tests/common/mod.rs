@@ -1,34 +1,46 @@
-//! Shared integration-test infrastructure: a local moto server ([`Moto`]),
-//! an isolated user environment for running the `awsenv` binary
-//! ([`Sandbox`]), real shells ([`Shell`]) and output helpers; moto over TLS is in [`tls`].
+//! Shared integration-test infrastructure, compiled into every test binary (`mod common;`) so
+//! that each helper is written once. Here: an isolated user environment for running the `awsenv`
+//! binary ([`Sandbox`]), real shells ([`Shell`]) and output helpers. Beside it: moto, plain or over
+//! TLS ([`moto`]); the usual world of moto and IAM user alice ([`world`]); the names of the files
+//! awsenv keeps ([`cache`]); the clock ([`clock`]); processes ([`process`]); shell script text
+//! ([`script`]); files ([`files`]); `awsenv serve` and HTTP ([`serve`]); a terminal ([`tmux`]);
+//! OpenSSH ([`ssh`]). No binary uses every helper, hence `allow(dead_code)`.
 //!
 //! Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code)]
 
-pub mod tls;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod cache;
+pub mod clock;
+pub mod files;
+pub mod moto;
 pub mod process;
+pub mod script;
 pub mod serve;
+pub mod ssh;
+pub mod tmux;
+pub mod world;
+
+pub use moto::Moto;
 
 /// Moto's default account id.
 pub const MOTO_ACCOUNT_ID: &str = "123456789012";
 /// Region used for every boto3 call made by the harness.
 pub const REGION: &str = "us-east-1";
+/// An endpoint that refuses connections at once: for runs that must never reach AWS.
+pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:1";
 
 /// A valid 6-digit MFA code that no earlier call returned in this process.
 ///
@@ -42,9 +54,6 @@ pub fn fresh_code() -> String {
     let start = u64::from(std::process::id()) * 7919;
     format!("9{:05}", (start + u64::from(n)) % 100_000)
 }
-
-/// How long moto may take to answer after being spawned.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------
 // python / PATH discovery
@@ -62,12 +71,15 @@ fn find_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
         .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
+/// The repository (the crate's root).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The private Python environment that `scripts/test` fills (moto, boto3, the aws CLI):
 /// `$AWSENV_VENV`, else `target/awsenv-venv` below the repository, as in scripts/lib/needs.bash.
 pub fn project_venv() -> PathBuf {
-    std::env::var_os("AWSENV_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/awsenv-venv"))
+    std::env::var_os("AWSENV_VENV").map(PathBuf::from).unwrap_or_else(|| repo().join("target/awsenv-venv"))
 }
 
 /// The python that has moto: the project's private environment's when it exists (so that a
@@ -118,331 +130,9 @@ fn tool_dirs() -> &'static [PathBuf] {
     })
 }
 
-// ---------------------------------------------------------------------------
-// Tiny HTTP/1.0 client
-// ---------------------------------------------------------------------------
-
-/// One HTTP/1.0 request to 127.0.0.1:`port`; returns (status, body).
-fn http(port: u16, method: &str, path: &str, body: &str) -> io::Result<(u16, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes())?;
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("bad HTTP response: {text:?}"));
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    Ok((status, body.to_string()))
-}
-
-// ---------------------------------------------------------------------------
-// Moto
-// ---------------------------------------------------------------------------
-
-/// A moto server on 127.0.0.1, killed (and reaped) on drop.
-pub struct Moto {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: TempDir,
-}
-
-impl Moto {
-    /// Start moto with default settings (no signature checks).
-    pub fn start() -> Moto {
-        Moto::start_with_env(&[])
-    }
-
-    /// Start moto with extra environment variables for the server, e.g.
-    /// `("INITIAL_NO_AUTH_ACTION_COUNT", "0")` to make it check signatures
-    /// and IAM policies.
-    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
-        let dir = tempfile::Builder::new().prefix("awsenv-moto-").tempdir().expect("create moto tempdir");
-        let log = dir.path().join("moto.log");
-        // The free port may be grabbed by someone else between probing and
-        // moto binding it; retry a few times in that case.
-        let mut last_log = String::new();
-        for _ in 0..5 {
-            let port = free_port();
-            let log_file = fs::File::create(&log).expect("create moto log");
-            let mut cmd = Command::new(python());
-            cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().expect("dup log fd"))
-                .stderr(log_file);
-            scrub_aws_env(&mut cmd);
-            cmd.envs(env.iter().copied());
-            let mut child = cmd
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot spawn `{} -m moto.server`: {e}", python().display()));
-            match wait_ready(&mut child, port) {
-                Ok(()) => {
-                    return Moto { child, port, log, _dir: dir };
-                }
-                Err(exit) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    last_log = read_log(&log);
-                    if exit.is_some() && last_log.contains("Address already in use") {
-                        continue;
-                    }
-                    let why = match exit {
-                        Some(status) => format!("exited ({status}) before answering"),
-                        None => format!("did not answer within {STARTUP_TIMEOUT:?}"),
-                    };
-                    panic!("moto server on 127.0.0.1:{port} {why}\n--- moto log ---\n{last_log}");
-                }
-            }
-        }
-        panic!("moto server could not find a free port\n--- moto log ---\n{last_log}");
-    }
-
-    /// Contents of moto's stdout/stderr log so far.
-    pub fn log_contents(&self) -> String {
-        read_log(&self.log)
-    }
-
-    /// `http://127.0.0.1:PORT`
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// `method path` against moto; panics (with moto's log) unless HTTP 200.
-    fn request(&self, method: &str, path: &str, body: &str) -> String {
-        match http(self.port, method, path, body) {
-            Ok((200, body)) => body,
-            Ok((status, body)) => panic!(
-                "moto {method} {path}: HTTP {status}\n{body}\n--- moto log ---\n{}",
-                self.log_contents()
-            ),
-            Err(e) => panic!("moto {method} {path}: {e}\n--- moto log ---\n{}", self.log_contents()),
-        }
-    }
-
-    /// Body of `GET /moto-api/data.json`: `{service: {ModelClass: [instance, ..]}}`.
-    pub fn data(&self) -> String {
-        self.request("GET", "/moto-api/data.json", "")
-    }
-
-    /// Number of instances of moto model `service`/`model` in data.json
-    /// (0 when the service or model is absent).
-    pub fn model_count(&self, service: &str, model: &str) -> usize {
-        let data: serde_json::Value =
-            serde_json::from_str(&self.data()).unwrap_or_else(|e| panic!("moto data.json is not JSON: {e}"));
-        match &data[service][model] {
-            serde_json::Value::Array(a) => a.len(),
-            serde_json::Value::Object(o) => o.len(),
-            _ => 0,
-        }
-    }
-
-    /// Number of successful GetSessionToken calls since start/reset.
-    pub fn sts_token_count(&self) -> usize {
-        self.model_count("sts", "Token")
-    }
-
-    /// Number of successful AssumeRole* calls since start/reset.
-    pub fn assumed_role_count(&self) -> usize {
-        self.model_count("sts", "AssumedRole")
-    }
-
-    /// Forget all state (`POST /moto-api/reset`).
-    pub fn reset(&self) {
-        self.request("POST", "/moto-api/reset", "");
-    }
-
-    /// Run a python3 script with boto3 against this moto and return its
-    /// stdout (panics with stderr and moto's log on failure).
-    ///
-    /// The script starts with a prelude defining `URL`, `REGION` and
-    /// `client(service)`; credentials come from the environment (default
-    /// `testing`/`testing`, override with `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` in `env`), never argv.
-    /// Pass other inputs through `env` as well and read them with
-    /// `os.environ`.
-    pub fn boto3(&self, script: &str, env: &[(&str, &str)]) -> String {
-        let prelude = "import os, sys, json, boto3\n\
-                       URL = os.environ['MOTO_URL']\n\
-                       REGION = os.environ['AWS_DEFAULT_REGION']\n\
-                       def client(service):\n    \
-                           return boto3.client(service, endpoint_url=URL, region_name=REGION)\n";
-        let full = format!("{prelude}{script}");
-        let mut cmd = Command::new(python());
-        cmd.args(["-c", &full]).stdin(Stdio::null());
-        scrub_aws_env(&mut cmd);
-        cmd.env("MOTO_URL", self.url())
-            .env("AWS_DEFAULT_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .envs(env.iter().copied());
-        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", python().display()));
-        if !out.status.success() {
-            panic!(
-                "boto3 script failed ({})\n--- script ---\n{script}\n--- stdout ---\n{}\n\
-                 --- stderr ---\n{}\n--- moto log (tail) ---\n{}",
-                out.status,
-                stdout(&out),
-                stderr(&out),
-                tail(&self.log_contents(), 40)
-            );
-        }
-        stdout(&out)
-    }
-
-    /// Like [`Moto::boto3`] but with moto's authentication switched off for
-    /// the duration (via `POST /moto-api/reset-auth`), so admin set-up works
-    /// on a server started with `INITIAL_NO_AUTH_ACTION_COUNT`. Note that
-    /// moto restarts its no-auth request counter when this is restored.
-    pub fn boto3_admin(&self, script: &str, env: &[(&str, &str)]) -> String {
-        let previous = self.set_no_auth_count("inf");
-        struct Restore<'a>(&'a Moto, String);
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                if !thread::panicking() {
-                    self.0.set_no_auth_count(&self.1);
-                } else {
-                    let _ = http(self.0.port, "POST", "/moto-api/reset-auth", &self.1);
-                }
-            }
-        }
-        let _restore = Restore(self, previous);
-        self.boto3(script, env)
-    }
-
-    /// Set moto's INITIAL_NO_AUTH_ACTION_COUNT; returns the previous value.
-    fn set_no_auth_count(&self, value: &str) -> String {
-        let body = self.request("POST", "/moto-api/reset-auth", value);
-        let v: serde_json::Value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("moto reset-auth answer is not JSON ({e}): {body}"));
-        v["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
-            .as_str()
-            .unwrap_or_else(|| panic!("unexpected moto reset-auth answer: {body}"))
-            .to_string()
-    }
-
-    /// Create IAM user `name` with an access key and an inline policy
-    /// allowing everything (so it also works when moto checks auth).
-    /// Returns (access_key_id, secret_access_key).
-    pub fn create_user(&self, name: &str) -> (String, String) {
-        let out = self.boto3_admin(
-            r#"
-iam = client('iam')
-name = os.environ['IAM_USER']
-iam.create_user(UserName=name)
-iam.put_user_policy(UserName=name, PolicyName='allow-all', PolicyDocument=json.dumps({
-    'Version': '2012-10-17',
-    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}],
-}))
-key = iam.create_access_key(UserName=name)['AccessKey']
-print(key['AccessKeyId'])
-print(key['SecretAccessKey'])
-"#,
-            &[("IAM_USER", name)],
-        );
-        let mut lines = out.lines().map(str::trim).filter(|l| !l.is_empty());
-        match (lines.next(), lines.next()) {
-            (Some(id), Some(secret)) => (id.to_string(), secret.to_string()),
-            _ => panic!("create_user: unexpected output {out:?}"),
-        }
-    }
-
-    /// Create a virtual MFA device named `user`, enable it for IAM user
-    /// `user` (moto accepts any codes) and return its serial ARN.
-    pub fn create_virtual_mfa(&self, user: &str) -> String {
-        let out = self.boto3_admin(
-            r#"
-iam = client('iam')
-name = os.environ['IAM_USER']
-serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)['VirtualMFADevice']['SerialNumber']
-iam.enable_mfa_device(UserName=name, SerialNumber=serial,
-                      AuthenticationCode1='123456', AuthenticationCode2='654321')
-print(serial)
-"#,
-            &[("IAM_USER", user)],
-        );
-        let serial = out.trim();
-        assert!(serial.starts_with("arn:aws:iam::"), "create_virtual_mfa: unexpected output {out:?}");
-        serial.to_string()
-    }
-
-    /// Moto's default account id, "123456789012".
-    pub fn account_id(&self) -> String {
-        MOTO_ACCOUNT_ID.to_string()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Poll data.json until HTTP 200. `Err(Some(status))` if moto exited
-/// first, `Err(None)` on timeout.
-fn wait_ready(child: &mut Child, port: u16) -> Result<(), Option<ExitStatus>> {
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(Some(status));
-        }
-        if let Ok((200, _)) = http(port, "GET", "/moto-api/data.json", "") {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-    Err(None)
-}
-
-fn read_log(log: &Path) -> String {
-    fs::read(log)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_else(|e| format!("<cannot read {}: {e}>", log.display()))
-}
-
 /// A port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
-}
-
-/// Remove inherited AWS/proxy settings so helper processes only ever talk to
-/// the local moto with the credentials we give them.
-fn scrub_aws_env(cmd: &mut Command) {
-    for (k, _) in std::env::vars_os() {
-        let Some(k) = k.to_str() else { continue };
-        let upper = k.to_ascii_uppercase();
-        if upper.starts_with("AWS_") || upper.starts_with("AWSENV_") || upper.ends_with("_PROXY") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_PROXY", "*");
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 // ---------------------------------------------------------------------------
@@ -468,6 +158,15 @@ impl Shell {
     }
 
     /// Panic unless the shell is installed (tests fail loudly, never skip).
+    /// The flags that keep the shell from reading any startup file.
+    pub fn no_rc_flags(self) -> &'static [&'static str] {
+        match self {
+            Shell::Bash => &["--noprofile", "--norc"],
+            Shell::Zsh => &["-f"],
+            Shell::Fish => &["--no-config"],
+        }
+    }
+
     pub fn require(self) {
         if shell_path(self).is_none() {
             panic!(
@@ -617,24 +316,57 @@ impl Sandbox {
 
     /// Run `script` in a real non-interactive `shell` without rc files.
     pub fn run_shell(&self, shell: Shell, script: &str) -> Output {
+        self.shell_command(shell, script)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", shell.name()))
+    }
+
+    /// `shell` running `script` as [`Sandbox::run_shell`] does, not yet started.
+    pub fn shell_command(&self, shell: Shell, script: &str) -> Command {
         shell.require();
         let mut cmd = self.command(shell.name());
-        match shell {
-            Shell::Bash => cmd.args(["--noprofile", "--norc", "-c", script]),
-            Shell::Zsh => cmd.args(["-f", "-c", script]),
-            Shell::Fish => {
-                let xdg = self.root().join("xdg");
-                for (var, sub) in
-                    [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
-                {
-                    let d = xdg.join(sub);
-                    fs::create_dir_all(&d).expect("create XDG dir");
-                    cmd.env(var, d);
-                }
-                cmd.args(["--no-config", "-c", script])
-            }
-        };
-        cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", shell.name()))
+        cmd.args(shell.no_rc_flags()).args(["-c", script]);
+        if shell == Shell::Fish {
+            self.fish_xdg(&mut cmd);
+        }
+        cmd
+    }
+
+    /// The sandbox's own XDG directories (made if missing) as the variables that name them, so
+    /// that fish reads no user's config.
+    pub fn xdg_env(&self) -> Vec<(String, String)> {
+        let xdg = self.root().join("xdg");
+        [("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")]
+            .into_iter()
+            .map(|(var, sub)| {
+                let d = xdg.join(sub);
+                fs::create_dir_all(&d).expect("create XDG dir");
+                (var.to_owned(), d.to_str().expect("utf-8 path").to_owned())
+            })
+            .collect()
+    }
+
+    /// Gives `cmd` the sandbox's own XDG directories ([`Sandbox::xdg_env`]).
+    pub fn fish_xdg(&self, cmd: &mut Command) {
+        cmd.envs(self.xdg_env());
+    }
+
+    /// Panics unless `tool arg` runs and succeeds with the sandbox's PATH (tests never skip).
+    pub fn require_tool(&self, tool: &str, arg: &str) {
+        check_tool(self.command(tool).arg(arg), tool);
+    }
+}
+
+/// Panics unless `tool arg` runs and succeeds with the test's PATH (tests never skip).
+pub fn require_tool(tool: &str, arg: &str) {
+    check_tool(Command::new(tool).arg(arg).stdin(Stdio::null()), tool);
+}
+
+fn check_tool(cmd: &mut Command, tool: &str) {
+    match cmd.output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!("`{cmd:?}` failed: {}", show(&out)),
+        Err(e) => panic!("{tool} cannot be run ({e}); install it — these tests never skip"),
     }
 }
 
@@ -664,11 +396,15 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Status and both streams, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!("{}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o))
+}
+
 /// Panic, showing status and both streams, unless `o` succeeded.
 #[track_caller]
 pub fn assert_success(o: &Output) {
     if !o.status.success() {
-        panic!("command failed: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", o.status, stdout(o), stderr(o));
+        panic!("command failed: {}", show(o));
     }
 }
-pub mod ssh;

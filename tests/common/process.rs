@@ -4,22 +4,7 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Seconds since the epoch, now.
-pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// Status and both streams, for assertion messages.
-pub fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::time::{Duration, Instant};
 
 /// Starts `cmd` in a new session with stdin null: no controlling terminal, nobody to ask.
 pub fn detach(cmd: &mut Command) -> &mut Command {
@@ -62,6 +47,11 @@ pub fn spawn_captured(cmd: &mut Command) -> Running {
 impl Running {
     pub fn id(&self) -> u32 {
         self.child.as_ref().unwrap().id()
+    }
+
+    /// Whether it has ended (without collecting its output).
+    pub fn exited(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_some()
     }
 
     /// Waits at most `limit`; panics (after killing it) with its output when it runs longer.

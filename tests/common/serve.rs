@@ -1,6 +1,7 @@
-//! `awsenv serve` as a test runs it, and raw HTTP/1.1 against it.
+//! `awsenv serve` as a test runs it, and HTTP/1.1 against it: well-formed requests whose answers
+//! must be well framed ([`Conn`], [`request`]), and raw bytes ([`raw`]).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -68,6 +69,16 @@ impl Serve {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// Its resident memory (VmRSS), in kB.
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS in {status}"))
+    }
 }
 
 /// An HTTP answer as read off the wire.
@@ -91,24 +102,83 @@ impl Answer {
     }
 }
 
-/// Sends `request` (raw bytes) on a new connection and reads one answer; `head_only` for HEAD.
-pub fn raw(port: u16, request: &[u8], head_only: bool) -> std::io::Result<Answer> {
+/// One HTTP/1.1 connection to `awsenv serve`, kept alive between requests.
+pub struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    pub fn open(port: u16) -> io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_nodelay(true)?;
+        Ok(Conn { reader: BufReader::new(stream.try_clone()?), writer: stream })
+    }
+
+    /// `METHOD PATH` with `headers` (and `Host: 127.0.0.1` unless they name a host); reads the
+    /// answer, which must be framed as HTTP/1.1 says: `HTTP/1.1 NNN`, `Name: value` headers and a
+    /// body of `Content-Length` bytes (none after a HEAD).
+    pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> io::Result<Answer> {
+        let mut request = format!("{method} {path} HTTP/1.1\r\n");
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+            request.push_str("Host: 127.0.0.1\r\n");
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        self.writer.write_all(request.as_bytes())?;
+        let head = read_head(&mut self.reader)?;
+        let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+        let status = head
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| bad(format!("bad status line in {head:?}")))?;
+        if let Some(line) = head.lines().skip(1).find(|line| !line.contains(':')) {
+            return Err(bad(format!("bad header {line:?}")));
+        }
+        let mut answer = Answer { status, head, body: Vec::new() };
+        let length: usize = answer
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad(format!("no Content-Length in {:?}", answer.head)))?;
+        if method != "HEAD" {
+            answer.body = vec![0; length];
+            self.reader.read_exact(&mut answer.body)?;
+        }
+        Ok(answer)
+    }
+}
+
+/// `METHOD PATH` with `headers` on a connection of its own (`Connection: close`), read as
+/// [`Conn::send`] reads it. After a HEAD, whatever the server still sends is kept as the body it
+/// must not have.
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut all = headers.to_vec();
+    all.push(("Connection", "close"));
+    let once = || -> io::Result<Answer> {
+        let mut conn = Conn::open(port)?;
+        let mut answer = conn.send(method, path, &all)?;
+        if method == "HEAD" {
+            answer.body = read_rest(&mut conn.reader)?;
+        }
+        Ok(answer)
+    };
+    once().unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// Sends `request` (raw bytes, possibly malformed) on a new connection and reads one answer,
+/// whatever its framing: any status line, a body of `Content-Length` bytes if it says so;
+/// `head_only` for HEAD.
+pub fn raw(port: u16, request: &[u8], head_only: bool) -> io::Result<Answer> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.write_all(request)?;
     let mut reader = BufReader::new(stream);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            break;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad answer head {head:?}"));
+    let head = read_head(&mut reader)?;
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("bad answer head {head:?}"));
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let mut answer = Answer { status, head, body: Vec::new() };
     let length: usize = answer.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -116,23 +186,29 @@ pub fn raw(port: u16, request: &[u8], head_only: bool) -> std::io::Result<Answer
         answer.body = vec![0; length];
         reader.read_exact(&mut answer.body)?;
     } else {
-        // Whatever follows the head of a HEAD answer would be a body it must not have.
-        reader.get_ref().set_read_timeout(Some(Duration::from_millis(300)))?;
-        let mut rest = Vec::new();
-        let _ = reader.read_to_end(&mut rest);
-        answer.body = rest;
+        answer.body = read_rest(&mut reader)?;
     }
     Ok(answer)
 }
 
-/// `METHOD PATH` with `Host: host` and `headers`, on its own connection.
-pub fn request(port: u16, method: &str, path: &str, host: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
+/// The status line and headers, up to the empty line (or the end of the stream).
+fn read_head(reader: &mut BufReader<TcpStream>) -> io::Result<String> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            return Ok(head);
+        }
+        head.push_str(&line);
     }
-    text.push_str("\r\n");
-    raw(port, text.as_bytes(), method == "HEAD").unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// Whatever follows on the stream within 300 ms (a body a HEAD answer must not have).
+fn read_rest(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
+    reader.get_ref().set_read_timeout(Some(Duration::from_millis(300)))?;
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    Ok(rest)
 }
 
 pub const TOKEN_PATH: &str = "/latest/api/token";

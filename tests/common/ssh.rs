@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{Moto, free_port, http};
+use super::moto::http;
+use super::{Moto, free_port};
 
 /// The local account the tests log in as, created once (idempotently) with `useradd`.
 pub const LOGIN_USER: &str = "awsenv-ssh-test";
