@@ -20,6 +20,7 @@ mod qr;
 mod session;
 mod shell;
 mod sshagent;
+mod sso;
 mod store;
 mod tty;
 

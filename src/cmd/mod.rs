@@ -14,6 +14,10 @@ mod provision;
 mod refresh;
 mod serve;
 mod ssh_cert;
+mod sso_accounts;
+mod sso_credentials;
+mod sso_login;
+mod sso_logout;
 mod subshell;
 mod switch;
 mod update;
@@ -21,7 +25,7 @@ mod version;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SsoCommand};
 use crate::creds::Timestamp;
 
 /// What every command gets besides its own arguments.
@@ -58,6 +62,12 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Completions(cmd) => cmd.run(&ctx),
         Command::AuthorizedKeys(cmd) => cmd.run(&ctx),
         Command::SshCert(cmd) => cmd.run(&ctx),
+        Command::Sso(sso) => match &sso.command {
+            SsoCommand::Login(cmd) => cmd.run(&ctx),
+            SsoCommand::Logout(cmd) => cmd.run(&ctx),
+            SsoCommand::Accounts(cmd) => cmd.run(&ctx),
+            SsoCommand::Credentials(cmd) => cmd.run(&ctx),
+        },
     }
 }
 

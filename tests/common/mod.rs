@@ -672,3 +672,4 @@ pub fn assert_success(o: &Output) {
     }
 }
 pub mod ssh;
+pub mod sso;
