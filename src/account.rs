@@ -139,7 +139,7 @@ impl Account {
         };
         let Some(role_arn) = profile.get("role_arn") else {
             for kind in KINDS {
-                if let Some(base) = (kind.from_profile)(profile, user, env)? {
+                if let Some(base) = (kind.from_profile)(profile, user, profiles, env)? {
                     return Ok(account(region, Origin::Base(base)));
                 }
             }

@@ -22,6 +22,8 @@ pub mod iam_ssh;
 pub mod identity_url;
 pub mod lambda;
 pub mod rolesanywhere;
+pub mod sso;
+pub mod sso_oidc;
 
 /// Where and how to reach AWS. The endpoint itself comes from the SDK's own resolution
 /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, the shared config file).
@@ -202,11 +204,37 @@ fn session_credentials(
     }
 }
 
+/// Credentials whose expiry is in milliseconds since the epoch (the SSO portal's form).
+fn session_credentials_from_millis(
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration_millis: i64,
+) -> Credentials {
+    Credentials {
+        access_key_id: Secret::new(access_key_id),
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: Some(Secret::new(session_token)),
+        expiration: Some(Timestamp(expiration_millis.div_euclid(1000))),
+    }
+}
+
 async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_config::SdkConfig> {
     let access_key_id = keys.access_key_id.as_str("the access key id")?;
     let secret = keys.secret_access_key.as_str("the secret key")?;
     let token = keys.session_token.as_ref().map(|t| t.as_str("the session token")).transpose()?;
     let credentials = SdkCredentials::new(access_key_id, secret, token.map(str::to_owned), None, "awsenv");
+    Ok(loader(connection)?.credentials_provider(credentials).load().await)
+}
+
+/// The SDK's config for IAM Identity Center's OIDC and portal APIs, whose calls carry a client
+/// secret or a bearer token instead of AWS credentials.
+async fn unsigned_config(connection: &Connection) -> Result<aws_config::SdkConfig> {
+    Ok(loader(connection)?.no_credentials().load().await)
+}
+
+/// Region, retries, timeouts and `AWS_CA_BUNDLE`; endpoints stay the SDK's to resolve.
+fn loader(connection: &Connection) -> Result<aws_config::ConfigLoader> {
     // One attempt may take the whole budget minus a little, so a retry still fits when it can.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(connection.timeout.min(Duration::from_secs(5)))
@@ -215,7 +243,6 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(connection.region.clone()))
-        .credentials_provider(credentials)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(timeouts);
     if let Some(bundle) = &connection.ca_bundle {
@@ -240,7 +267,7 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
         });
         loader = loader.http_client(client);
     }
-    Ok(loader.load().await)
+    Ok(loader)
 }
 
 /// The PEM certificates of `AWS_CA_BUNDLE`, each checked here: the SDK's TLS stack would

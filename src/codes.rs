@@ -72,6 +72,11 @@ impl Codes {
         }
     }
 
+    /// Whether the user may be asked (a terminal, a browser), or only what needs nobody.
+    pub fn may_ask(&self) -> bool {
+        self.ask
+    }
+
     /// Replaces the advice given when no code can be had.
     pub fn with_hint(self, hint: &'static str) -> Self {
         Self { hint, ..self }

@@ -414,3 +414,30 @@ pub fn rolesanywhere_endpoint() -> Result<Option<String>> {
     }
     Ok(var("AWS_ENDPOINT_URL_ROLESANYWHERE").or_else(|| var("AWS_ENDPOINT_URL")))
 }
+/// How long an IAM Identity Center sign-in waits for the browser or the device approval:
+/// `AWSENV_SSO_TIMEOUT` seconds (1 to 3600), default 600 (the aws CLI's limit too).
+pub fn sso_timeout() -> Result<Duration> {
+    let seconds = seconds("AWSENV_SSO_TIMEOUT", 1..=3600)?.unwrap_or(600);
+    Ok(Duration::from_secs(seconds.unsigned_abs()))
+}
+
+/// What says whether a browser on this machine could reach a loopback listener of awsenv's.
+pub struct Desktop {
+    /// `BROWSER`: the user's browser command(s), `:`-separated, as Python and xdg-utils read it.
+    pub browser: Option<String>,
+    /// `DISPLAY` or `WAYLAND_DISPLAY`: a graphical session.
+    pub display: bool,
+    /// `SSH_CONNECTION`, `SSH_CLIENT` or `SSH_TTY`: the user is on another machine.
+    pub ssh: bool,
+    /// `container` (set by systemd-nspawn, podman, LXC).
+    pub container: bool,
+}
+
+pub fn desktop() -> Desktop {
+    Desktop {
+        browser: var("BROWSER"),
+        display: var_os("DISPLAY").is_some() || var_os("WAYLAND_DISPLAY").is_some(),
+        ssh: ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"].iter().any(|name| var_os(name).is_some()),
+        container: var_os("container").is_some(),
+    }
+}

@@ -23,6 +23,7 @@ mod qr;
 mod shared;
 mod shell;
 mod sshagent;
+mod sso;
 mod store;
 mod timing;
 mod tty;

@@ -35,11 +35,14 @@ impl Profile {
 /// Every profile of the two files. They are read only when a name is not in the store.
 pub struct Profiles {
     profiles: Vec<Profile>,
+    /// The config file's `[sso-session NAME]` sections, in file order (IAM Identity Center).
+    sso_sessions: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl Profiles {
     pub fn load(settings: &Settings) -> Result<Self> {
         let mut profiles: Vec<Profile> = Vec::new();
+        let mut sso_sessions: Vec<(String, Vec<(String, String)>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let files = [(settings.aws_config_file()?, true), (settings.aws_credentials_file()?, false)];
         for (path, is_config) in files {
@@ -47,6 +50,14 @@ impl Profiles {
                 continue;
             };
             for section in ini::parse(&text, &path)? {
+                if is_config && let Some(name) = section.header.strip_prefix("sso-session ") {
+                    let name = name.trim().to_owned();
+                    match sso_sessions.iter_mut().find(|(known, _)| *known == name) {
+                        Some((_, settings)) => settings.extend(section.settings),
+                        None => sso_sessions.push((name, section.settings)),
+                    }
+                    continue;
+                }
                 let name = match (is_config, section.header.strip_prefix("profile ")) {
                     (true, Some(name)) => name.trim(),
                     (true, None) if section.header == "default" => "default",
@@ -74,7 +85,16 @@ impl Profiles {
                 }
             }
         }
-        Ok(Self { profiles })
+        Ok(Self { profiles, sso_sessions })
+    }
+
+    /// The settings of `[sso-session NAME]`, the last value of a repeated key last.
+    pub fn sso_session(&self, name: &str) -> Option<&[(String, String)]> {
+        self.sso_sessions.iter().find(|(known, _)| known == name).map(|(_, settings)| settings.as_slice())
+    }
+
+    pub fn sso_session_names(&self) -> impl Iterator<Item = &str> {
+        self.sso_sessions.iter().map(|(name, _)| name.as_str())
     }
 
     /// The profile `name`: spelled exactly, else the only one that matches without regard to case.

@@ -25,7 +25,7 @@ static FAKE: KindInfo = KindInfo {
     session_noun: "fake session",
     store_suffix: None,
     from_store: |_, _, _| Ok(None),
-    from_profile: |_, _, _| Ok(None),
+    from_profile: |_, _, _, _| Ok(None),
 };
 
 /// A kind whose sessions last `lifetime` and that counts its calls; `fails` makes every call fail

@@ -16,6 +16,10 @@ mod refresh;
 mod serve;
 mod sign_string;
 mod ssh_cert;
+mod sso_accounts;
+mod sso_credentials;
+mod sso_login;
+mod sso_logout;
 mod subshell;
 mod switch;
 mod update;
@@ -27,7 +31,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::account::Account;
-use crate::cli::{CertificateArgs, Cli, Command, Shell};
+use crate::cli::{CertificateArgs, Cli, Command, Shell, SsoCommand};
 use crate::config::Settings;
 use crate::creds::{Clock, Credentials, Timestamp};
 use crate::kinds::{Env, Held};
@@ -102,6 +106,12 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::SshCert(cmd) => cmd.run(&ctx),
         Command::SignString(cmd) => cmd.run(&ctx),
         Command::ReadCertificateData(cmd) => cmd.run(&ctx),
+        Command::Sso(sso) => match &sso.command {
+            SsoCommand::Login(cmd) => cmd.run(&ctx),
+            SsoCommand::Logout(cmd) => cmd.run(&ctx),
+            SsoCommand::Accounts(cmd) => cmd.run(&ctx),
+            SsoCommand::Credentials(cmd) => cmd.run(&ctx),
+        },
     }
 }
 

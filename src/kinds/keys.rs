@@ -12,7 +12,7 @@ use crate::aws::{self, Connection};
 use crate::codes::Device;
 use crate::creds::{Credentials, Secret};
 use crate::error::{Exit, fail};
-use crate::profile::Profile;
+use crate::profile::{Profile, Profiles};
 use crate::store::{AccountFile, Store};
 
 pub const KIND: KindInfo = KindInfo {
@@ -50,7 +50,12 @@ fn from_store(store: &Store, name: &str, _env: &Env) -> Result<Option<Named>> {
     Ok(Some((name, Box::new(account))))
 }
 
-fn from_profile(profile: &Profile, user: Option<&Profile>, _env: &Env) -> Result<Option<Boxed>> {
+fn from_profile(
+    profile: &Profile,
+    user: Option<&Profile>,
+    _profiles: &Profiles,
+    _env: &Env,
+) -> Result<Option<Boxed>> {
     let (Some(key_id), Some(secret)) =
         (profile.get("aws_access_key_id"), profile.get("aws_secret_access_key"))
     else {

@@ -9,16 +9,17 @@ use crate::aws::Connection;
 use crate::codes::{Codes, Device, SentCodes};
 use crate::config::Settings;
 use crate::creds::{Clock, Credentials};
-use crate::profile::Profile;
+use crate::profile::{Profile, Profiles};
 use crate::store::Store;
 
 pub mod keys;
 mod mfa_device;
+pub mod sso;
 pub mod x509;
 
 /// Every kind of account, in the order an account is recognised. Adding a kind is a file in this
 /// directory and one line here.
-pub const KINDS: &[&KindInfo] = &[&keys::KIND, &x509::KIND];
+pub const KINDS: &[&KindInfo] = &[&keys::KIND, &x509::KIND, &sso::KIND];
 
 /// What awsenv knows about a kind before it has an account of it.
 pub struct KindInfo {
@@ -36,12 +37,14 @@ pub struct KindInfo {
     pub from_store: fn(&Store, &str, &Env) -> Result<Option<Named>>,
     /// A profile of the aws CLI's files, when it is this kind. `user` is the role profile that
     /// names it as its `source_profile`, whose settings may complete it (an `mfa_serial`).
-    pub from_profile: fn(&Profile, Option<&Profile>, &Env) -> Result<Option<Boxed>>,
+    pub from_profile: FromProfile,
 }
 
 /// An account found in the store: its name as the store spells it, and the account.
 pub type Named = (String, Boxed);
 pub type Boxed = Box<dyn Base>;
+/// `KindInfo::from_profile`: the profile, the role profile using it, all profiles, the settings.
+pub type FromProfile = fn(&Profile, Option<&Profile>, &Profiles, &Env) -> Result<Option<Boxed>>;
 
 /// The store's file suffixes that define accounts, one per kind that has one.
 pub fn store_suffixes() -> Vec<&'static str> {

@@ -11,7 +11,7 @@ use crate::aws::{Connection, rolesanywhere};
 use crate::cli::CertificateArgs;
 use crate::creds::Credentials;
 use crate::error::{Exit, fail};
-use crate::profile::Profile;
+use crate::profile::{Profile, Profiles};
 use crate::store::Store;
 use crate::x509::CertificateSource;
 
@@ -70,7 +70,12 @@ struct SigningHelperLine {
 
 /// A profile whose `credential_process` runs `aws_signing_helper credential-process` (or
 /// `awsenv credential-process`) with `--certificate`: the same account, served from awsenv's cache.
-fn from_profile(profile: &Profile, _user: Option<&Profile>, _env: &Env) -> Result<Option<Boxed>> {
+fn from_profile(
+    profile: &Profile,
+    _user: Option<&Profile>,
+    _profiles: &Profiles,
+    _env: &Env,
+) -> Result<Option<Boxed>> {
     let Some(line) = profile.get("credential_process") else {
         return Ok(None);
     };

@@ -30,6 +30,7 @@ pub mod process;
 pub mod script;
 pub mod serve;
 pub mod ssh;
+pub mod sso;
 pub mod tmux;
 pub mod world;
 

@@ -12,6 +12,10 @@
 #   background  the same, in the background; exit 0 at once, as xdg-open does.
 #   ignore      do nothing more (a user who never signs in: timeouts).
 # FAKE_BROWSER_DELAY waits that many seconds before fetching (default 0).
+# FAKE_BROWSER_TAMPER plays an attacker's or a broken page's part:
+#   challenge   the authorize URL is fetched with another code_challenge, so the
+#               code that comes back does not match the client's PKCE verifier;
+#   state       the redirect is delivered with another state than the client's.
 #
 # Only http URLs on 127.0.0.1, localhost or [::1] are fetched: the tests never
 # reach beyond this machine. Exit codes: 2 usage or environment, 3 a URL off
@@ -19,6 +23,8 @@
 set -euo pipefail
 
 readonly LOOPBACK_URL='^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?([/?#]|$)'
+readonly CHALLENGE_PARAM='^(.*[?&]code_challenge=)[^&]*(.*)$'
+readonly STATE_PARAM='^(.*[?&]state=)([^&]*)(.*)$'
 
 fail() {
     local code="$1"
@@ -43,11 +49,18 @@ fetch() {
 }
 
 browse() {
-    local url="$1" delay="$2" next
+    local url="$1" delay="$2" tamper="$3" next
     if [[ ${delay} != 0 ]]; then
         sleep "${delay}"
     fi
+    if [[ ${tamper} == challenge && ${url} =~ ${CHALLENGE_PARAM} ]]; then
+        # 43 base64url characters, as valid in form as the client's, but not its challenge.
+        url="${BASH_REMATCH[1]}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA${BASH_REMATCH[2]}"
+    fi
     next="$(fetch "${url}")"
+    if [[ ${tamper} == state && ${next} =~ ${STATE_PARAM} ]]; then
+        next="${BASH_REMATCH[1]}forged-${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
+    fi
     if [[ -n ${next} ]]; then
         next="$(fetch "${next}")"
         [[ -z ${next} ]] || fail 4 "a second redirect, to ${next%%\?*}"
@@ -60,18 +73,23 @@ main() {
     local log="${FAKE_BROWSER_LOG:-}"
     local mode="${FAKE_BROWSER_MODE:-follow}"
     local delay="${FAKE_BROWSER_DELAY:-0}"
+    local tamper="${FAKE_BROWSER_TAMPER:-}"
     [[ -n ${log} ]] || fail 2 "FAKE_BROWSER_LOG is not set"
     [[ ${delay} =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail 2 "FAKE_BROWSER_DELAY is not a number of seconds"
     case "${mode}" in
     follow | background | ignore) ;;
     *) fail 2 "unknown FAKE_BROWSER_MODE ${mode}" ;;
     esac
+    case "${tamper}" in
+    "" | challenge | state) ;;
+    *) fail 2 "unknown FAKE_BROWSER_TAMPER ${tamper}" ;;
+    esac
 
     printf '%s %s %s %s\n' "${EPOCHSECONDS}" "$$" "${mode}" "${url}" >>"${log}"
 
     case "${mode}" in
-    follow) browse "${url}" "${delay}" ;;
-    background) browse "${url}" "${delay}" </dev/null >/dev/null & ;;
+    follow) browse "${url}" "${delay}" "${tamper}" ;;
+    background) browse "${url}" "${delay}" "${tamper}" </dev/null >/dev/null & ;;
     ignore) ;;
     *) fail 2 "unknown FAKE_BROWSER_MODE ${mode}" ;;
     esac
