@@ -522,3 +522,35 @@ fn an_sso_profile_is_an_account_of_the_broker() {
     assert_eq!(w.fake.count("GetRoleCredentials") - before, 1, "one call for the shell and both consumers");
     assert_eq!(w.fake.count("CreateToken"), 1, "no new sign-in");
 }
+
+#[test]
+fn config_mistakes_are_one_line_naming_the_file() {
+    let sandbox = Sandbox::new(None);
+    let aws = sandbox.home().join(".aws");
+    fs::create_dir_all(&aws).unwrap();
+    let config = aws.join("config");
+    let run = |text: &str, args: &[&str]| {
+        fs::write(&config, text).unwrap();
+        output_within(sandbox.awsenv().args(args), LIMIT)
+    };
+    let session = format!("[sso-session corp]\nsso_start_url = {START_URL}\nsso_region = us-east-1\n");
+    let file = config.to_str().unwrap();
+    fails(
+        &run("[sso-session corp]\nsso_region = us-east-1\n", &["sso", "login", "corp"]),
+        3,
+        &["[sso-session corp]", file, "sso_start_url and sso_region"],
+    );
+    fails(&run(&session, &["sso", "login", "other"]), 3, &["no [sso-session other]", file]);
+    let conflicting = format!(
+        "{session}[profile p]\nsso_session = corp\nsso_region = eu-west-1\nsso_account_id = 111111111111\nsso_role_name = R\n"
+    );
+    fails(&run(&conflicting, &["sso", "credentials", "p"]), 3, &["profile p", "sso_region differs"]);
+    let no_role = format!("{session}[profile p]\nsso_session = corp\nsso_account_id = 111111111111\n");
+    fails(&run(&no_role, &["sso", "credentials", "p"]), 3, &["profile p", "sso_role_name"]);
+    fails(&run(&session, &["sso", "credentials", "corp/1234/R"]), 3, &["12 digits"]);
+    let device = format!("{session}sso_use_device_code = maybe\n");
+    fails(&run(&device, &["sso", "login"]), 3, &["sso_use_device_code must be true or false"]);
+    fails(&run("", &["sso", "login"]), 3, &["no [sso-session NAME] section", file]);
+    // Nothing was written.
+    assert!(!aws.join("sso").exists());
+}

@@ -31,8 +31,9 @@ pub fn openers() -> Vec<Opener> {
     }
     let container =
         desktop.container || Path::new("/.dockerenv").exists() || Path::new("/run/.containerenv").exists();
-    let graphical = desktop.display || cfg!(target_os = "macos");
-    if desktop.ssh || container || !graphical {
+    // Over SSH a browser here shows on the user's screen only through X forwarding (DISPLAY).
+    let graphical = desktop.display || (cfg!(target_os = "macos") && !desktop.ssh);
+    if container || !graphical {
         debug!(
             "no browser for the sign-in (ssh {}, container {container}, display {})",
             desktop.ssh, desktop.display

@@ -228,7 +228,14 @@ pub fn role_credentials(role: &SsoRole, interactive: bool, now: Timestamp) -> Re
             Err(PortalError::Other(e)) => return Err(e),
         }
     }
-    Err(need_sign_in(session, Missing::NoToken))
+    Err(fail(
+        Exit::MfaCode,
+        format!(
+            "IAM Identity Center no longer takes the sign-in to {}; run {}",
+            session.label,
+            login_hint(&session.label)
+        ),
+    ))
 }
 
 /// Ends the sign-in at the service (Logout) and removes the cached token. `false` when there was
