@@ -11,6 +11,7 @@ mod cmd;
 mod codes;
 mod config;
 mod creds;
+mod doctor;
 mod error;
 mod files;
 mod imds;
@@ -39,7 +40,9 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(exit) => return exit,
     };
-    let result = config::debug().and_then(|debug| {
+    // doctor reports a malformed AWSENV_DEBUG with everything else instead of stopping at it.
+    let doctor = matches!(cli.command, cli::Command::Doctor(_));
+    let result = config::debug().or_else(|e| if doctor { Ok(false) } else { Err(e) }).and_then(|debug| {
         error::enable_debug(cli.debug || debug);
         cmd::run(&cli)
     });

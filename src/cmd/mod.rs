@@ -5,6 +5,7 @@ mod assume;
 mod authorized_keys;
 mod completions;
 mod credential_process;
+mod doctor;
 mod exec;
 mod init;
 mod mfa;
@@ -87,6 +88,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Completions(cmd) => cmd.run(&ctx),
         Command::AuthorizedKeys(cmd) => cmd.run(&ctx),
         Command::SshCert(cmd) => cmd.run(&ctx),
+        Command::Doctor(cmd) => cmd.run(&ctx),
     }
 }
 
