@@ -217,7 +217,8 @@ fn a_healthy_setup_gives_no_warn_or_fail_and_json_matches_the_text() {
         doctor.expect_healthy();
         doctor.expect("shell", "init", "ok", &format!("loaded in {shell}"), "");
         doctor.expect("shell", "aws", "ok", "awsenv's wrapper", "");
-        let prompt = if shell == Shell::Fish { "fish_right_prompt shows the segment" } else { "the hook is in" };
+        let prompt =
+            if shell == Shell::Fish { "fish_right_prompt shows the segment" } else { "the hook is in" };
         doctor.expect("shell", "prompt", "ok", prompt, "");
         doctor.expect("shell", "completion", "ok", "complete on Tab", "");
         doctor.expect("store", "accounts", "ok", "1: work from", "");
@@ -228,7 +229,7 @@ fn a_healthy_setup_gives_no_warn_or_fail_and_json_matches_the_text() {
         doctor.expect("environment", "keys", "ok", "awsenv's session of work", "");
         doctor.expect("aws", "endpoint", "ok", &format!("{} (AWS_ENDPOINT_URL)", moto.url()), "");
         doctor.expect("aws", "call", "ok", "answered HTTP", "");
-        doctor.expect("aws", "clock", "ok", "within", "");
+        doctor.expect("aws", "clock", "ok", "the endpoint's", "");
         assert!(doctor.text.contains("\nshell\n  ok    init"), "{}", doctor.context);
         // --offline skips what needs the network, and says so.
         let offline = doctor_in(&sb, shell, "", SWITCH, "--offline");

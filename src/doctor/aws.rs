@@ -184,7 +184,8 @@ fn skew(section: &mut Section, answer: &Answer) {
             format!("{off} {direction} the endpoint's, near the 5 minutes past which STS refuses signatures"),
             FIX_CLOCK,
         ),
-        _ => section.ok("clock", format!("within {off} of the endpoint's")),
+        0 | 1 => section.ok("clock", "agrees with the endpoint's (to the second)"),
+        _ => section.ok("clock", format!("{off} {direction} the endpoint's, well within STS's 5 minutes")),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::locks;
 use super::report::{Section, Status};
-use crate::account::Account;
+use super::store::Accounts;
 use crate::cache::{Cache, Found, Listed};
 use crate::creds::{Timestamp, human_duration};
 use crate::kinds::{self, Env};
@@ -14,7 +14,7 @@ use crate::kinds::{self, Env};
 /// A lock held this long by one process is more than a renewal.
 const STALE_AFTER: i64 = 120;
 
-pub fn check(section: &mut Section, env: &Env, accounts: &[Account], now: Timestamp) {
+pub fn check(section: &mut Section, env: &Env, accounts: &Accounts, now: Timestamp) {
     let Ok(store_dir) = env.settings.store_dir() else {
         return;
     };
@@ -42,45 +42,44 @@ pub fn check(section: &mut Section, env: &Env, accounts: &[Account], now: Timest
     held_locks(section, &found, now);
 }
 
-fn sessions(section: &mut Section, accounts: &[Account], entries: &[&Listed], now: Timestamp) {
+fn sessions(section: &mut Section, accounts: &Accounts, entries: &[&Listed], now: Timestamp) {
     if entries.is_empty() {
         section.ok("sessions", "none cached");
         return;
     }
-    for account in accounts {
-        let mine: Vec<&&Listed> = entries.iter().filter(|entry| entry.account == account.name).collect();
-        if mine.is_empty() {
+    let names: BTreeSet<&str> = entries.iter().map(|entry| entry.account.as_str()).collect();
+    let mut others = Vec::new();
+    for name in names {
+        if accounts.listed.as_ref().is_some_and(|listed| !listed.iter().any(|known| known == name)) {
+            others.push(name);
             continue;
         }
-        let fingerprint = account.base().fingerprint().ok();
-        let described: Vec<String> = mine.iter().map(|entry| describe(entry, now)).collect();
-        let rotated: Vec<&&&Listed> = mine
-            .iter()
-            .filter(|entry| fingerprint.as_deref().is_some_and(|f| f != entry.fingerprint))
-            .collect();
-        if let Some(first) = rotated.first() {
-            section.warn(
-                &account.name,
+        let mine: Vec<&Listed> = entries.iter().copied().filter(|entry| entry.account == name).collect();
+        let account = accounts.opened.iter().find(|account| account.name == name);
+        let fingerprint = account.and_then(|account| account.base().fingerprint().ok());
+        let (rotated, current): (Vec<&Listed>, Vec<&Listed>) =
+            mine.iter().partition(|entry| fingerprint.as_deref().is_some_and(|f| f != entry.fingerprint));
+        let list = |entries: &[&Listed]| {
+            entries.iter().map(|entry| describe(entry, now)).collect::<Vec<_>>().join("; ")
+        };
+        match rotated.first() {
+            Some(first) => section.warn(
+                name,
                 format!(
-                    "{}: made from other credentials than {}'s now (a rotated key?), so awsenv no longer uses {}",
-                    rotated.iter().map(|entry| describe(entry, now)).collect::<Vec<_>>().join("; "),
-                    account.name,
+                    "{}: made from other credentials than {name}'s now (a rotated key?), so awsenv no longer uses {}{}",
+                    list(&rotated),
                     if rotated.len() == 1 { "it" } else { "them" },
+                    if current.is_empty() { String::new() } else { format!("; in use: {}", list(&current)) },
                 ),
-                format!("the next ec2mfa {} makes a new session; or remove {}", account.name, first.file.display()),
-            );
-        } else {
-            section.ok(&account.name, described.join("; "));
+                format!("the next ec2mfa {name} makes a new session; or remove {}", first.file.display()),
+            ),
+            None => section.ok(name, list(&current)),
         }
     }
-    let known: BTreeSet<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-    let others: BTreeSet<&str> =
-        entries.iter().map(|e| e.account.as_str()).filter(|name| !known.contains(name)).collect();
     if !others.is_empty() {
-        let names: Vec<&str> = others.into_iter().collect();
         section.ok(
             "other sessions",
-            format!("cached for accounts awsenv does not have now: {}", names.join(", ")),
+            format!("cached for accounts awsenv does not have now: {}", others.join(", ")),
         );
     }
 }

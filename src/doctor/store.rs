@@ -18,13 +18,21 @@ use crate::store::{AccountFile, Store};
 const SECRET_SUFFIXES: [&str; 1] = ["secret_key"];
 const READ_SUFFIXES: [&str; 5] = ["access_key", "user", "mfa_serial", "mfa_command", "json"];
 
-/// The accounts that opened, for the cache's checks.
-pub fn check(section: &mut Section, env: &Env) -> Vec<Account> {
+/// What the cache's checks need of the accounts.
+#[derive(Default)]
+pub struct Accounts {
+    /// Every account's name, when they could be listed.
+    pub listed: Option<Vec<String>>,
+    /// The accounts that opened.
+    pub opened: Vec<Account>,
+}
+
+pub fn check(section: &mut Section, env: &Env) -> Accounts {
     let store_dir = match env.settings.store_dir() {
         Ok(dir) => dir,
         Err(e) => {
             section.error("store", Status::Fail, &e, "set AWSENV_DIR to the store, or HOME");
-            return Vec::new();
+            return Accounts::default();
         }
     };
     store(section, &store_dir);
@@ -35,7 +43,7 @@ pub fn check(section: &mut Section, env: &Env) -> Vec<Account> {
         Ok(listed) => listed,
         Err(e) => {
             section.error("accounts", Status::Fail, &e, "correct the file it names");
-            return Vec::new();
+            return Accounts::default();
         }
     };
     if listed.is_empty() {
@@ -44,7 +52,7 @@ pub fn check(section: &mut Section, env: &Env) -> Vec<Account> {
             "no account: the store has no NAME.access_key and the aws CLI's files have no profile",
             "put NAME.access_key and NAME.secret_key in the store, or add a profile (aws configure --profile NAME)",
         );
-        return Vec::new();
+        return Accounts { listed: Some(Vec::new()), opened: Vec::new() };
     }
     let mut origins: Vec<(String, Vec<&str>)> = Vec::new();
     for entry in &listed {
@@ -69,7 +77,7 @@ pub fn check(section: &mut Section, env: &Env) -> Vec<Account> {
             ),
         }
     }
-    opened
+    Accounts { listed: Some(listed.into_iter().map(|entry| entry.name).collect()), opened }
 }
 
 fn store(section: &mut Section, dir: &Path) {
