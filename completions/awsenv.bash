@@ -31,6 +31,9 @@ _awsenv() {
             awsenv,credential-process)
                 cmd="awsenv__subcmd__credential__subcmd__process"
                 ;;
+            awsenv,doctor)
+                cmd="awsenv__subcmd__doctor"
+                ;;
             awsenv,exec)
                 cmd="awsenv__subcmd__exec"
                 ;;
@@ -88,6 +91,9 @@ _awsenv() {
             awsenv__subcmd__help,credential-process)
                 cmd="awsenv__subcmd__help__subcmd__credential__subcmd__process"
                 ;;
+            awsenv__subcmd__help,doctor)
+                cmd="awsenv__subcmd__help__subcmd__doctor"
+                ;;
             awsenv__subcmd__help,exec)
                 cmd="awsenv__subcmd__help__subcmd__exec"
                 ;;
@@ -137,7 +143,7 @@ _awsenv() {
 
     case "${cmd}" in
         awsenv)
-            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert help"
+            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +322,36 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__doctor)
+            opts="-h --offline --json --from-shell --shell-fact --shell-probe --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-shell)
+                    COMPREPLY=($(compgen -W "bash zsh fish" -- "${cur}"))
+                    return 0
+                    ;;
+                --shell-fact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shell-probe)
+                    COMPREPLY=($(compgen -W "bash zsh fish" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__exec)
             opts="-h --role --keys --min-ttl --code --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -347,7 +383,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help)
-            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert help"
+            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -417,6 +453,20 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help__subcmd__credential__subcmd__process)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
