@@ -31,6 +31,9 @@ _awsenv() {
             awsenv,credential-process)
                 cmd="awsenv__subcmd__credential__subcmd__process"
                 ;;
+            awsenv,doctor)
+                cmd="awsenv__subcmd__doctor"
+                ;;
             awsenv,exec)
                 cmd="awsenv__subcmd__exec"
                 ;;
@@ -70,6 +73,9 @@ _awsenv() {
             awsenv,ssh-cert)
                 cmd="awsenv__subcmd__ssh__subcmd__cert"
                 ;;
+            awsenv,sso)
+                cmd="awsenv__subcmd__sso"
+                ;;
             awsenv,switch)
                 cmd="awsenv__subcmd__switch"
                 ;;
@@ -93,6 +99,9 @@ _awsenv() {
                 ;;
             awsenv__subcmd__help,credential-process)
                 cmd="awsenv__subcmd__help__subcmd__credential__subcmd__process"
+                ;;
+            awsenv__subcmd__help,doctor)
+                cmd="awsenv__subcmd__help__subcmd__doctor"
                 ;;
             awsenv__subcmd__help,exec)
                 cmd="awsenv__subcmd__help__subcmd__exec"
@@ -133,6 +142,9 @@ _awsenv() {
             awsenv__subcmd__help,ssh-cert)
                 cmd="awsenv__subcmd__help__subcmd__ssh__subcmd__cert"
                 ;;
+            awsenv__subcmd__help,sso)
+                cmd="awsenv__subcmd__help__subcmd__sso"
+                ;;
             awsenv__subcmd__help,switch)
                 cmd="awsenv__subcmd__help__subcmd__switch"
                 ;;
@@ -142,6 +154,48 @@ _awsenv() {
             awsenv__subcmd__help,version)
                 cmd="awsenv__subcmd__help__subcmd__version"
                 ;;
+            awsenv__subcmd__help__subcmd__sso,accounts)
+                cmd="awsenv__subcmd__help__subcmd__sso__subcmd__accounts"
+                ;;
+            awsenv__subcmd__help__subcmd__sso,credentials)
+                cmd="awsenv__subcmd__help__subcmd__sso__subcmd__credentials"
+                ;;
+            awsenv__subcmd__help__subcmd__sso,login)
+                cmd="awsenv__subcmd__help__subcmd__sso__subcmd__login"
+                ;;
+            awsenv__subcmd__help__subcmd__sso,logout)
+                cmd="awsenv__subcmd__help__subcmd__sso__subcmd__logout"
+                ;;
+            awsenv__subcmd__sso,accounts)
+                cmd="awsenv__subcmd__sso__subcmd__accounts"
+                ;;
+            awsenv__subcmd__sso,credentials)
+                cmd="awsenv__subcmd__sso__subcmd__credentials"
+                ;;
+            awsenv__subcmd__sso,help)
+                cmd="awsenv__subcmd__sso__subcmd__help"
+                ;;
+            awsenv__subcmd__sso,login)
+                cmd="awsenv__subcmd__sso__subcmd__login"
+                ;;
+            awsenv__subcmd__sso,logout)
+                cmd="awsenv__subcmd__sso__subcmd__logout"
+                ;;
+            awsenv__subcmd__sso__subcmd__help,accounts)
+                cmd="awsenv__subcmd__sso__subcmd__help__subcmd__accounts"
+                ;;
+            awsenv__subcmd__sso__subcmd__help,credentials)
+                cmd="awsenv__subcmd__sso__subcmd__help__subcmd__credentials"
+                ;;
+            awsenv__subcmd__sso__subcmd__help,help)
+                cmd="awsenv__subcmd__sso__subcmd__help__subcmd__help"
+                ;;
+            awsenv__subcmd__sso__subcmd__help,login)
+                cmd="awsenv__subcmd__sso__subcmd__help__subcmd__login"
+                ;;
+            awsenv__subcmd__sso__subcmd__help,logout)
+                cmd="awsenv__subcmd__sso__subcmd__help__subcmd__logout"
+                ;;
             *)
                 ;;
         esac
@@ -149,7 +203,7 @@ _awsenv() {
 
     case "${cmd}" in
         awsenv)
-            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data help"
+            opts="-h -V --config --debug --help --version init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data sso doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,6 +430,36 @@ _awsenv() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        awsenv__subcmd__doctor)
+            opts="-h --offline --json --from-shell --shell-fact --shell-probe --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-shell)
+                    COMPREPLY=($(compgen -W "bash zsh fish" -- "${cur}"))
+                    return 0
+                    ;;
+                --shell-fact)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shell-probe)
+                    COMPREPLY=($(compgen -W "bash zsh fish" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         awsenv__subcmd__exec)
             opts="-h --role --keys --min-ttl --code --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -407,7 +491,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help)
-            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data help"
+            opts="init switch mfa now refresh assume exec shell prompt credential-process update serve provision-mfa version accounts completions authorized-keys ssh-cert sign-string read-certificate-data sso doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,6 +561,20 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__help__subcmd__credential__subcmd__process)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -661,6 +759,76 @@ _awsenv() {
         awsenv__subcmd__help__subcmd__ssh__subcmd__cert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__sso)
+            opts="login logout accounts credentials"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__sso__subcmd__accounts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__sso__subcmd__credentials)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__sso__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__help__subcmd__sso__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1077,6 +1245,180 @@ _awsenv() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso)
+            opts="-h --config --debug --help login logout accounts credentials help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__accounts)
+            opts="-h --names --refresh --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__credentials)
+            opts="-h --no-sign-in --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__help)
+            opts="login logout accounts credentials help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__help__subcmd__accounts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__help__subcmd__credentials)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__login)
+            opts="-h --force --device-code --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        awsenv__subcmd__sso__subcmd__logout)
+            opts="-h --config --debug --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -96,9 +96,25 @@ ec2now() {
     \command "${__awsenv_bin}" now
 }
 
+# awsenv ARGS...: the binary. `awsenv doctor` also checks this shell, with code the binary prints
+# then (what only the shell can see: what aws runs, the prompt hook, completion).
+awsenv() {
+    if [[ ${1-} == doctor ]]; then
+        local __awsenv_probe
+        __awsenv_probe=$(\command "${__awsenv_bin}" doctor --shell-probe bash) || \builtin return
+        \builtin eval -- "${__awsenv_probe}"
+        \builtin shift
+        __awsenv_doctor "$@"
+    else
+        \command "${__awsenv_bin}" "$@"
+    fi
+}
+
 # >>> awsenv:wrapper
 # aws ARGS...: the aws CLI, after renewing awsenv's session when it has less than
 # AWSENV_REFRESH_WINDOW seconds (default @REFRESH_WINDOW@) left. Returns aws's own status.
+# (__awsenv_wrapper tells awsenv doctor that init defined it.)
+__awsenv_wrapper=1
 aws() {
     if [[ -n ${AWSENV_EXPIRES-} && ${AWSENV_EXPIRES} != *[!0-9]* ]] && __awsenv_owned; then
         local __awsenv_window=${AWSENV_REFRESH_WINDOW:-@REFRESH_WINDOW@} __awsenv_left

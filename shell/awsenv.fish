@@ -68,7 +68,20 @@ function ec2now --description 'Show the credentials, region and session lifetime
     command $__awsenv_bin now
 end
 
+# awsenv ARGS...: the binary. `awsenv doctor` also checks this shell, with code the binary prints
+# then (what only the shell can see: what aws runs, the prompt hook, completion).
+function awsenv --description 'awsenv; awsenv doctor also checks this shell'
+    if test "$argv[1]" = doctor
+        command $__awsenv_bin doctor --shell-probe fish | source
+        test $pipestatus[1] -eq 0; and __awsenv_doctor $argv[2..]
+    else
+        command $__awsenv_bin $argv
+    end
+end
+
 # >>> awsenv:wrapper
+# (__awsenv_wrapper tells awsenv doctor that init defined the wrapper.)
+set -g __awsenv_wrapper 1
 function aws --wraps aws --description 'The aws CLI, after renewing awsenv credentials that are about to run out'
     if string match -qr '^[0-9]+$' -- "$AWSENV_EXPIRES"; and __awsenv_owned
         set -l window @REFRESH_WINDOW@

@@ -98,9 +98,26 @@ ec2now() {
     \command "${__awsenv_bin}" now
 }
 
+# awsenv ARGS...: the binary. `awsenv doctor` also checks this shell, with code the binary prints
+# then (what only the shell can see: what aws runs, the prompt hook, completion).
+awsenv() {
+    \builtin emulate -L zsh
+    if [[ ${1-} == doctor ]]; then
+        local __awsenv_probe
+        __awsenv_probe=$(\command "${__awsenv_bin}" doctor --shell-probe zsh) || \builtin return
+        \builtin eval -- "${__awsenv_probe}"
+        \builtin shift
+        __awsenv_doctor "$@"
+    else
+        \command "${__awsenv_bin}" "$@"
+    fi
+}
+
 # >>> awsenv:wrapper
 # aws ARGS...: the aws CLI, after renewing awsenv's session when it has less than
 # AWSENV_REFRESH_WINDOW seconds (default @REFRESH_WINDOW@) left. Returns aws's own status.
+# (__awsenv_wrapper tells awsenv doctor that init defined it.)
+__awsenv_wrapper=1
 aws() {
     \builtin emulate -L zsh
     if [[ -n ${AWSENV_EXPIRES-} && ${AWSENV_EXPIRES} != *[!0-9]* ]] && __awsenv_owned; then
@@ -234,4 +251,7 @@ __awsenv_complete_lazy() {
 if \builtin whence -w compdef >/dev/null; then
     compdef __awsenv_complete_ec2 ec2switch ec2role
     compdef __awsenv_complete_lazy awsenv
+else
+    # For awsenv doctor: init ran before compinit (or with none), so nothing was registered.
+    __awsenv_compinit_missing=1
 fi

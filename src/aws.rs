@@ -21,6 +21,7 @@ use crate::files::{self, Trust, limit};
 pub mod iam_ssh;
 pub mod identity_url;
 pub mod lambda;
+pub mod probe;
 pub mod rolesanywhere;
 pub mod sso;
 pub mod sso_oidc;
@@ -272,7 +273,7 @@ fn loader(connection: &Connection) -> Result<aws_config::ConfigLoader> {
 
 /// The PEM certificates of `AWS_CA_BUNDLE`, each checked here: the SDK's TLS stack would
 /// silently ignore a file with none and panic on a malformed one.
-fn ca_bundle(path: &std::path::Path) -> Result<Vec<u8>> {
+pub fn ca_bundle(path: &std::path::Path) -> Result<Vec<u8>> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let bad = |what: String| fail(Exit::Config, format!("AWS_CA_BUNDLE {}: {what}", path.display()));
@@ -340,7 +341,7 @@ fn xml_tag(body: &str, tag: &str) -> Option<String> {
 
 /// Why a request got no answer, from the errors in the chain known to say only that (I/O, TLS,
 /// HTTP, URI): the SDK's own messages may quote the whole request, body and secrets included.
-fn safe_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub fn safe_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(error) = next {

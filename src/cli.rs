@@ -154,6 +154,8 @@ pub enum Command {
     ReadCertificateData(ReadCertificateData),
     /// IAM Identity Center (SSO): sign in, list the accounts and roles, sign out
     Sso(Sso),
+    /// Check the setup: this shell, the store and cache, the way to AWS, the environment
+    Doctor(Doctor),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -679,6 +681,29 @@ pub struct SsoCredentials {
     /// Fail instead of signing in when there is no valid token
     #[arg(long)]
     pub no_sign_in: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// Skip the checks that reach AWS (DNS, TCP, TLS, the clock, the call)
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Print the checks as one JSON document
+    #[arg(long)]
+    pub json: bool,
+
+    /// The shell whose awsenv function ran doctor (set by that function)
+    #[arg(long, value_enum, hide = true, value_name = "SHELL")]
+    pub from_shell: Option<Shell>,
+
+    /// What the shell function saw, as NAME=VALUE (names, paths and yes/no; never a secret)
+    #[arg(long = "shell-fact", hide = true, value_name = "NAME=VALUE")]
+    pub shell_facts: Vec<String>,
+
+    /// Print the shell code that gathers those facts, for the awsenv function to evaluate
+    #[arg(long, value_enum, hide = true, value_name = "SHELL", conflicts_with_all = ["from_shell", "json"])]
+    pub shell_probe: Option<Shell>,
 }
 
 #[cfg(test)]

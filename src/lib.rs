@@ -11,6 +11,7 @@ mod cmd;
 mod codes;
 mod config;
 mod creds;
+mod doctor;
 mod error;
 mod files;
 mod imds;
@@ -44,7 +45,9 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         Err(exit) => return exit,
     };
     let mut dispatched = started;
-    let result = config::debug().and_then(|debug| {
+    // doctor reports a malformed AWSENV_DEBUG with everything else instead of stopping at it.
+    let doctor = matches!(cli.command, cli::Command::Doctor(_));
+    let result = config::debug().or_else(|e| if doctor { Ok(false) } else { Err(e) }).and_then(|debug| {
         error::enable_debug(cli.debug || debug);
         dispatched = std::time::Instant::now();
         cmd::run(&cli)

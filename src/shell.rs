@@ -24,6 +24,16 @@ pub fn account_completion(shell: Shell) -> &'static str {
     }
 }
 
+/// The code the `awsenv` function of init evaluates for `awsenv doctor`, to gather what only the
+/// shell can see.
+pub fn doctor_probe(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => include_str!("../shell/doctor.bash"),
+        Shell::Zsh => include_str!("../shell/doctor.zsh"),
+        Shell::Fish => include_str!("../shell/doctor.fish"),
+    }
+}
+
 const BIN_PLACEHOLDER: &str = "'::AWSENV_BIN::'";
 
 /// Sections of the init scripts that `awsenv init` options can leave out.

@@ -200,6 +200,10 @@ impl AccountFile {
         }
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         debug!("account file {}", path.display());
         let text =

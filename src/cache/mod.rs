@@ -18,10 +18,12 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 mod entry;
+mod list;
 mod names;
 
 pub use entry::parse;
 use entry::{Entry, MFA_KIND};
+pub use list::{Found, Listed};
 use names::{arn_parts, legacy_arn_key};
 pub use names::{bounded_name, file_key};
 

@@ -20,6 +20,24 @@ pub fn file_key(text: &str) -> String {
     key
 }
 
+/// The name `file_key` made `key` from; `None` for a key it cannot have made (a shortened name).
+pub fn name_of_key(key: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(key.len());
+    let mut rest = key.bytes();
+    while let Some(byte) = rest.next() {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => bytes.push(byte),
+            b'^' => bytes.push(rest.next().filter(u8::is_ascii_lowercase)?.to_ascii_uppercase()),
+            b'%' => {
+                let hex = [rest.next()?, rest.next()?];
+                bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// Names longer than a file system takes are shortened to a prefix and a hash of the whole, marked
 /// with `~`, which `file_key` never writes.
 pub fn bounded_name(name: String) -> String {

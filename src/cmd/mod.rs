@@ -5,6 +5,7 @@ mod assume;
 mod authorized_keys;
 mod completions;
 mod credential_process;
+mod doctor;
 mod exec;
 mod init;
 mod mfa;
@@ -112,6 +113,7 @@ pub fn run(cli: &Cli) -> Result<()> {
             SsoCommand::Accounts(cmd) => cmd.run(&ctx),
             SsoCommand::Credentials(cmd) => cmd.run(&ctx),
         },
+        Command::Doctor(cmd) => cmd.run(&ctx),
     }
 }
 
