@@ -157,7 +157,8 @@ fn doctor_in(sb: &Sandbox, shell: Shell, before_init: &str, setup: &str, args: &
         ""
     };
     let script = format!(
-        "{compinit}{before_init}\n{}\n{setup}\nawsenv doctor {args}\necho \"@@rc={status}\"\nawsenv doctor --json {args}\necho @@end\n",
+        "{compinit}{before_init}\n{}\n{setup}\nawsenv doctor {args}\necho \"@@rc={status}\"\nawsenv \
+            doctor --json {args}\necho @@end\n",
         init_line(shell),
     );
     let started = Instant::now();
