@@ -156,7 +156,8 @@ fn doctor_in(sb: &Sandbox, shell: Shell, before_init: &str, setup: &str, args: &
         ""
     };
     let script = format!(
-        "{compinit}{before_init}\n{}\n{setup}\nawsenv doctor {args}\necho \"@@rc={status}\"\nawsenv doctor --json {args}\necho @@end\n",
+        "{compinit}{before_init}\n{}\n{setup}\nawsenv doctor {args}\necho \"@@rc={status}\"\nawsenv \
+            doctor --json {args}\necho @@end\n",
         init_line(shell),
     );
     let started = Instant::now();
@@ -562,4 +563,34 @@ fn doctor_never_prints_a_secret() {
         assert!(!doctor.text.contains(value), "doctor printed a secret\n{}", doctor.context);
         assert!(!doctor.json.to_string().contains(value), "doctor printed a secret\n{}", doctor.context);
     }
+}
+
+#[test]
+fn a_held_lock_is_reported_with_its_holder_and_doctor_does_not_wait_for_it() {
+    let moto = Moto::start();
+    let sb = healthy(&moto, Shell::Bash);
+    let lock = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(sb.store().join(".awsenv/work.lock"))
+        .expect("ec2mfa left work's lock file");
+    lock.lock().expect("lock work");
+    let started = Instant::now();
+    let doctor = doctor_in(&sb, Shell::Bash, "", SWITCH, "--offline");
+    assert!(started.elapsed() < Duration::from_secs(15), "doctor waited for the lock\n{}", doctor.context);
+    let check = doctor.check("cache", "lock");
+    let message = check["message"].as_str().unwrap();
+    let holder = format!("the lock of work is held by pid {} (", std::process::id());
+    assert!(message.starts_with(&holder), "{check}\n{}", doctor.context);
+    // This test process may have run for more than two minutes by now: a warn then, with a fix.
+    match check["status"].as_str() {
+        Some("ok") => assert!(message.ends_with("renewing it now"), "{check}"),
+        Some("warn") => {
+            assert!(check["fix"].as_str().unwrap().contains(&format!("kill {}", std::process::id())))
+        }
+        other => panic!("lock check {other:?}: {check}"),
+    }
+    drop(lock);
+    let doctor = doctor_in(&sb, Shell::Bash, "", SWITCH, "--offline");
+    doctor.expect("cache", "locks", "ok", "none held", "");
 }

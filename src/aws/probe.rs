@@ -138,6 +138,10 @@ fn shown(uri: &Uri) -> String {
 /// `timeout`, no more.
 fn lookup(host: &str, port: u16, timeout: Duration) -> (Step, Vec<SocketAddr>) {
     let start = Instant::now();
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        let step = Step { took: start.elapsed(), outcome: Ok(format!("{host} is an address: no lookup")) };
+        return (step, vec![SocketAddr::new(ip, port)]);
+    }
     let (sender, receiver) = mpsc::channel();
     let name = host.to_owned();
     std::thread::spawn(move || {

@@ -145,4 +145,15 @@ mod tests {
         assert!(found.iter().any(|f| matches!(f, Found::Unreadable { .. })));
         assert!(cache.dir().join("bad.mfa.json").exists(), "a listing moves nothing aside");
     }
+
+    #[test]
+    fn lock_file_names_give_back_their_account() {
+        use crate::cache::names::{file_key, name_of_key};
+        for name in ["work", "Work.Prod", "a_b-c.9", "ÜBER"] {
+            assert_eq!(name_of_key(&file_key(name)).as_deref(), Some(name));
+        }
+        assert_eq!(name_of_key("work~0123"), None);
+        assert_eq!(name_of_key("^W"), None);
+        assert_eq!(name_of_key("%zz"), None);
+    }
 }

@@ -29,7 +29,10 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
         let endpoint = configured.as_ref().map_or("the region's default", |(name, _)| name);
         section.skip(
             "network",
-            format!("not checked (--offline): the STS endpoint ({endpoint}), DNS, TCP, TLS, the call and the clock"),
+            format!(
+                "not checked (--offline): the STS endpoint ({endpoint}), DNS, TCP, TLS, the call \
+                and the clock"
+            ),
             Some("run awsenv doctor without --offline".to_owned()),
         );
         return;
@@ -48,13 +51,19 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
         Ok(url) => url.clone(),
         Err(why) => {
             let source = configured.as_ref().map_or("the region", |(name, _)| name);
-            section.fail("endpoint", format!("no STS endpoint from {source}: {why}"), "export AWS_ENDPOINT_URL_STS=https://sts.REGION.amazonaws.com, or unset the endpoint variables");
+            section.fail(
+                "endpoint",
+                format!("no STS endpoint from {source}: {why}"),
+                "export AWS_ENDPOINT_URL_STS=https://sts.REGION.amazonaws.com, or unset the endpoint \
+                 variables",
+            );
             return;
         }
     };
     let source = configured
         .as_ref()
         .map_or(format!("the default for {}", target.region), |(name, _)| name.to_string());
+    let url = without_credentials(&url);
     let plain = url.starts_with("http://")
         && !["http://127.", "http://localhost", "http://[::1]"].iter().any(|l| url.starts_with(l));
     if plain {
@@ -80,10 +89,12 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
     if let Some(tls) = &probe.tls {
         let fix = match &tls.outcome {
             Err(why) if why.contains("certificate") || why.contains("Certificate") => {
-                "a proxy or private endpoint that signs with its own CA needs it in AWS_CA_BUNDLE (a PEM file)"
+                "a proxy or private endpoint that signs with its own CA needs it in AWS_CA_BUNDLE (a \
+                    PEM file)"
             }
             _ => {
-                "the endpoint accepted the connection but did not complete TLS: check AWS_ENDPOINT_URL and the proxy (or raise AWSENV_TIMEOUT)"
+                "the endpoint accepted the connection but did not complete TLS: check AWS_ENDPOINT_URL \
+                    and the proxy (or raise AWSENV_TIMEOUT)"
             }
         };
         step(section, "tls", Some(tls), fix);
@@ -103,7 +114,11 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
         Err(why) => section.fail(
             "call",
             format!("unsigned STS call: {why} ({})", ms(took)),
-            format!("the endpoint does not answer: check AWS_ENDPOINT_URL, the proxy, or raise AWSENV_TIMEOUT (now {})", seconds(timeout)),
+            format!(
+                "the endpoint does not answer: check AWS_ENDPOINT_URL, the proxy, or raise \
+                AWSENV_TIMEOUT (now {})",
+                seconds(timeout)
+            ),
         ),
     }
 }
@@ -145,9 +160,26 @@ fn call(section: &mut Section, took: Duration, answer: &Answer) {
     let status = answer.status;
     let what = format!("unsigned STS call answered HTTP {status} in {}", ms(took));
     match status {
-        407 => section.fail("call", format!("{what}: the proxy wants credentials"), "put them in the proxy URL: HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT"),
-        500.. => section.warn("call", format!("{what}: the endpoint has trouble"), "try again later; if it stays, check the endpoint and the proxy"),
-        _ if !answer.aws_request_id => section.warn("call", format!("{what}, without AWS's request id: something else than STS answered (a proxy's or portal's page?)"), "check AWS_ENDPOINT_URL and the proxy"),
+        407 => section.fail(
+            "call",
+            format!("{what}: the proxy wants credentials"),
+            "put them in the \
+            proxy URL: HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT",
+        ),
+        500.. => section.warn(
+            "call",
+            format!("{what}: the endpoint has trouble"),
+            "try again later; if \
+            it stays, check the endpoint and the proxy",
+        ),
+        _ if !answer.aws_request_id => section.warn(
+            "call",
+            format!(
+                "{what}, without AWS's request id: \
+            something else than STS answered (a proxy's or portal's page?)"
+            ),
+            "check AWS_ENDPOINT_URL and the proxy",
+        ),
         _ => section.ok("call", what),
     }
 }
@@ -189,6 +221,18 @@ fn skew(section: &mut Section, answer: &Answer) {
     }
 }
 
+/// A URL as it may be shown: a `user:password@` in it is left out.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// An HTTP date, `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110's preferred form).
 fn parse_http_date(text: &str) -> Option<Timestamp> {
     let format = format_description!(
@@ -216,5 +260,11 @@ mod tests {
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Timestamp(784_111_777)));
         assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
         assert_eq!(parse_http_date("1994-11-06T08:49:37Z"), None);
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_url_are_not_shown() {
+        assert_eq!(without_credentials("https://me:pw@sts.example.com/x@y"), "https://sts.example.com/x@y");
+        assert_eq!(without_credentials("http://127.0.0.1:5000"), "http://127.0.0.1:5000");
     }
 }

@@ -66,7 +66,8 @@ fn sessions(section: &mut Section, accounts: &Accounts, entries: &[&Listed], now
             Some(first) => section.warn(
                 name,
                 format!(
-                    "{}: made from other credentials than {name}'s now (a rotated key?), so awsenv no longer uses {}{}",
+                    "{}: made from other credentials than {name}'s now (a rotated key?), so awsenv no \
+                        longer uses {}{}",
                     list(&rotated),
                     if rotated.len() == 1 { "it" } else { "them" },
                     if current.is_empty() { String::new() } else { format!("; in use: {}", list(&current)) },
@@ -117,6 +118,10 @@ fn problems(section: &mut Section, found: &[Found]) {
 }
 
 fn held_locks(section: &mut Section, found: &[Found], now: Timestamp) {
+    if !locks::visible() {
+        section.skip("locks", "not checked: this system has no /proc/locks to tell who holds a lock", None);
+        return;
+    }
     let mut held = 0;
     for item in found {
         let Found::Lock { file, account } = item else {
@@ -132,10 +137,15 @@ fn held_locks(section: &mut Section, found: &[Found], now: Timestamp) {
             Some(age) if age >= STALE_AFTER => section.warn(
                 "lock",
                 format!(
-                    "the lock of {whose} is held by {process}, running for {}: awsenv commands for {whose} wait for it",
+                    "the lock of {whose} is held by {process}, running for {}: awsenv commands for \
+                        {whose} wait for it",
                     human_duration(age)
                 ),
-                format!("answer what pid {} asks (an MFA code in another terminal?), or end it: kill {}", holder.pid, holder.pid),
+                format!(
+                    "answer what pid {} asks (an MFA code in another terminal?), or end it: kill \
+                    {}",
+                    holder.pid, holder.pid
+                ),
             ),
             _ => section.ok("lock", format!("the lock of {whose} is held by {process}, renewing it now")),
         }

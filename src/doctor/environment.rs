@@ -66,7 +66,10 @@ fn held(section: &mut Section, vars: &DoctorEnv, now: Timestamp) {
     if !vars.keys_are_awsenvs {
         section.warn(
             "keys",
-            format!("AWSENV_ACCOUNT is {account}, but AWS_ACCESS_KEY_ID is no longer the key awsenv set (another tool changed it?), so the prompt and the aws wrapper ignore it"),
+            format!(
+                "AWSENV_ACCOUNT is {account}, but AWS_ACCESS_KEY_ID is no longer the key awsenv set \
+                (another tool changed it?), so the prompt and the aws wrapper ignore it"
+            ),
             format!("ec2switch {account} to set awsenv's keys again, or unset AWSENV_ACCOUNT"),
         );
         return;
@@ -121,7 +124,10 @@ fn conflicts(section: &mut Section, vars: &DoctorEnv) {
         if let (true, Some(profile)) = (ours, value) {
             section.warn(
                 name,
-                format!("{name}={profile} is set beside awsenv's keys: the SDKs use the keys, while --profile, some tools and prompts use the profile"),
+                format!(
+                    "{name}={profile} is set beside awsenv's keys: the SDKs use the keys, while \
+                    --profile, some tools and prompts use the profile"
+                ),
                 format!("unset {name}"),
             );
         }
@@ -135,7 +141,10 @@ fn conflicts(section: &mut Section, vars: &DoctorEnv) {
         if ours {
             section.warn(
                 tool,
-                format!("{tool}'s variables ({names}) are set beside awsenv's keys: prompts (starship) and scripts show {tool}'s profile, not the keys in use"),
+                format!(
+                    "{tool}'s variables ({names}) are set beside awsenv's keys: prompts (starship) \
+                    and scripts show {tool}'s profile, not the keys in use"
+                ),
                 fix,
             );
         } else {
@@ -149,7 +158,10 @@ fn regions(section: &mut Section, settings: &Settings) {
     match (&regions.region, &regions.default_region) {
         (Some(region), Some(default)) if region != default => section.warn(
             "region",
-            format!("AWS_REGION={region} and AWS_DEFAULT_REGION={default} differ: the SDKs and aws CLI v2 use the first, aws CLI v1 the second"),
+            format!(
+                "AWS_REGION={region} and AWS_DEFAULT_REGION={default} differ: the SDKs and aws CLI \
+                v2 use the first, aws CLI v1 the second"
+            ),
             "export both with the same region, or unset one",
         ),
         _ => section.ok("region", format!("{} for STS and the other calls", regions.effective())),

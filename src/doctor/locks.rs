@@ -16,6 +16,11 @@ pub struct Holder {
     pub running_for: Option<i64>,
 }
 
+/// Whether this system tells who holds a lock (Linux's `/proc/locks`).
+pub fn visible() -> bool {
+    std::path::Path::new("/proc/locks").exists()
+}
+
 /// The process holding `file`'s lock, or `None` when it is free (or /proc cannot tell).
 pub fn holder(file: &Path, now: Timestamp) -> Option<Holder> {
     let inode = fs::metadata(file).ok()?.ino();

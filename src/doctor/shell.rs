@@ -56,8 +56,13 @@ pub fn check(section: &mut Section, facts: Option<&Facts>, running: &Path, on_pa
     let Some(facts) = facts else {
         section.skip(
             "shell",
-            "not checked: doctor ran outside a shell where awsenv init is loaded (a script, or init is not in the rc file)",
-            Some(r#"run awsenv doctor in a new terminal whose shell's rc file has eval "$(awsenv init bash)" (zsh alike; fish: awsenv init fish | source)"#.to_owned()),
+            "not checked: doctor ran outside a shell where awsenv init is loaded (a script, or init is \
+                not in the rc file)",
+            Some(
+                "run awsenv doctor in a new terminal whose shell's rc file has eval \
+                 \"$(awsenv init bash)\" (zsh alike; fish: awsenv init fish | source)"
+                    .to_owned(),
+            ),
         );
         return;
     };
@@ -101,8 +106,12 @@ fn aws(section: &mut Section, facts: &Facts) {
         }
         Some("alias") => section.fail(
             "aws",
-            "an alias aws comes before awsenv's wrapper and does not call it: aws runs without renewing the session",
-            format!("unalias aws, and remove the alias from {rc} (or make it call the wrapper: alias aws='aws ...')"),
+            "an alias aws comes before awsenv's wrapper and does not call it: aws runs without renewing \
+                the session",
+            format!(
+                "unalias aws, and remove the alias from {rc} (or make it call the wrapper: alias \
+                aws='aws ...')"
+            ),
         ),
         Some("function") if ours && facts.get("aws_file").is_none() => section.warn(
             "aws",
@@ -112,7 +121,8 @@ fn aws(section: &mut Section, facts: &Facts) {
         Some("function") if ours => section.ok("aws", format!("aws is awsenv's wrapper, which runs {runs}")),
         Some("function") => section.fail(
             "aws",
-            "aws is a function defined after awsenv init (an alias in fish, or a later rc line) that replaced the wrapper",
+            "aws is a function defined after awsenv init (an alias in fish, or a later rc line) that \
+                replaced the wrapper",
             format!("remove that aws function, or move {init} after it in {rc}"),
         ),
         Some(kind @ ("keyword" | "builtin")) => section.fail(
@@ -122,10 +132,22 @@ fn aws(section: &mut Section, facts: &Facts) {
         ),
         _ if facts.is("wrapper", "yes") => section.fail(
             "aws",
-            format!("awsenv's aws wrapper was removed after init: aws runs {runs} without renewing the session"),
-            format!("remove what undefines aws (unset -f aws, functions -e aws) from {rc}, or move {init} after it"),
+            format!(
+                "awsenv's aws wrapper was removed after init: aws runs {runs} without renewing the \
+                session"
+            ),
+            format!(
+                "remove what undefines aws (unset -f aws, functions -e aws) from {rc}, or move \
+                {init} after it"
+            ),
         ),
-        _ => section.ok("aws", format!("aws runs {runs}; no wrapper (awsenv init --no-wrapper), so no renewal before it")),
+        _ => section.ok(
+            "aws",
+            format!(
+                "aws runs {runs}; no wrapper (awsenv init --no-wrapper), so no \
+            renewal before it"
+            ),
+        ),
     }
     if facts.is("aws_abbr", "yes") {
         section.warn(
@@ -147,7 +169,8 @@ fn prompt(section: &mut Section, facts: &Facts) {
         let message = if facts.is("prompt_uses", "yes") {
             "your own prompt shows the segment (init --no-prompt; $AWSENV_PROMPT or awsenv_prompt)"
         } else {
-            "the segment is not shown: init --no-prompt, and the prompt uses neither $AWSENV_PROMPT nor awsenv_prompt"
+            "the segment is not shown: init --no-prompt, and the prompt uses neither $AWSENV_PROMPT nor \
+                awsenv_prompt"
         };
         section.ok("prompt", message);
         return;
@@ -164,7 +187,8 @@ fn prompt(section: &mut Section, facts: &Facts) {
                     .to_owned()
             }
             _ => format!(
-                "the prompt hook is no longer in {hook_place} (a later rc line replaced it): the segment is not shown"
+                "the prompt hook is no longer in {hook_place} (a later rc line replaced it): the \
+                    segment is not shown"
             ),
         };
         section.fail("prompt", message, fix_order);
@@ -202,7 +226,8 @@ fn completion(section: &mut Section, facts: &Facts) {
     } else if facts.shell == Shell::Zsh && facts.is("compinit_at_init", "no") {
         section.fail(
             "completion",
-            "awsenv init ran before compinit, so its completions (awsenv, ec2switch, ec2role) were never registered",
+            "awsenv init ran before compinit, so its completions (awsenv, ec2switch, ec2role) were \
+                never registered",
             format!("in {rc}, move {init} after compinit"),
         );
     } else if facts.is("completion", "loaded") {

@@ -50,7 +50,8 @@ pub fn check(section: &mut Section, env: &Env) -> Accounts {
         section.warn(
             "accounts",
             "no account: the store has no NAME.access_key and the aws CLI's files have no profile",
-            "put NAME.access_key and NAME.secret_key in the store, or add a profile (aws configure --profile NAME)",
+            "put NAME.access_key and NAME.secret_key in the store, or add a profile (aws configure \
+                --profile NAME)",
         );
         return Accounts { listed: Some(Vec::new()), opened: Vec::new() };
     }
