@@ -1,4 +1,5 @@
-//! Every command-line type, and nothing else: `--help` is generated from the doc comments here.
+//! Every command-line type, and nothing else: `--help` is generated from the doc comments here
+//! and in `cli/certificate.rs` and `cli/sso.rs`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -6,6 +7,13 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+// All clap types live under cli/: the main ones here, a file for each family of subcommands.
+mod certificate;
+mod sso;
+
+pub use certificate::*;
+pub use sso::*;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -325,136 +333,6 @@ pub struct CredentialProcess {
     pub certificate: CertificateArgs,
 }
 
-/// aws_signing_helper's flags for an IAM Roles Anywhere session, so that replacing its name with
-/// awsenv's in a `credential_process` line works.
-#[derive(Debug, Default, Args)]
-#[command(next_help_heading = "IAM Roles Anywhere (aws_signing_helper's flags)")]
-pub struct CertificateArgs {
-    /// Certificate: a PEM or DER file, or a pkcs11: URI
-    #[arg(long, value_name = "FILE|URI", conflicts_with = "account")]
-    pub certificate: Option<String>,
-
-    /// Private key: a PEM file or a pkcs11: URI [default: the certificate file's own, or the token's]
-    #[arg(long, value_name = "FILE|URI", requires = "certificate")]
-    pub private_key: Option<String>,
-
-    /// PEM bundle of intermediate CA certificates, sent as X-Amz-X509-Chain
-    #[arg(long, value_name = "FILE", requires = "certificate")]
-    pub intermediates: Option<PathBuf>,
-
-    /// Trust anchor ARN
-    #[arg(long, value_name = "ARN", requires = "certificate")]
-    pub trust_anchor_arn: Option<String>,
-
-    /// Profile ARN
-    #[arg(long, value_name = "ARN", requires = "certificate")]
-    pub profile_arn: Option<String>,
-
-    /// Role ARN
-    #[arg(long, value_name = "ARN", requires = "certificate")]
-    pub role_arn: Option<String>,
-
-    /// Session lifetime in seconds, 900 to 43200 [default: 3600]
-    #[arg(long, value_name = "SECONDS", requires = "certificate")]
-    pub session_duration: Option<u32>,
-
-    /// Region of the IAM Roles Anywhere endpoint [default: the trust anchor's]
-    #[arg(long, requires = "certificate")]
-    pub region: Option<String>,
-
-    /// IAM Roles Anywhere endpoint [env: AWS_ENDPOINT_URL_ROLESANYWHERE, AWS_ENDPOINT_URL]
-    #[arg(long, value_name = "URL", requires = "certificate")]
-    pub endpoint: Option<String>,
-
-    /// Role session name [default: the service's, from the certificate's serial]
-    #[arg(long, requires = "certificate")]
-    pub role_session_name: Option<String>,
-
-    #[command(flatten)]
-    pub key: KeyArgs,
-
-    /// Accepted for aws_signing_helper's sake; awsenv verifies TLS anyway (set AWS_CA_BUNDLE for a private CA)
-    #[arg(long, requires = "certificate")]
-    pub no_verify_ssl: bool,
-
-    /// Reach the endpoint through HTTPS_PROXY (honouring NO_PROXY)
-    #[arg(long, requires = "certificate")]
-    pub with_proxy: bool,
-}
-
-/// How the private key is opened: shared by the credential flags and `sign-string`.
-#[derive(Debug, Default, Args)]
-pub struct KeyArgs {
-    /// Passphrase of an encrypted PKCS#8 key (visible in ps; prefer AWSENV_PKCS8_PASSWORD or the prompt)
-    #[arg(long, value_name = "PASSPHRASE", value_parser = secret)]
-    pub pkcs8_password: Option<crate::creds::Secret>,
-
-    /// PKCS#11 module [env: PKCS11_MODULE_PATH] [default: the URI's module-path, else p11-kit's proxy]
-    #[arg(long, value_name = "FILE")]
-    pub pkcs11_lib: Option<PathBuf>,
-
-    /// Log in again with the same PIN for a key that asks before every signature
-    #[arg(long)]
-    pub reuse_pin: bool,
-}
-
-fn secret(text: &str) -> Result<crate::creds::Secret, std::convert::Infallible> {
-    Ok(crate::creds::Secret::new(text))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SignDigest {
-    #[value(name = "SHA256")]
-    Sha256,
-    #[value(name = "SHA384")]
-    Sha384,
-    #[value(name = "SHA512")]
-    Sha512,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SignFormat {
-    /// The signature's lower-case hex as a JSON string
-    Json,
-    /// The signature's lower-case hex
-    Text,
-    /// The signature's bytes
-    Bin,
-}
-
-#[derive(Debug, Args)]
-pub struct SignString {
-    /// Private key: a PEM file or a pkcs11: URI
-    #[arg(long, value_name = "FILE|URI")]
-    pub private_key: Option<String>,
-
-    /// Certificate (a file or a pkcs11: URI) whose key signs, when --private-key is not given
-    #[arg(long, value_name = "FILE|URI")]
-    pub certificate: Option<String>,
-
-    #[command(flatten)]
-    pub key: KeyArgs,
-
-    /// Digest of the message that is signed
-    #[arg(long, value_enum, ignore_case = true, default_value = "SHA256")]
-    pub digest: SignDigest,
-
-    /// Output format (aws_signing_helper's default is json, whatever its README says)
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: SignFormat,
-}
-
-#[derive(Debug, Args)]
-pub struct ReadCertificateData {
-    /// A certificate file, or a pkcs11: URI to list the matching certificates of tokens
-    #[arg(long, value_name = "FILE|URI")]
-    pub certificate: String,
-
-    /// PKCS#11 module [env: PKCS11_MODULE_PATH] [default: the URI's module-path, else p11-kit's proxy]
-    #[arg(long, value_name = "FILE")]
-    pub pkcs11_lib: Option<PathBuf>,
-}
-
 #[derive(Debug, Args)]
 pub struct Update {
     /// Profile of the credentials file to write
@@ -619,91 +497,6 @@ pub struct SshCert {
     /// Assume this role of the account and ask as the role
     #[arg(long)]
     pub role: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct Sso {
-    #[command(subcommand)]
-    pub command: SsoCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SsoCommand {
-    /// Sign in, unless the cached token (shared with the aws CLI) is valid or can be renewed
-    Login(SsoLogin),
-    /// End the sign-in at IAM Identity Center and remove its cached token
-    Logout(SsoLogout),
-    /// List the accounts and roles the signed-in user may use, named SESSION/ACCOUNT_ID/ROLE
-    Accounts(SsoAccounts),
-    /// Print a role's credentials as credential_process expects them (Version 1 JSON)
-    Credentials(SsoCredentials),
-}
-
-#[derive(Debug, Args)]
-pub struct SsoLogin {
-    /// An [sso-session NAME] of ~/.aws/config, or a profile that uses one [default: the only one]
-    pub session: Option<String>,
-
-    /// Sign in even when the cached token is still valid
-    #[arg(long)]
-    pub force: bool,
-
-    /// Sign in on any device with a code shown here, instead of this machine's browser
-    #[arg(long)]
-    pub device_code: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct SsoLogout {
-    /// An [sso-session NAME] of ~/.aws/config, or a profile that uses one [default: the only one]
-    pub session: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct SsoAccounts {
-    /// An [sso-session NAME] of ~/.aws/config, or a profile that uses one [default: the only one]
-    pub session: Option<String>,
-
-    /// Only the names, one per line
-    #[arg(long)]
-    pub names: bool,
-
-    /// Ask IAM Identity Center even if the list fetched in the last 5 minutes is cached
-    #[arg(long)]
-    pub refresh: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct SsoCredentials {
-    /// SESSION/ACCOUNT_ID/ROLE (see `awsenv sso accounts`), or a profile with sso_account_id and sso_role_name
-    pub name: String,
-
-    /// Fail instead of signing in when there is no valid token
-    #[arg(long)]
-    pub no_sign_in: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct Doctor {
-    /// Skip the checks that reach AWS (DNS, TCP, TLS, the clock, the call)
-    #[arg(long)]
-    pub offline: bool,
-
-    /// Print the checks as one JSON document
-    #[arg(long)]
-    pub json: bool,
-
-    /// The shell whose awsenv function ran doctor (set by that function)
-    #[arg(long, value_enum, hide = true, value_name = "SHELL")]
-    pub from_shell: Option<Shell>,
-
-    /// What the shell function saw, as NAME=VALUE (names, paths and yes/no; never a secret)
-    #[arg(long = "shell-fact", hide = true, value_name = "NAME=VALUE")]
-    pub shell_facts: Vec<String>,
-
-    /// Print the shell code that gathers those facts, for the awsenv function to evaluate
-    #[arg(long, value_enum, hide = true, value_name = "SHELL", conflicts_with_all = ["from_shell", "json"])]
-    pub shell_probe: Option<Shell>,
 }
 
 #[cfg(test)]
