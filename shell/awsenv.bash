@@ -153,12 +153,14 @@ __awsenv_color() {
 
 # The prompt hook. Sets AWSENV_PROMPT to the segment for this shell's credentials, in
 # aws-session's notation: "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys,
-# "" for none; and __awsenv_prompt_ps1 to the same with the time coloured (yellow under 5 minutes,
-# red under 1). When init manages the prompt (__awsenv_ps1_managed), it also takes the segment it
-# put in front of PS1 last time out and puts the current one in. It keeps $?. Every statement
+# "" for none, with "*" after the time while the aws wrapper renews them with no question asked
+# (AWSENV_RENEWABLE: an SSO sign-in that refreshes, the MFA session under a role); and
+# __awsenv_prompt_ps1 to the same with the time coloured (yellow under 5 minutes, red under 1).
+# When init manages the prompt (__awsenv_ps1_managed), it also takes the segment it put in front
+# of PS1 last time out and puts the current one in. It keeps $?. Every statement
 # counts here, as it runs before each prompt: one function, no process.
 __awsenv_prompt_hook() {
-    local __awsenv_status=$? label left value sign=+ color=@WARN_COLOR@
+    local __awsenv_status=$? label left now value sign=+ mark='' color=@WARN_COLOR@
     [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
     AWSENV_PROMPT='' __awsenv_prompt_ps1=''
     if [[ ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID-}" && -n ${AWSENV_KEY_ID-} && -n ${AWSENV_ACCOUNT-} ]]; then
@@ -174,11 +176,14 @@ __awsenv_prompt_hook() {
             value=exp sign='!' left=0
         else
             if [[ -n ${EPOCHSECONDS-} ]]; then
-                left=$((AWSENV_EXPIRES - EPOCHSECONDS))
+                now=${EPOCHSECONDS}
             else
-                \builtin printf -v left '%(%s)T' -1
-                left=$((AWSENV_EXPIRES - left))
+                \builtin printf -v now '%(%s)T' -1
             fi
+            # 10#: a leading zero is not octal (and 08 not an error).
+            left=$((10#${AWSENV_EXPIRES} - now))
+            [[ -z ${AWSENV_RENEWABLE-} || ${AWSENV_RENEWABLE} == *[!0-9]* ]] ||
+                ((10#${AWSENV_RENEWABLE} <= now)) || mark='*'
             if ((left >= __awsenv_hours_from)); then
                 value=$((left / 3600))h
             elif ((left >= __awsenv_minutes_from)); then
@@ -190,10 +195,10 @@ __awsenv_prompt_hook() {
             fi
             ((${#value} > 2)) || value=0${value}
         fi
-        AWSENV_PROMPT="(aws:${label}${sign}${value}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
+        AWSENV_PROMPT="(aws:${label}${sign}${value}${mark}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
         if [[ -n ${value} ]] && ((left < __awsenv_warn_below)) && __awsenv_color; then
             ((left >= __awsenv_alert_below)) || color=@ALERT_COLOR@
-            __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]) "
+            __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]${mark}) "
         fi
     fi
     if [[ -n ${__awsenv_ps1_managed-} ]]; then

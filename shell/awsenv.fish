@@ -106,8 +106,9 @@ end
 # <<< awsenv:wrapper
 
 # awsenv_prompt: print the segment for this shell's credentials, in aws-session's notation:
-# "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys, nothing for none; the
-# time yellow under 5 minutes and red under 1 where colour is wanted.
+# "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys, nothing for none, with
+# "*" after the time while the aws wrapper renews them with no question asked; the time yellow
+# under 5 minutes and red under 1 where colour is wanted.
 function awsenv_prompt --description 'Print the awsenv prompt segment'
     __awsenv_owned; or return 0
     set -l label $AWSENV_ACCOUNT
@@ -121,8 +122,14 @@ function awsenv_prompt --description 'Print the awsenv prompt segment'
         return 0
     end
     set -l left 0
+    set -l mark
     if string match -qr '^[0-9]+$' -- "$AWSENV_EXPIRES"
-        set left (math $AWSENV_EXPIRES - (__awsenv_now))
+        set -l now (__awsenv_now)
+        set left (math $AWSENV_EXPIRES - $now)
+        # Renewed by the aws wrapper with no question asked (AWSENV_RENEWABLE): marked '*'.
+        if string match -qr '^[0-9]{1,18}$' -- "$AWSENV_RENEWABLE"; and test $AWSENV_RENEWABLE -gt $now
+            set mark '*'
+        end
     end
     set -l sign +
     set -l value exp
@@ -142,9 +149,9 @@ function awsenv_prompt --description 'Print the awsenv prompt segment'
         test $left -ge @ALERT_BELOW@; or set color red
     end
     if set -q color[1]
-        printf '(aws:%s%s%s%s%s) ' $label $sign (set_color $color) $value (set_color normal)
+        printf '(aws:%s%s%s%s%s%s) ' $label $sign (set_color $color) $value (set_color normal) "$mark"
     else
-        printf '(aws:%s%s%s) ' $label $sign $value
+        printf '(aws:%s%s%s%s) ' $label $sign $value "$mark"
     end
 end
 

@@ -1,7 +1,8 @@
 
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
-# profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), the
+# profiles of the aws CLI's files, then the SESSION/ACCOUNT_ID/ROLE names of the roles an SSO
+# sign-in reaches, as `awsenv sso accounts` last listed them.
 function __awsenv_accounts
     set -l dir $AWSENV_DIR
     set -q dir[1]; or set dir ~/aws-creds
@@ -15,6 +16,9 @@ function __awsenv_accounts
     for file in $config $credentials
         test -r $file; or continue
         string match -rg '^\s*\[(?:profile\s+)?([A-Za-z0-9._-]+)\s*\]' <$file
+    end
+    for file in $dir/.awsenv/sso/*.names
+        string match -rv '^$' <$file
     end
 end
 

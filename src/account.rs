@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use crate::aws::Connection;
 use crate::cache::Cache;
-use crate::creds::Credentials;
+use crate::creds::{Credentials, Timestamp};
 use crate::error::{Exit, fail};
 use crate::kinds::{Base, Boxed, Env, Held, KINDS};
 use crate::profile::{Profile, Profiles};
@@ -59,7 +59,9 @@ impl Account {
     /// The account `name`: from the store at `AWSENV_DIR` when it has it, else a profile of the
     /// aws CLI's files.
     pub fn open(name: &str, env: &Env) -> Result<Self> {
-        validate_name(name)?;
+        if let Err(invalid) = validate_name(name) {
+            return Self::open_by_kind_name(name, env)?.ok_or(invalid);
+        }
         let store_dir = env.settings.store_dir()?;
         let cache = Cache::new(&store_dir);
         if let Some(store) = Store::open_optional(store_dir.clone())? {
@@ -93,6 +95,18 @@ impl Account {
         Self::from_profile(profile, None, &profiles, &mut Vec::new(), env)
     }
 
+    /// An account named by a name of a kind's own (`KindInfo::from_name`), which no store file
+    /// and no profile can have.
+    fn open_by_kind_name(name: &str, env: &Env) -> Result<Option<Self>> {
+        let profiles = Profiles::load(&env.settings)?;
+        for kind in KINDS {
+            if let Some(base) = (kind.from_name)(name, &profiles, env)? {
+                return Self::from_base(name.to_owned(), base, env).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
     /// An account of `base` in the store at `store_dir`, or a role profile on top of `source`.
     #[cfg(test)]
     pub fn for_tests(name: &str, origin: Origin, env: &Env) -> Self {
@@ -100,7 +114,8 @@ impl Account {
         Self { name: name.to_owned(), region: None, origin, is_profile: false, cache, env: env.clone() }
     }
 
-    /// An account of the store that is none of its files: a certificate given by flags.
+    /// An account that is none of the store's files and no profile: a certificate given by flags,
+    /// a role named by its sign-in.
     pub fn from_base(name: String, base: Boxed, env: &Env) -> Result<Self> {
         let cache = Cache::new(&env.settings.store_dir()?);
         Ok(Self {
@@ -183,7 +198,21 @@ impl Account {
     /// The complete exports for `creds` of this account; a profile's region fills in for a shell
     /// that has none.
     pub fn exports(&self, held: &Held, creds: &Credentials) -> Result<Exports> {
-        Exports::new(&self.name, held, creds, &self.env.settings.regions(self.region.clone()))
+        let regions = self.env.settings.regions(self.region.clone());
+        Exports::new(&self.name, held, creds, self.renewable_until(held), &regions)
+    }
+
+    /// Until when `held` can be renewed with no question asked: while the base renews itself
+    /// (an SSO sign-in), and for a role, also while the cached base session it is assumed with
+    /// lasts. `None` when the next renewal may ask for a code or a sign-in.
+    fn renewable_until(&self, held: &Held) -> Option<Timestamp> {
+        let own = self.base().renewable_until(&self.env);
+        let Held::Role(_) = held else {
+            return own;
+        };
+        let base_session =
+            self.cached_base(0).ok().flatten().and_then(|session| session.credentials.expiration);
+        own.max(base_session)
     }
 
     /// The profiles of the aws CLI's files this account's credentials come from: itself when it is

@@ -1,4 +1,5 @@
-//! Every account awsenv knows: the store's, then the aws CLI's profiles it does not shadow.
+//! Every account awsenv knows: the store's, then the aws CLI's profiles it does not shadow, then
+//! the names kinds know of their own (the roles of an SSO sign-in, as last listed).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ pub struct Listed {
 }
 
 /// The store's accounts (sorted), then the profiles of the aws CLI's files whose names the store
-/// does not already have, in file order.
+/// does not already have, in file order, then the kinds' own names.
 pub fn list(settings: &Settings) -> Result<Vec<Listed>> {
     let store_dir = settings.store_dir()?;
     let mut listed: Vec<Listed> = match Store::open_optional(store_dir)? {
@@ -32,6 +33,13 @@ pub fn list(settings: &Settings) -> Result<Vec<Listed>> {
     for profile in Profiles::load(settings)?.iter() {
         if seen.insert(profile.name.to_ascii_lowercase()) {
             listed.push(Listed { name: profile.name.clone(), origin: profile.file.clone() });
+        }
+    }
+    for kind in crate::kinds::KINDS {
+        for (name, origin) in (kind.known_names)(settings)? {
+            if seen.insert(name.to_ascii_lowercase()) {
+                listed.push(Listed { name, origin });
+            }
         }
     }
     Ok(listed)

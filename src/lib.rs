@@ -148,9 +148,11 @@ pub mod fuzzing {
             kind: kind.to_owned(),
             role_arn: role_arn.map(str::to_owned),
             expires,
+            renewable: None,
         };
         let label = crate::cmd::prompt::label(&current);
-        crate::cmd::prompt::segment(&label, expires.map(Timestamp), Timestamp(now), true, shell)
+        let lifetime = crate::cmd::prompt::Lifetime { expires: expires.map(Timestamp), renewable: false };
+        crate::cmd::prompt::segment(&label, &lifetime, Timestamp(now), true, shell)
     }
 
     /// The values an export sets, and the lines for bash, zsh and fish.
@@ -180,7 +182,8 @@ pub mod fuzzing {
         };
         let kind = role_arn.map_or(Held::Base(&crate::kinds::keys::KIND), |arn| Held::Role(arn.to_owned()));
         let regions = RegionVars { region: None, default_region: None, fallback: region.map(str::to_owned) };
-        let exports = Exports::new(account, &kind, &creds, &regions).map_err(|e| message(&e))?;
+        let exports = Exports::new(account, &kind, &creds, expiration.map(Timestamp), &regions)
+            .map_err(|e| message(&e))?;
         Ok(RenderedExports {
             values: exports.pairs().map(|(name, value)| (name, value.map(<[u8]>::to_vec))).collect(),
             bash: exports.render(Shell::Bash),

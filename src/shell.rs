@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use crate::cli::Shell;
 use crate::config::RegionVars;
-use crate::creds::{Credentials, Secret};
+use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, fail};
 use crate::kinds::Held;
 
@@ -122,7 +122,13 @@ pub struct Exports {
 impl Exports {
     /// The exports, or an error naming the variable whose value no shell can hold (a NUL byte):
     /// refused before anything is printed, so that a shell never applies half a set.
-    pub fn new(account: &str, held: &Held, creds: &Credentials, regions: &RegionVars) -> Result<Self> {
+    pub fn new(
+        account: &str,
+        held: &Held,
+        creds: &Credentials,
+        renewable_until: Option<Timestamp>,
+        regions: &RegionVars,
+    ) -> Result<Self> {
         let text = |s: String| Some(Secret::new(s));
         let token = creds.session_token.clone();
         let mut values = vec![
@@ -140,6 +146,8 @@ impl Exports {
             ("AWSENV_ROLE", held.role_arn().and_then(|arn| text(arn.to_owned()))),
             // Tells the aws wrapper and the prompt that the keys in the shell are still awsenv's.
             ("AWSENV_KEY_ID", Some(creds.access_key_id.clone())),
+            // Until when the aws wrapper renews these with no question asked: the prompt's mark.
+            ("AWSENV_RENEWABLE", renewable_until.and_then(|t| text(t.0.to_string()))),
             ("MY_AWS_SET_FOR", text(held.label(account))),
         ];
         // Fill in a missing region variable, never overwrite one: the user's choice wins.
@@ -274,7 +282,7 @@ mod tests {
         };
         let regions = RegionVars { region: Some("eu-west-1".into()), default_region: None, fallback: None };
         let text = String::from_utf8(
-            Exports::new("work", &Held::Standing, &creds, &regions).unwrap().render(Shell::Bash),
+            Exports::new("work", &Held::Standing, &creds, None, &regions).unwrap().render(Shell::Bash),
         )
         .unwrap();
         for name in [

@@ -24,7 +24,7 @@ use common::world::{ACCOUNTS_JSON, ALICE_QUESTION};
 use common::{Moto, Sandbox, Shell, init_line, stderr, stdout};
 
 /// Every variable awsenv sets or unsets.
-const OWNED: [&str; 16] = [
+const OWNED: [&str; 17] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -38,19 +38,21 @@ const OWNED: [&str; 16] = [
     "AWSENV_SESSION",
     "AWSENV_ROLE",
     "AWSENV_KEY_ID",
+    "AWSENV_RENEWABLE",
     "MY_AWS_SET_FOR",
     "AWS_DEFAULT_REGION",
     "AWS_REGION",
 ];
 
 /// What long-term keys must unset.
-const SESSION_VARS: [&str; 6] = [
+const SESSION_VARS: [&str; 7] = [
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_DELEGATION_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION",
     "AWSENV_EXPIRES",
     "AWSENV_ROLE",
+    "AWSENV_RENEWABLE",
 ];
 
 const WORK_KEY: &str = "AKIAWORKEXAMPLE00001";

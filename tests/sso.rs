@@ -554,3 +554,88 @@ fn config_mistakes_are_one_line_naming_the_file() {
     // Nothing was written.
     assert!(!aws.join("sso").exists());
 }
+
+#[test]
+fn a_listed_role_is_an_account_by_name_in_every_shell_and_renews_without_a_browser() {
+    let w = world();
+    ok(&w.awsenv(&["sso", "login", "corp"]));
+    let name = "corp/111111111111/Admin";
+    // Not listed yet: awsenv accounts knows only the profiles.
+    let out = w.awsenv(&["accounts", "--names"]);
+    ok(&out);
+    assert!(!stdout(&out).contains(name), "{}", show(&out));
+    ok(&w.awsenv(&["sso", "accounts", "corp"]));
+    let out = w.awsenv(&["accounts", "--names"]);
+    ok(&out);
+    assert!(stdout(&out).lines().any(|line| line == name), "{}", show(&out));
+    // Short role credentials, so that the wrapper renews them on its next call.
+    w.fake.configure(r#"{"role_ttl": 600}"#);
+    let launches = browser_launches(&w.sandbox).len();
+    for shell in common::Shell::ALL {
+        let before = w.fake.count("GetRoleCredentials");
+        let script = match shell {
+            common::Shell::Fish => format!(
+                "{}\nec2switch {name}; or exit 91\necho ACCOUNT=$AWSENV_ACCOUNT\necho LABEL=$MY_AWS_SET_FOR\n\
+                 echo KEY=$AWS_ACCESS_KEY_ID\necho PROMPT=(awsenv_prompt)\nec2now\n\
+                 echo COMPLETE=(__awsenv_accounts | string match 'corp/*' | string join ' ')\n\
+                 AWSENV_REFRESH_WINDOW=1000 aws sts get-caller-identity --query Arn --output text; or exit 92\n\
+                 echo RENEWED=$AWS_ACCESS_KEY_ID",
+                common::init_line(shell)
+            ),
+            _ => format!(
+                "{}\nec2switch {name} || exit 91\necho ACCOUNT=$AWSENV_ACCOUNT\necho LABEL=$MY_AWS_SET_FOR\n\
+                 echo KEY=$AWS_ACCESS_KEY_ID\n__awsenv_prompt_update\necho \"PROMPT=$AWSENV_PROMPT\"\nec2now\n\
+                 AWSENV_REFRESH_WINDOW=1000 aws sts get-caller-identity --query Arn --output text || exit 92\n\
+                 echo RENEWED=$AWS_ACCESS_KEY_ID{}",
+                common::init_line(shell),
+                if shell == common::Shell::Bash {
+                    "\n__awsenv_complete_accounts corp/; echo \"COMPLETE=${COMPREPLY[*]}\""
+                } else {
+                    ""
+                }
+            ),
+        };
+        let out = w.sandbox.run_shell(shell, &script);
+        assert!(out.status.success(), "{}: {}", shell.name(), show(&out));
+        let text = stdout(&out);
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("{}: no {key} in {text}", shell.name()))
+                .to_owned()
+        };
+        assert_eq!(value("ACCOUNT"), name, "{}", shell.name());
+        assert_eq!(value("LABEL"), format!("{name}-SSO"), "{}", shell.name());
+        let prompt = value("PROMPT");
+        assert!(
+            prompt.starts_with(&format!("(aws:{name}+")) && prompt.trim_end().ends_with("m*)"),
+            "{}: the prompt marks the renewable session: {prompt:?}",
+            shell.name()
+        );
+        assert!(text.contains("Renewed with no sign-in or code for"), "{}: ec2now: {text}", shell.name());
+        assert!(
+            text.contains("assumed-role/Admin/"),
+            "{}: the aws CLI ran as the role: {text}",
+            shell.name()
+        );
+        assert_ne!(value("RENEWED"), value("KEY"), "{}: the wrapper renewed the credentials", shell.name());
+        // ec2switch uses the credentials the previous shell's wrapper renewed, if any.
+        let calls = w.fake.count("GetRoleCredentials") - before;
+        assert!((1..=2).contains(&calls), "{}: {calls} GetRoleCredentials calls", shell.name());
+        if shell != common::Shell::Zsh {
+            let complete = value("COMPLETE");
+            for listed in ["corp/111111111111/ReadOnly", name, "corp/222222222222/ReadOnly"] {
+                assert!(
+                    complete.split(' ').any(|c| c == listed),
+                    "{}: {listed} in {complete:?}",
+                    shell.name()
+                );
+            }
+        }
+    }
+    assert_eq!(browser_launches(&w.sandbox).len(), launches, "no browser after the sign-in");
+    assert_eq!(w.fake.count("CreateToken"), 1, "one sign-in for everything");
+    // A name of an unknown session is one clear line.
+    let out = w.awsenv(&["switch", "--shell", "bash", "nosuch/111111111111/Admin"]);
+    fails(&out, 3, &["nosuch/111111111111/Admin", "sso-session nosuch"]);
+}

@@ -26,6 +26,8 @@ static FAKE: KindInfo = KindInfo {
     store_suffix: None,
     from_store: |_, _, _| Ok(None),
     from_profile: |_, _, _, _| Ok(None),
+    from_name: crate::kinds::no_own_name,
+    known_names: crate::kinds::no_known_names,
 };
 
 /// A kind whose sessions last `lifetime` and that counts its calls; `fails` makes every call fail

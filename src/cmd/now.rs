@@ -35,6 +35,16 @@ impl Run for Now {
                 ));
             }
         }
+        if let Some(until) = state.renewable.and_then(|e| e.parse::<i64>().ok()).map(Timestamp) {
+            let left = until.seconds_since(ctx.now);
+            if left > 0 {
+                out.push_str(&format!(
+                    "Renewed with no sign-in or code for {}, until {}\n",
+                    human_duration(left),
+                    until.human_utc()
+                ));
+            }
+        }
         print(out.as_bytes())
     }
 }

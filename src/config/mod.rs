@@ -172,6 +172,8 @@ pub struct CurrentSession {
     pub kind: String,
     pub role_arn: Option<String>,
     pub expires: Option<i64>,
+    /// `AWSENV_RENEWABLE`: until when the wrapper renews with no question asked.
+    pub renewable: Option<i64>,
 }
 
 pub fn current_session() -> Option<CurrentSession> {
@@ -183,6 +185,8 @@ pub fn current_session() -> Option<CurrentSession> {
         role_arn: var("AWSENV_ROLE"),
         // Not a number: shown as expired rather than as keys that never expire.
         expires: var("AWSENV_EXPIRES").map(|e| e.parse().unwrap_or(0)),
+        // Not a number: no mark, rather than a promise.
+        renewable: var("AWSENV_RENEWABLE").and_then(|e| e.parse().ok()),
     })
 }
 
@@ -198,6 +202,7 @@ pub struct ShellState {
     pub label: Option<String>,
     pub region: Option<String>,
     pub expires: Option<String>,
+    pub renewable: Option<String>,
 }
 
 pub fn shell_state() -> ShellState {
@@ -205,6 +210,7 @@ pub fn shell_state() -> ShellState {
         label: var("MY_AWS_SET_FOR").or_else(|| var("AWSENV_ACCOUNT")),
         region: var("AWS_DEFAULT_REGION").or_else(|| var("AWS_REGION")),
         expires: var("AWSENV_EXPIRES"),
+        renewable: var("AWSENV_RENEWABLE"),
     }
 }
 

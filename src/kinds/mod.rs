@@ -3,12 +3,14 @@
 //! cache, roles on top, exports, the prompt, renewal, `credential-process`, `serve`) is the
 //! broker's (`broker.rs`), which never asks which kind it has.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 
 use crate::aws::Connection;
 use crate::codes::{Codes, Device, SentCodes};
 use crate::config::Settings;
-use crate::creds::{Clock, Credentials};
+use crate::creds::{Clock, Credentials, Timestamp};
 use crate::profile::{Profile, Profiles};
 use crate::store::Store;
 
@@ -38,13 +40,31 @@ pub struct KindInfo {
     /// A profile of the aws CLI's files, when it is this kind. `user` is the role profile that
     /// names it as its `source_profile`, whose settings may complete it (an `mfa_serial`).
     pub from_profile: FromProfile,
+    /// An account by a name of the kind's own, neither the store's nor a profile's (SSO's
+    /// `SESSION/ACCOUNT_ID/ROLE`); `None` when `name` is not such a name.
+    pub from_name: fn(&str, &Profiles, &Env) -> Result<Option<Boxed>>,
+    /// The kind's own names known without a network call (`awsenv accounts`), each with the
+    /// file that lists it.
+    pub known_names: fn(&Settings) -> Result<Vec<KnownName>>,
 }
 
+/// A kind's own account name, and the file that lists it.
+pub type KnownName = (String, PathBuf);
 /// An account found in the store: its name as the store spells it, and the account.
 pub type Named = (String, Boxed);
 pub type Boxed = Box<dyn Base>;
 /// `KindInfo::from_profile`: the profile, the role profile using it, all profiles, the settings.
 pub type FromProfile = fn(&Profile, Option<&Profile>, &Profiles, &Env) -> Result<Option<Boxed>>;
+
+/// `KindInfo::from_name` and `known_names` for a kind whose accounts all have store or profile
+/// names.
+pub fn no_own_name(_: &str, _: &Profiles, _: &Env) -> Result<Option<Boxed>> {
+    Ok(None)
+}
+
+pub fn no_known_names(_: &Settings) -> Result<Vec<KnownName>> {
+    Ok(Vec::new())
+}
 
 /// The store's file suffixes that define accounts, one per kind that has one.
 pub fn store_suffixes() -> Vec<&'static str> {
@@ -94,6 +114,12 @@ pub trait Base: Send + Sync {
 
     /// How AssumeRole is signed for a role on top of this account.
     fn role_signing(&self, env: &Env) -> Result<RoleSigning>;
+
+    /// Until when new base sessions come with no question asked (no code, no browser), as far as
+    /// awsenv can tell now: an SSO sign-in's refresh limit. `None`: a new one may ask the user.
+    fn renewable_until(&self, _env: &Env) -> Option<Timestamp> {
+        None
+    }
 
     /// The long-term keys behind the account, for the commands about them (`provision-mfa`).
     fn long_term_keys(&self) -> Option<&keys::LongTermKeys> {

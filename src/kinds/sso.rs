@@ -6,7 +6,8 @@
 use anyhow::Result;
 
 use super::{Base, Boxed, Env, Issue, Issued, KindInfo, RoleSigning};
-use crate::creds::Credentials;
+use crate::creds::{Credentials, Timestamp};
+use crate::error::{Exit, fail};
 use crate::profile::{Profile, Profiles};
 use crate::sso::SsoRole;
 
@@ -17,6 +18,8 @@ pub const KIND: KindInfo = KindInfo {
     store_suffix: None,
     from_store: |_, _, _| Ok(None),
     from_profile,
+    from_name,
+    known_names: |settings| crate::sso::accounts::known_names(&settings.store_dir()?),
 };
 
 /// The lifetime awsenv plans with; the permission set decides the real one (1 to 12 hours).
@@ -33,6 +36,24 @@ fn from_profile(
     _env: &Env,
 ) -> Result<Option<Boxed>> {
     Ok(SsoRole::of_profile(profiles, profile)?.map(|role| Box::new(SsoAccount { role }) as Boxed))
+}
+
+/// `SESSION/ACCOUNT_ID/ROLE`, as `awsenv sso accounts` lists it: a role of the sign-in to the
+/// sso-session (or legacy SSO profile) SESSION, with no profile of its own.
+fn from_name(name: &str, profiles: &Profiles, env: &Env) -> Result<Option<Boxed>> {
+    let Some((session, _)) = name.split_once('/').filter(|_| name.matches('/').count() == 2) else {
+        return Ok(None);
+    };
+    match SsoRole::parse_name(profiles, name)? {
+        Some(role) => Ok(Some(Box::new(SsoAccount { role }))),
+        None => Err(fail(
+            Exit::Config,
+            format!(
+                "unknown account {name}: {session} is neither an [sso-session {session}] nor an IAM Identity Center profile in {}",
+                env.settings.aws_config_file()?.display()
+            ),
+        )),
+    }
 }
 
 impl Base for SsoAccount {
@@ -58,6 +79,15 @@ impl Base for SsoAccount {
         let interactive = request.codes.may_ask();
         let credentials = crate::sso::role_credentials(&self.role, interactive, request.env.clock.now())?;
         Ok(Issued { credentials, made_with: Some(self.role.name()) })
+    }
+
+    fn renewable_until(&self, env: &Env) -> Option<Timestamp> {
+        // The access token while it lasts, then its refresh token while the client registration
+        // lasts (the service may end the sign-in sooner; the mark is awsenv's best knowledge).
+        let status = crate::sso::token_status(&self.role.session).ok()??;
+        let now = env.clock.now();
+        let until = status.refreshable_until.map_or(status.expires, |refresh| refresh.max(status.expires));
+        (until > now).then_some(until)
     }
 
     fn session_name(&self, env: &Env) -> String {

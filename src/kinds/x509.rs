@@ -22,6 +22,8 @@ pub const KIND: KindInfo = KindInfo {
     store_suffix: Some(STORE_SUFFIX),
     from_store,
     from_profile,
+    from_name: super::no_own_name,
+    known_names: super::no_known_names,
 };
 
 /// The store file that makes `NAME` a certificate account.

@@ -35,12 +35,55 @@ struct Listing {
     accounts: Vec<Assignment>,
 }
 
+/// The extension of the plain list of names beside each listing.
+const NAMES_EXTENSION: &str = "names";
+
 fn path(session: &SsoSession) -> Result<PathBuf> {
     // awsenv's own files beside the session cache, private like it.
     let dir = crate::config::store_dir()?.join(".awsenv").join("sso");
     files::create_private_dir(&dir)?;
     files::check_private_dir(&dir, "directory")?;
     Ok(dir.join(format!("accounts-{}.json", tokens::sha1_hex(&session.start_url))))
+}
+
+/// The names of `listing`'s roles, one per line, for completion (which reads them with no
+/// process) and `awsenv accounts`: only names `ec2switch` accepts back.
+fn names_text(label: &str, accounts: &[Assignment]) -> String {
+    let role_name = |role: &str| role.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    let mut text = String::new();
+    if label.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return text;
+    }
+    for account in accounts {
+        for role in account.roles.iter().filter(|role| role_name(role)) {
+            text.push_str(&format!("{label}/{}/{role}\n", account.account_id));
+        }
+    }
+    text
+}
+
+/// Every `SESSION/ACCOUNT_ID/ROLE` of the listings in the store at `store_dir`, old or fresh, with
+/// the file that lists it; never a network call.
+pub fn known_names(store_dir: &std::path::Path) -> Result<Vec<(String, PathBuf)>> {
+    let dir = store_dir.join(".awsenv").join("sso");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == NAMES_EXTENSION))
+        .collect();
+    files.sort();
+    let mut names = Vec::new();
+    for file in files {
+        let Some(bytes) = files::read(&file, "SSO account names", limit::JSON, Trust::Data)? else {
+            continue;
+        };
+        for line in String::from_utf8_lossy(&bytes).lines().filter(|line| !line.is_empty()) {
+            names.push((line.to_owned(), file.clone()));
+        }
+    }
+    Ok(names)
 }
 
 fn cached(session: &SsoSession, now: Timestamp) -> Result<Option<Vec<Assignment>>> {
@@ -60,6 +103,7 @@ fn cached(session: &SsoSession, now: Timestamp) -> Result<Option<Vec<Assignment>
 /// Forgets the listing (after a sign-in or a logout: the user may be another).
 pub fn forget(session: &SsoSession) {
     if let Ok(path) = path(session) {
+        let _ = std::fs::remove_file(path.with_extension(NAMES_EXTENSION));
         let _ = std::fs::remove_file(path);
     }
 }
@@ -110,5 +154,8 @@ pub fn assignments(session: &SsoSession, refresh: bool, now: Timestamp) -> Resul
     let dir = path.parent().context("the listing has a directory")?;
     files::write_atomic(dir, &path, &serde_json::to_vec_pretty(&listing)?)
         .with_context(|| format!("could not write SSO account list {}", path.display()))?;
+    let names = path.with_extension(NAMES_EXTENSION);
+    files::write_atomic(dir, &names, names_text(&session.label, &listing.accounts).as_bytes())
+        .with_context(|| format!("could not write SSO account names {}", names.display()))?;
     Ok(listing.accounts)
 }

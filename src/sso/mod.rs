@@ -4,7 +4,7 @@
 //! lock, after a second look at the cache, so that any number of callers at once make one
 //! refresh or one sign-in (one browser page, one device code) between them.
 
-mod accounts;
+pub mod accounts;
 mod browser;
 pub mod config;
 mod device;
