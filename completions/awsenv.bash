@@ -431,7 +431,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__doctor)
-            opts="-h --offline --json --from-shell --shell-fact --shell-probe --config --debug --help"
+            opts="-h --offline --json --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1554,8 +1554,9 @@ else
 fi
 # shellcheck shell=bash
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
-# profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), the
+# profiles of the aws CLI's files, then the SESSION/ACCOUNT_ID/ROLE names of the roles an SSO
+# sign-in reaches, as `awsenv sso accounts` last listed them.
 
 __awsenv_complete_accounts() {
     local dir=${AWSENV_DIR:-${HOME}/aws-creds} file line
@@ -1572,6 +1573,12 @@ __awsenv_complete_accounts() {
             if [[ ${line} =~ ${pattern} && ${BASH_REMATCH[2]} == "${1-}"* ]]; then
                 COMPREPLY+=("${BASH_REMATCH[2]}")
             fi
+        done <"${file}"
+    done
+    for file in "${dir}"/.awsenv/sso/*.names; do
+        [[ -r ${file} ]] || continue
+        while IFS= read -r line; do
+            [[ -n ${line} && ${line} == "${1-}"* ]] && COMPREPLY+=("${line}")
         done <"${file}"
     done
 }

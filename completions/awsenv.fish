@@ -263,11 +263,8 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subco
 complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "accounts" -d 'List the accounts and roles the signed-in user may use, named SESSION/ACCOUNT_ID/ROLE'
 complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "credentials" -d 'Print a role\'s credentials as credential_process expects them (Version 1 JSON)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l from-shell -d 'The shell whose awsenv function ran doctor (set by that function)' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
-complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l shell-fact -d 'What the shell function saw, as NAME=VALUE (names, paths and yes/no; never a secret)' -r
-complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l shell-probe -d 'Print the shell code that gathers those facts, for the awsenv function to evaluate' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
@@ -304,8 +301,9 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand help; and __fish_seen_subc
 complete -c awsenv -n "__fish_awsenv_using_subcommand help; and __fish_seen_subcommand_from sso" -f -a "credentials" -d 'Print a role\'s credentials as credential_process expects them (Version 1 JSON)'
 
 # Account names for awsenv's ACCOUNT arguments, with no process, so a Tab never waits for the
-# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), then the
-# profiles of the aws CLI's files.
+# binary: the store's NAME.access_key and NAME.x509 files (one kind of account each), the
+# profiles of the aws CLI's files, then the SESSION/ACCOUNT_ID/ROLE names of the roles an SSO
+# sign-in reaches, as `awsenv sso accounts` last listed them.
 function __awsenv_accounts
     set -l dir $AWSENV_DIR
     set -q dir[1]; or set dir ~/aws-creds
@@ -319,6 +317,9 @@ function __awsenv_accounts
     for file in $config $credentials
         test -r $file; or continue
         string match -rg '^\s*\[(?:profile\s+)?([A-Za-z0-9._-]+)\s*\]' <$file
+    end
+    for file in $dir/.awsenv/sso/*.names
+        string match -rv '^$' <$file
     end
 end
 

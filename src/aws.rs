@@ -230,7 +230,7 @@ async fn sdk_config(connection: &Connection, keys: &Credentials) -> Result<aws_c
 
 /// The SDK's config for IAM Identity Center's OIDC and portal APIs, whose calls carry a client
 /// secret or a bearer token instead of AWS credentials.
-async fn unsigned_config(connection: &Connection) -> Result<aws_config::SdkConfig> {
+pub(crate) async fn unsigned_config(connection: &Connection) -> Result<aws_config::SdkConfig> {
     Ok(loader(connection)?.no_credentials().load().await)
 }
 

@@ -426,6 +426,48 @@ fn a_clock_ten_minutes_off_fails_and_two_minutes_warns() {
 }
 
 #[test]
+fn an_endpoint_from_the_config_file_is_the_one_checked() {
+    // The SDK takes endpoint_url from the config file's profile when no variable names one:
+    // doctor must check that endpoint, not the region's default.
+    let moto = Moto::start();
+    let behind = skewed_server(-600);
+    let sb = healthy(&moto, Shell::Bash);
+    let config = sb.home().join(".aws/config");
+    let before = fs::read_to_string(&config).unwrap_or_default();
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, format!("{before}\n[default]\nendpoint_url = {behind}\n")).unwrap();
+    let out = sb
+        .awsenv()
+        .args(["doctor", "--json"])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_STS")
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json is not JSON: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let check = |name: &str| {
+        json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["section"] == "aws" && c["name"] == name)
+            .unwrap_or_else(|| panic!("no aws/{name} in {json}"))
+            .clone()
+    };
+    let endpoint = check("endpoint");
+    let message = endpoint["message"].as_str().unwrap();
+    assert_eq!(endpoint["status"], "ok", "{endpoint}");
+    assert!(message.starts_with(&behind) && message.contains("endpoint_url in "), "{message}");
+    assert!(message.contains(&config.display().to_string()), "names the file: {message}");
+    assert_eq!(check("clock")["status"], "fail", "the configured endpoint was probed: {json}");
+    // A variable still wins over the file.
+    let out = sb.awsenv().args(["doctor", "--json", "--offline"]).output().unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let network = json["checks"].as_array().unwrap().iter().find(|c| c["name"] == "network").unwrap().clone();
+    assert!(network["message"].as_str().unwrap().contains("AWS_ENDPOINT_URL"), "{network}");
+}
+
+#[test]
 fn an_endpoint_that_accepts_and_never_answers_fails_in_bounded_time() {
     let moto = Moto::start();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

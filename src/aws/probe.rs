@@ -27,7 +27,7 @@ const UNSIGNED_CALL: &str = "Action=GetCallerIdentity&Version=2011-06-15";
 /// Where and how to probe.
 pub struct Target<'a> {
     pub region: &'a str,
-    /// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL`, when one is set.
+    /// The configured endpoint (`configured_sts_endpoint`), when there is one.
     pub configured: Option<&'a str>,
     /// `AWSENV_TIMEOUT`: the limit of each step.
     pub timeout: Duration,
@@ -106,6 +106,27 @@ pub fn run(target: &Target) -> Probe {
     }
     probe.call = Some(call(&url, target));
     probe
+}
+
+/// The STS endpoint configured for the SDK, read by the SDK's own config loader as awsenv's STS
+/// clients get it: `AWS_ENDPOINT_URL_STS`, the profile's `services` section, `AWS_ENDPOINT_URL`,
+/// the profile's `endpoint_url` (none of them under `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or
+/// the profile's `ignore_configured_endpoint_urls`). `None`: the region's default.
+pub fn configured_sts_endpoint(connection: &crate::aws::Connection) -> anyhow::Result<Option<String>> {
+    use aws_types::service_config::ServiceConfigKey;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let config = runtime.block_on(crate::aws::unsigned_config(connection))?;
+    // The key an STS client built from this config looks its endpoint up with.
+    let key = ServiceConfigKey::builder()
+        .service_id("STS")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .map_err(|e| anyhow::anyhow!("the SDK's endpoint key: {e}"))?;
+    Ok(config
+        .service_config()
+        .and_then(|service| service.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_owned)))
 }
 
 /// The endpoint the SDK's own rules give STS: the configured one, else the region's.

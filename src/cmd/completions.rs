@@ -12,18 +12,66 @@ impl Run for Completions {
     }
 }
 
-/// The completion script for `awsenv`: clap's, plus account names for the arguments that take one.
+/// The completion script for `awsenv`: clap's, plus account names for the arguments that take one,
+/// without the hidden options (clap_complete offers them too: doctor's `--shell-fact`, which only
+/// awsenv's own shell function passes).
 pub fn script(shell: Shell) -> Vec<u8> {
     let mut command = Cli::command();
+    let hidden = hidden_longs(&command);
+    let generated = generate(shell, &mut command);
+    let mut out = Vec::with_capacity(generated.len());
+    for line in String::from_utf8_lossy(&generated).split_inclusive('\n') {
+        out.extend_from_slice(without_hidden(line, shell, &hidden).as_bytes());
+    }
+    out
+}
+
+/// Every hidden option's long name, in every subcommand.
+fn hidden_longs(command: &clap::Command) -> Vec<String> {
+    let mut longs: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| arg.is_hide_set())
+        .filter_map(|arg| arg.get_long().map(str::to_owned))
+        .collect();
+    for sub in command.get_subcommands() {
+        longs.extend(hidden_longs(sub));
+    }
+    longs
+}
+
+/// `line` of a generated script without the hidden options: bash lists options in `opts="..."`,
+/// zsh and fish give each option a line of its own (dropped whole).
+fn without_hidden(line: &str, shell: Shell, hidden: &[String]) -> String {
+    match shell {
+        Shell::Bash if line.trim_start().starts_with("opts=\"") => line
+            .split(' ')
+            .filter(|word| {
+                !hidden.iter().any(|long| word.trim_end_matches(['"', '\n']) == format!("--{long}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Shell::Zsh
+            if hidden.iter().any(|long| {
+                line.contains(&format!("--{long}=[")) || line.contains(&format!("--{long}["))
+            }) =>
+        {
+            String::new()
+        }
+        Shell::Fish if hidden.iter().any(|long| line.contains(&format!(" -l {long} "))) => String::new(),
+        _ => line.to_owned(),
+    }
+}
+
+fn generate(shell: Shell, command: &mut clap::Command) -> Vec<u8> {
     let mut out = Vec::new();
     match shell {
         Shell::Bash => {
-            clap_complete::generate(shells::Bash, &mut command, "awsenv", &mut out);
+            clap_complete::generate(shells::Bash, command, "awsenv", &mut out);
             out.extend_from_slice(account_completion(Shell::Bash).as_bytes());
         }
         Shell::Zsh => {
             let mut generated = Vec::new();
-            clap_complete::generate(shells::Zsh, &mut command, "awsenv", &mut generated);
+            clap_complete::generate(shells::Zsh, command, "awsenv", &mut generated);
             // clap offers files for the ACCOUNT arguments; offer the store's accounts instead. The
             // helper goes before the closing dispatch, which runs when zsh autoloads the file.
             for line in String::from_utf8_lossy(&generated).lines() {
@@ -42,9 +90,33 @@ pub fn script(shell: Shell) -> Vec<u8> {
             }
         }
         Shell::Fish => {
-            clap_complete::generate(shells::Fish, &mut command, "awsenv", &mut out);
+            clap_complete::generate(shells::Fish, command, "awsenv", &mut out);
             out.extend_from_slice(account_completion(Shell::Fish).as_bytes());
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_options_are_not_offered() {
+        let hidden = hidden_longs(&Cli::command());
+        assert!(hidden.iter().any(|long| long == "shell-fact"), "{hidden:?}");
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            let text = String::from_utf8(script(shell)).unwrap();
+            let offered = |long: &str| match shell {
+                Shell::Bash => text.lines().any(|l| l.trim_start().starts_with("opts=") && l.contains(long)),
+                Shell::Zsh => text.contains(&format!("{long}=[")) || text.contains(&format!("{long}[")),
+                Shell::Fish => text.contains(&format!(" -l {} ", &long[2..])),
+            };
+            for long in &hidden {
+                assert!(!offered(&format!("--{long}")), "{shell:?} offers --{long}");
+            }
+            // What is not hidden stays.
+            assert!(offered("--offline"), "{shell:?} lost doctor's --offline");
+        }
+    }
 }

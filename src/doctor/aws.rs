@@ -9,6 +9,7 @@ use time::PrimitiveDateTime;
 use time::macros::format_description;
 
 use super::report::{Section, Status};
+use crate::aws::Connection;
 use crate::aws::probe::{self, Answer, Step, Target, seconds};
 use crate::config::{self, Settings};
 use crate::creds::{Clock, Timestamp, human_duration};
@@ -19,14 +20,33 @@ const SKEW_REFUSED: i64 = 300;
 
 const FIX_CLOCK: &str = "sync the clock: sudo timedatectl set-ntp true (or chronyc makestep)";
 
+/// The STS endpoint the SDK is configured with, and where it comes from: the variable that holds
+/// it, else the aws CLI's config file (a profile's `endpoint_url` or `services` section).
+fn configured_endpoint(settings: &Settings, region: &str, timeout: Duration) -> Option<(String, String)> {
+    let connection = Connection { region: region.to_owned(), timeout, ca_bundle: None };
+    let url = match probe::configured_sts_endpoint(&connection) {
+        Ok(url) => url,
+        // The SDK could not even read its config: report what the environment says.
+        Err(_) => return config::sts_endpoint().map(|(name, url)| (name.to_owned(), url)),
+    }?;
+    let source = match config::sts_endpoint() {
+        Some((name, from_env)) if from_env == url => name.to_owned(),
+        _ => match settings.aws_config_file() {
+            Ok(file) => format!("endpoint_url in {}", file.display()),
+            Err(_) => "endpoint_url in the aws CLI's config file".to_owned(),
+        },
+    };
+    Some((source, url))
+}
+
 pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: bool) {
     let ca_bundle = ca_bundle(section, settings);
     // A refused AWSENV_TIMEOUT is reported with the environment; the probe keeps the default.
     let timeout = settings.timeout().unwrap_or(Duration::from_secs(30));
     let regions = settings.regions(None);
-    let configured = config::sts_endpoint();
+    let configured = configured_endpoint(settings, regions.effective(), timeout);
     if offline {
-        let endpoint = configured.as_ref().map_or("the region's default", |(name, _)| name);
+        let endpoint = configured.as_ref().map_or("the region's default", |(name, _)| name.as_str());
         section.skip(
             "network",
             format!(
@@ -50,7 +70,7 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
     let url = match &probe.endpoint {
         Ok(url) => url.clone(),
         Err(why) => {
-            let source = configured.as_ref().map_or("the region", |(name, _)| name);
+            let source = configured.as_ref().map_or("the region", |(name, _)| name.as_str());
             section.fail(
                 "endpoint",
                 format!("no STS endpoint from {source}: {why}"),
@@ -60,9 +80,8 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
             return;
         }
     };
-    let source = configured
-        .as_ref()
-        .map_or(format!("the default for {}", target.region), |(name, _)| name.to_string());
+    let source =
+        configured.as_ref().map_or(format!("the default for {}", target.region), |(name, _)| name.clone());
     let url = without_credentials(&url);
     let plain = url.starts_with("http://")
         && !["http://127.", "http://localhost", "http://[::1]"].iter().any(|l| url.starts_with(l));
