@@ -263,10 +263,6 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subco
 complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "accounts" -d 'List the accounts and roles the signed-in user may use, named SESSION/ACCOUNT_ID/ROLE'
 complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "credentials" -d 'Print a role\'s credentials as credential_process expects them (Version 1 JSON)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-zsh\t''
-fish\t''"
-zsh\t''
-fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
 complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l offline -d 'Skip the checks that reach AWS (DNS, TCP, TLS, the clock, the call)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand doctor" -l json -d 'Print the checks as one JSON document'

@@ -639,3 +639,56 @@ fn a_listed_role_is_an_account_by_name_in_every_shell_and_renews_without_a_brows
     let out = w.awsenv(&["switch", "--shell", "bash", "nosuch/111111111111/Admin"]);
     fails(&out, 3, &["nosuch/111111111111/Admin", "sso-session nosuch"]);
 }
+
+#[test]
+fn the_aws_cli_gets_an_sso_role_through_credential_process_and_serve() {
+    let w = world();
+    ok(&w.awsenv(&["sso", "login", "corp"]));
+    // A credential_process profile naming the role by its SESSION/ACCOUNT_ID/ROLE name.
+    let config = w.sandbox.home().join(".aws/config");
+    let before = fs::read_to_string(&config).unwrap();
+    // awsenv is on the sandbox's PATH.
+    fs::write(
+        &config,
+        format!("{before}\n[profile viaproc]\ncredential_process = awsenv credential-process {DEV_ROLE}\n"),
+    )
+    .unwrap();
+    let caller = |cmd: &mut std::process::Command| {
+        cmd.args([
+            "sts",
+            "get-caller-identity",
+            "--region",
+            "us-east-1",
+            "--output",
+            "text",
+            "--query",
+            "Arn",
+        ])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN");
+        output_within(cmd, LIMIT)
+    };
+    let calls = w.fake.count("GetRoleCredentials");
+    for _ in 0..2 {
+        let out = caller(w.sandbox.command("aws").args(["--profile", "viaproc"]));
+        ok(&out);
+        assert!(stdout(&out).contains("assumed-role/ReadOnly/"), "{}", show(&out));
+    }
+    assert_eq!(w.fake.count("GetRoleCredentials") - calls, 1, "the second aws call used awsenv's cache");
+    // serve: the metadata endpoint hands the same role to the aws CLI.
+    let mut cmd = w.sandbox.awsenv();
+    cmd.args(["serve", "dev", "--port", "0"]).stdin(Stdio::null());
+    let serve = common::serve::Serve::start(&mut cmd);
+    let endpoint = format!("http://127.0.0.1:{}/", serve.port);
+    let out = caller(
+        w.sandbox
+            .command("aws")
+            .env_remove("AWS_EC2_METADATA_DISABLED")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint),
+    );
+    ok(&out);
+    assert!(stdout(&out).contains("assumed-role/ReadOnly/"), "{}\n{}", show(&out), serve.log());
+    assert_eq!(browser_launches(&w.sandbox).len(), 1, "only the first sign-in opened a browser");
+    assert_eq!(w.fake.count("CreateToken"), 1);
+}

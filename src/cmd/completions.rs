@@ -20,10 +20,33 @@ pub fn script(shell: Shell) -> Vec<u8> {
     let hidden = hidden_longs(&command);
     let generated = generate(shell, &mut command);
     let mut out = Vec::with_capacity(generated.len());
+    // An option's entry may span lines (fish: a quoted list of values with newlines in it).
+    let mut open_quote = false;
     for line in String::from_utf8_lossy(&generated).split_inclusive('\n') {
-        out.extend_from_slice(without_hidden(line, shell, &hidden).as_bytes());
+        if open_quote {
+            open_quote = unescaped_quotes(line) % 2 == 0;
+            continue;
+        }
+        match without_hidden(line, shell, &hidden) {
+            Some(kept) => out.extend_from_slice(kept.as_bytes()),
+            None => open_quote = unescaped_quotes(line) % 2 == 1,
+        }
     }
     out
+}
+
+/// The `"` of `line` that no backslash escapes.
+fn unescaped_quotes(line: &str) -> usize {
+    let mut escaped = false;
+    let mut count = 0;
+    for c in line.chars() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => count += 1,
+            _ => escaped = false,
+        }
+    }
+    count
 }
 
 /// Every hidden option's long name, in every subcommand.
@@ -40,25 +63,21 @@ fn hidden_longs(command: &clap::Command) -> Vec<String> {
 }
 
 /// `line` of a generated script without the hidden options: bash lists options in `opts="..."`,
-/// zsh and fish give each option a line of its own (dropped whole).
-fn without_hidden(line: &str, shell: Shell, hidden: &[String]) -> String {
+/// zsh and fish give each option an entry of its own (`None`: the entry starting here is dropped).
+fn without_hidden(line: &str, shell: Shell, hidden: &[String]) -> Option<String> {
+    let names = |pattern: &dyn Fn(&str) -> String| hidden.iter().any(|long| line.contains(&pattern(long)));
     match shell {
-        Shell::Bash if line.trim_start().starts_with("opts=\"") => line
-            .split(' ')
-            .filter(|word| {
-                !hidden.iter().any(|long| word.trim_end_matches(['"', '\n']) == format!("--{long}"))
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        Shell::Zsh
-            if hidden.iter().any(|long| {
-                line.contains(&format!("--{long}=[")) || line.contains(&format!("--{long}["))
-            }) =>
-        {
-            String::new()
-        }
-        Shell::Fish if hidden.iter().any(|long| line.contains(&format!(" -l {long} "))) => String::new(),
-        _ => line.to_owned(),
+        Shell::Bash if line.trim_start().starts_with("opts=\"") => Some(
+            line.split(' ')
+                .filter(|word| {
+                    !hidden.iter().any(|long| word.trim_end_matches(['"', '\n']) == format!("--{long}"))
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Shell::Zsh if names(&|long| format!("--{long}=[")) || names(&|long| format!("--{long}[")) => None,
+        Shell::Fish if names(&|long| format!(" -l {long} ")) => None,
+        _ => Some(line.to_owned()),
     }
 }
 
