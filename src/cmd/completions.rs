@@ -24,12 +24,12 @@ pub fn script(shell: Shell) -> Vec<u8> {
     let mut open_quote = false;
     for line in String::from_utf8_lossy(&generated).split_inclusive('\n') {
         if open_quote {
-            open_quote = unescaped_quotes(line) % 2 == 0;
+            open_quote = unescaped_quotes(line).is_multiple_of(2);
             continue;
         }
         match without_hidden(line, shell, &hidden) {
             Some(kept) => out.extend_from_slice(kept.as_bytes()),
-            None => open_quote = unescaped_quotes(line) % 2 == 1,
+            None => open_quote = !unescaped_quotes(line).is_multiple_of(2),
         }
     }
     out
