@@ -908,6 +908,68 @@ fn a_certificate_account_in_bash_zsh_and_fish() {
     assert_eq!(create_sessions(&fake), 2);
 }
 
+/// Roles `Admin` and `ReadOnly` in moto's IAM, trusting the Roles Anywhere role.
+fn create_roles(moto: &Moto) {
+    let script = r#"
+iam = client('iam')
+trust = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow',
+    'Principal': {'AWS': os.environ['RA_ROLE']}, 'Action': 'sts:AssumeRole'}]})
+for name in ('Admin', 'ReadOnly'):
+    print(iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)['Role']['Arn'])
+"#;
+    let arns = moto.boto3_admin(script, &[("RA_ROLE", ROLE)]);
+    assert_eq!(arns.split_whitespace().count(), 2, "{arns}");
+}
+
+#[test]
+fn ec2role_on_a_certificate_account_assumes_with_its_session() {
+    let moto = Moto::start();
+    let fake = Fake::start(&moto, false);
+    let sandbox = sandbox(&moto);
+    store_account(&sandbox, &fake, 3600);
+    create_roles(&moto);
+    let admin = format!("arn:aws:iam::{ACCOUNT}:role/Admin");
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let or = if shell == Shell::Fish { "; or" } else { " ||" };
+        let script = format!(
+            "{}\nec2role laptop Admin --session-name ci{or} exit 91\necho SESSION=$AWSENV_SESSION\necho ROLE=$AWSENV_ROLE\n\
+             echo LABEL=$MY_AWS_SET_FOR\necho KEY=$AWS_ACCESS_KEY_ID\n\
+             aws sts get-caller-identity --region us-east-1 --query Arn --output text",
+            init_line(shell)
+        );
+        let out = sandbox.run_shell(shell, &script);
+        assert_success(&out);
+        let text = stdout(&out);
+        assert!(text.contains("SESSION=role\n"), "{shell:?}: {text}");
+        assert!(text.contains(&format!("ROLE={admin}\n")), "{shell:?}: {text}");
+        assert!(text.contains("LABEL=laptop/Admin\n"), "{shell:?}: {text}");
+        assert!(
+            text.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/Admin/ci\n")),
+            "{shell:?}: {text}"
+        );
+        let key = text.lines().find_map(|l| l.strip_prefix("KEY=")).unwrap();
+        assert!(key.starts_with("ASIA"), "{shell:?}: a session: {text}");
+    }
+    // One certificate session for the three shells, and one Admin session on it (moto's
+    // AssumeRole count holds the fake's own call for the certificate session). The session name
+    // is given because the default is $USER, which fish resets to the uid's name.
+    assert_eq!(create_sessions(&fake), 1, "three shells, one CreateSession");
+    assert_eq!(moto.assumed_role_count(), 2, "the certificate session's role, then Admin once");
+    // Another role reuses the cached certificate session: no new CreateSession.
+    let script = format!(
+        "{}\nec2role laptop ReadOnly || exit 91\necho SESSION=$AWSENV_SESSION\necho ROLE=$AWSENV_ROLE\n\
+         aws sts get-caller-identity --region us-east-1 --query Arn --output text",
+        init_line(Shell::Bash)
+    );
+    let out = sandbox.run_shell(Shell::Bash, &script);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("SESSION=role\nROLE=arn:aws:iam::{ACCOUNT}:role/ReadOnly\n")), "{text}");
+    assert!(text.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/ReadOnly/")), "{text}");
+    assert_eq!(create_sessions(&fake), 1, "the cached certificate session was reused");
+    assert_eq!(moto.assumed_role_count(), 3);
+}
+
 #[test]
 fn the_wrapper_and_serve_renew_without_a_question() {
     let moto = Moto::start();
