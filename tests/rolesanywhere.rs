@@ -27,6 +27,11 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/awsenv-ra-test";
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN_CERT: &str = "pkcs11:token=awsenv;object=awsenv-leaf;id=%01;type=cert";
 const TOKEN_KEY: &str = "pkcs11:token=awsenv;object=awsenv-leaf;id=%01;type=private";
+const TOKEN_EC_CERT: &str = "pkcs11:token=awsenv;object=awsenv-ec-leaf;id=%02;type=cert";
+const TOKEN_EC_KEY: &str = "pkcs11:token=awsenv;object=awsenv-ec-leaf;id=%02;type=private";
+/// A key marked CKA_ALWAYS_AUTHENTICATE: the PIN again before each signature.
+const TOKEN_ALWAYS_CERT: &str = "pkcs11:token=awsenv;object=awsenv-always-auth;id=%03;type=cert";
+const TOKEN_ALWAYS_KEY: &str = "pkcs11:token=awsenv;object=awsenv-always-auth;id=%03;type=private";
 
 /// Panics (never skips) unless `tool` runs.
 fn require(tool: &str, hint: &str) {
@@ -397,7 +402,7 @@ fn pkcs11_keys_and_certificates_on_softhsm() {
     // The listing matches openssl's view of the certificate.
     let listed = sandbox
         .awsenv()
-        .args(["read-certificate-data", "--certificate", "pkcs11:token=awsenv"])
+        .args(["read-certificate-data", "--certificate", "pkcs11:token=awsenv;id=%01"])
         .output()
         .unwrap();
     assert_success(&listed);
@@ -418,12 +423,183 @@ fn pkcs11_keys_and_certificates_on_softhsm() {
         hex_serial.trim().strip_prefix("serial=").unwrap().trim_start_matches('0'),
     );
     assert_eq!(stdout(&listed), expected);
+    let all = sandbox
+        .awsenv()
+        .args(["read-certificate-data", "--certificate", "pkcs11:token=awsenv"])
+        .output()
+        .unwrap();
+    assert_success(&all);
+    let all = stdout(&all);
+    let numbers: Vec<&str> =
+        all.lines().filter_map(|l| l.split_once(") Hex Fingerprint: ").map(|(n, _)| n)).collect();
+    assert_eq!(numbers, ["1", "2", "3"], "the token holds three certificates: {all}");
     let none = sandbox
         .awsenv()
         .args(["read-certificate-data", "--certificate", "pkcs11:token=nosuch"])
         .output()
         .unwrap();
     assert_eq!(stdout(&none), "No matching identities\n");
+}
+
+#[test]
+fn pkcs11_ec_key_on_softhsm() {
+    let moto = Moto::start();
+    let fake = Fake::start(&moto, false);
+    let mut sandbox = sandbox(&moto);
+    let cert = file("hsm-ec.pem");
+    // The certificate and the P-256 key beside it on the token (CKM_ECDSA), through --endpoint.
+    let uri = format!("{TOKEN_EC_CERT}?pin-value=1234");
+    let out = credential_process(
+        &sandbox,
+        &["--certificate", &uri, "--pkcs11-lib", SOFTHSM, "--endpoint", &fake.url()],
+    );
+    assert!(caller_arn(&moto, &out).contains("assumed-role/awsenv-ra-test/"));
+    // The certificate file and the token's key by its URI, PIN from the environment.
+    sandbox.set_env("AWS_ENDPOINT_URL_ROLESANYWHERE", &fake.url());
+    sandbox.set_env("AWSENV_PKCS11_PIN", "1234");
+    let out = credential_process(
+        &sandbox,
+        &["--certificate", &cert, "--private-key", TOKEN_EC_KEY, "--pkcs11-lib", SOFTHSM],
+    );
+    assert!(caller_arn(&moto, &out).contains("assumed-role/awsenv-ra-test/"));
+    let calls = fake.calls();
+    let calls = calls["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    for call in calls {
+        assert_eq!(
+            (call["status"].as_u64(), call["algorithm"].as_str()),
+            (Some(201), Some("AWS4-X509-ECDSA-SHA256"))
+        );
+        assert_eq!(call["serial"], serial(&cert));
+    }
+    // sign-string with the token's key, each digest verified by openssl with the certificate's key.
+    let dir = sandbox.root();
+    let message = test_message(&file("hsm-ec.key"), dir);
+    let public = dir.join("hsm-ec-public.pem");
+    openssl(&["x509", "-in", &cert, "-noout", "-pubkey", "-out", public.to_str().unwrap()]);
+    for digest in ["SHA256", "SHA384", "SHA512"] {
+        let out = sandbox
+            .awsenv()
+            .args(["sign-string", "--private-key", TOKEN_EC_KEY, "--pkcs11-lib", SOFTHSM])
+            .args(["--digest", digest, "--format", "bin"])
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let signature = dir.join("hsm-ec-signature");
+        std::fs::write(&signature, &out.stdout).unwrap();
+        let verified = openssl(&[
+            "dgst",
+            &format!("-{}", digest.to_lowercase()),
+            "-verify",
+            public.to_str().unwrap(),
+            "-signature",
+            signature.to_str().unwrap(),
+            message.to_str().unwrap(),
+        ]);
+        assert_eq!(String::from_utf8(verified).unwrap().trim(), "Verified OK", "{digest}");
+    }
+}
+
+/// `awsenv ARGS` with the sandbox's environment and no controlling terminal (setsid), so that
+/// nothing can be asked.
+fn without_terminal(sandbox: &Sandbox, args: &[&str]) -> Output {
+    Command::new("setsid")
+        .arg("-w")
+        .arg(env!("CARGO_BIN_EXE_awsenv"))
+        .args(args)
+        .env_clear()
+        .envs(sandbox.env())
+        .current_dir(sandbox.home())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `--reuse-pin` as aws_signing_helper has it: a key marked CKA_ALWAYS_AUTHENTICATE (SoftHSM2
+/// refuses its signature without C_Login(CKU_CONTEXT_SPECIFIC) after C_SignInit) is opened with the
+/// token's login PIN; without the flag its PIN is asked on the terminal, once per command.
+#[test]
+fn reuse_pin_opens_a_key_that_asks_for_its_pin_before_each_signature() {
+    let moto = Moto::start();
+    let fake = Fake::start(&moto, false);
+    let mut sandbox = sandbox(&moto);
+    sandbox.set_env("AWS_ENDPOINT_URL_ROLESANYWHERE", &fake.url());
+    sandbox.set_env("AWSENV_PKCS11_PIN", "1234");
+    let cert = file("hsm-always.pem");
+    let request = [
+        "credential-process",
+        "--trust-anchor-arn",
+        TRUST_ANCHOR,
+        "--profile-arn",
+        PROFILE,
+        "--role-arn",
+        ROLE,
+        "--certificate",
+        TOKEN_ALWAYS_CERT,
+        "--pkcs11-lib",
+        SOFTHSM,
+    ];
+    // No --reuse-pin and no terminal: nothing to ask, said so, no call made.
+    let out = without_terminal(&sandbox, &request);
+    assert_refused(&out, 3, "asks for its PIN before each signature");
+    assert!(stderr(&out).contains("--reuse-pin"), "{}", stderr(&out));
+    assert_eq!(create_sessions(&fake), 0);
+    // --reuse-pin: the login PIN opens the key for both signatures (the key check and the request).
+    let out = without_terminal(&sandbox, &[&request[..], &["--reuse-pin"]].concat());
+    assert!(caller_arn(&moto, &out).contains("assumed-role/awsenv-ra-test/"));
+    let calls = fake.calls();
+    let call = calls["calls"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (call["status"].as_u64(), call["algorithm"].as_str()),
+        (Some(201), Some("AWS4-X509-RSA-SHA256"))
+    );
+    assert_eq!(call["serial"], serial(&cert));
+    // sign-string signs what openssl signs with the same key (RSA PKCS#1 v1.5 is deterministic).
+    let message = test_message(&file("hsm-always.key"), sandbox.root());
+    let signed = without_terminal(
+        &sandbox,
+        &[
+            "sign-string",
+            "--private-key",
+            TOKEN_ALWAYS_KEY,
+            "--pkcs11-lib",
+            SOFTHSM,
+            "--reuse-pin",
+            "--format",
+            "bin",
+        ],
+    );
+    assert_success(&signed);
+    let key = file("hsm-always.key");
+    assert_eq!(signed.stdout, openssl(&["dgst", "-sha256", "-sign", &key, message.to_str().unwrap()]));
+    // Without --reuse-pin on a terminal: the key's PIN is asked (again after a wrong one), and
+    // kept for the command's second signature.
+    let _ = std::fs::remove_dir_all(sandbox.store().join(".awsenv"));
+    let term = common::tmux::Tmux::in_sandbox(&sandbox).shell("pin", Shell::Bash);
+    let output = sandbox.root().join("credentials.json");
+    // Every word single-quoted for the shell (the URI holds `;`).
+    let words: Vec<String> = request.iter().map(|word| format!("'{word}'")).collect();
+    let awsenv = env!("CARGO_BIN_EXE_awsenv");
+    let n = term.start_command(&format!("'{awsenv}' {} >'{}'", words.join(" "), output.display()));
+    let prompt = "PIN for the key on PKCS#11 token \"awsenv\" (asked before each signature): ";
+    term.wait("the key's PIN prompt", |screen| screen.contains(prompt));
+    term.type_line("0000");
+    term.wait("the prompt again", |screen| screen.contains(&format!("Wrong PIN. {prompt}")));
+    term.type_line("1234");
+    let (code, _, screen) = term.finish(n);
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches(prompt).count(), 2, "asked once, then once after the wrong PIN:\n{screen}");
+    for typed in ["0000", "1234"] {
+        assert!(!screen.contains(&format!("{prompt}{typed}")), "the PIN was echoed:\n{screen}");
+    }
+    // What it printed, as Output for caller_arn (the exit status was checked above).
+    let out = Output {
+        status: std::process::ExitStatus::default(),
+        stdout: std::fs::read(&output).unwrap(),
+        stderr: Vec::new(),
+    };
+    assert!(caller_arn(&moto, &out).contains("assumed-role/awsenv-ra-test/"));
+    assert_eq!(create_sessions(&fake), 2);
 }
 
 /// The seed's test message for the key in `key`, made with python's cryptography.
@@ -730,6 +906,68 @@ fn a_certificate_account_in_bash_zsh_and_fish() {
     assert_success(&out);
     assert!(stdout(&out).contains("SESSION=x509"), "{}", stdout(&out));
     assert_eq!(create_sessions(&fake), 2);
+}
+
+/// Roles `Admin` and `ReadOnly` in moto's IAM, trusting the Roles Anywhere role.
+fn create_roles(moto: &Moto) {
+    let script = r#"
+iam = client('iam')
+trust = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow',
+    'Principal': {'AWS': os.environ['RA_ROLE']}, 'Action': 'sts:AssumeRole'}]})
+for name in ('Admin', 'ReadOnly'):
+    print(iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)['Role']['Arn'])
+"#;
+    let arns = moto.boto3_admin(script, &[("RA_ROLE", ROLE)]);
+    assert_eq!(arns.split_whitespace().count(), 2, "{arns}");
+}
+
+#[test]
+fn ec2role_on_a_certificate_account_assumes_with_its_session() {
+    let moto = Moto::start();
+    let fake = Fake::start(&moto, false);
+    let sandbox = sandbox(&moto);
+    store_account(&sandbox, &fake, 3600);
+    create_roles(&moto);
+    let admin = format!("arn:aws:iam::{ACCOUNT}:role/Admin");
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let or = if shell == Shell::Fish { "; or" } else { " ||" };
+        let script = format!(
+            "{}\nec2role laptop Admin --session-name ci{or} exit 91\necho SESSION=$AWSENV_SESSION\necho ROLE=$AWSENV_ROLE\n\
+             echo LABEL=$MY_AWS_SET_FOR\necho KEY=$AWS_ACCESS_KEY_ID\n\
+             aws sts get-caller-identity --region us-east-1 --query Arn --output text",
+            init_line(shell)
+        );
+        let out = sandbox.run_shell(shell, &script);
+        assert_success(&out);
+        let text = stdout(&out);
+        assert!(text.contains("SESSION=role\n"), "{shell:?}: {text}");
+        assert!(text.contains(&format!("ROLE={admin}\n")), "{shell:?}: {text}");
+        assert!(text.contains("LABEL=laptop/Admin\n"), "{shell:?}: {text}");
+        assert!(
+            text.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/Admin/ci\n")),
+            "{shell:?}: {text}"
+        );
+        let key = text.lines().find_map(|l| l.strip_prefix("KEY=")).unwrap();
+        assert!(key.starts_with("ASIA"), "{shell:?}: a session: {text}");
+    }
+    // One certificate session for the three shells, and one Admin session on it (moto's
+    // AssumeRole count holds the fake's own call for the certificate session). The session name
+    // is given because the default is $USER, which fish resets to the uid's name.
+    assert_eq!(create_sessions(&fake), 1, "three shells, one CreateSession");
+    assert_eq!(moto.assumed_role_count(), 2, "the certificate session's role, then Admin once");
+    // Another role reuses the cached certificate session: no new CreateSession.
+    let script = format!(
+        "{}\nec2role laptop ReadOnly || exit 91\necho SESSION=$AWSENV_SESSION\necho ROLE=$AWSENV_ROLE\n\
+         aws sts get-caller-identity --region us-east-1 --query Arn --output text",
+        init_line(Shell::Bash)
+    );
+    let out = sandbox.run_shell(Shell::Bash, &script);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("SESSION=role\nROLE=arn:aws:iam::{ACCOUNT}:role/ReadOnly\n")), "{text}");
+    assert!(text.contains(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/ReadOnly/")), "{text}");
+    assert_eq!(create_sessions(&fake), 1, "the cached certificate session was reused");
+    assert_eq!(moto.assumed_role_count(), 3);
 }
 
 #[test]

@@ -175,7 +175,7 @@ impl Module {
             key: *key,
             kind,
             always_authenticate,
-            pin,
+            context_pin: Mutex::new(pin),
             id,
             token: token.clone(),
         })

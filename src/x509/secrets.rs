@@ -83,14 +83,17 @@ impl Secrets {
             return Ok((pin.clone(), false));
         }
         let again = if attempt > 0 { "Wrong PIN. " } else { "" };
-        Ok((self.ask_pin(&format!("{again}User PIN for PKCS#11 token {token:?}: "))?, true))
-    }
-
-    pub(super) fn ask_pin(&self, prompt: &str) -> Result<Secret> {
-        crate::tty::ask_secret(prompt, || {
+        let prompt = format!("{again}User PIN for PKCS#11 token {token:?}: ");
+        let pin = self.ask_pin(&prompt, || {
             "a PKCS#11 PIN is needed and there is no terminal to ask for it; put pin-value or pin-source \
              in the URI, or set AWSENV_PKCS11_PIN"
                 .to_owned()
-        })
+        })?;
+        Ok((pin, true))
+    }
+
+    /// A PIN from the terminal; `no_terminal` says what to do instead when there is none.
+    pub(super) fn ask_pin(&self, prompt: &str, no_terminal: impl FnOnce() -> String) -> Result<Secret> {
+        crate::tty::ask_secret(prompt, no_terminal)
     }
 }

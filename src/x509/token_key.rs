@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 
 use anyhow::Result;
+use cryptoki::error::{Error as P11Error, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
@@ -13,7 +14,7 @@ use super::pkcs11::p11_error;
 use super::pkcs11_uri::encode_bytes;
 use super::{Digest, Secrets};
 use crate::creds::Secret;
-use crate::error::{Exit, fail};
+use crate::error::{Exit, debug, fail};
 
 /// A private key on a token, ready to sign. `Debug` shows where it is, never the PIN.
 pub struct TokenKey {
@@ -21,8 +22,10 @@ pub struct TokenKey {
     pub(super) key: ObjectHandle,
     pub kind: KeyKind,
     pub(super) always_authenticate: bool,
-    /// Kept only with `--reuse-pin`, for keys that ask for the PIN before every signature.
-    pub(super) pin: Option<Secret>,
+    /// For a key that asks for a PIN before every signature (CKA_ALWAYS_AUTHENTICATE): the one
+    /// that last opened it, first the token's login PIN with `--reuse-pin`. Kept for the next
+    /// signature, as aws_signing_helper keeps it, so that one command asks at most once.
+    pub(super) context_pin: Mutex<Option<Secret>>,
     pub id: Vec<u8>,
     pub token: String,
 }
@@ -33,45 +36,126 @@ impl std::fmt::Debug for TokenKey {
     }
 }
 
+fn rsa_mechanism(digest: Digest) -> Mechanism<'static> {
+    match digest {
+        Digest::Sha256 => Mechanism::Sha256RsaPkcs,
+        Digest::Sha384 => Mechanism::Sha384RsaPkcs,
+        Digest::Sha512 => Mechanism::Sha512RsaPkcs,
+    }
+}
+
+fn context_login(session: &Session, pin: &Secret) -> Result<Result<(), P11Error>> {
+    let text = pin.as_str("the PIN").map_err(|_| fail(Exit::Config, "the PKCS#11 PIN is not UTF-8"))?;
+    Ok(session.login(UserType::ContextSpecific, Some(&AuthPin::from(text.to_owned()))))
+}
+
 impl TokenKey {
     pub fn sign(&self, digest: Digest, message: &[u8], secrets: &Secrets) -> Result<Vec<u8>> {
         let session =
             self.session.lock().map_err(|_| fail(Exit::Failure, "the PKCS#11 session was poisoned"))?;
-        if self.always_authenticate {
-            let pin = match &self.pin {
-                Some(pin) => pin.clone(),
-                None => secrets.ask_pin(&format!(
-                    "PIN for the key on token {:?} (needed for each signature): ",
-                    self.token
-                ))?,
+        let raw = if self.always_authenticate {
+            self.sign_authenticated(&session, digest, message, secrets)?
+        } else {
+            let signed = match self.kind {
+                KeyKind::Rsa => session.sign(&rsa_mechanism(digest), self.key, message),
+                // CKM_ECDSA signs a digest.
+                KeyKind::Ec => session.sign(&Mechanism::Ecdsa, self.key, &digest.hash(message)),
             };
-            let text =
-                pin.as_str("the PIN").map_err(|_| fail(Exit::Config, "the PKCS#11 PIN is not UTF-8"))?;
-            session
-                .login(UserType::ContextSpecific, Some(&AuthPin::from(text.to_owned())))
-                .map_err(|e| p11_error("context-specific login", &e))?;
-        }
-        let signing = |mechanism: &Mechanism, data: &[u8]| {
-            session.sign(mechanism, self.key, data).map_err(|e| p11_error("signing", &e))
+            signed.map_err(|e| p11_error("signing", &e))?
         };
         match self.kind {
-            KeyKind::Rsa => {
-                let mechanism = match digest {
-                    Digest::Sha256 => Mechanism::Sha256RsaPkcs,
-                    Digest::Sha384 => Mechanism::Sha384RsaPkcs,
-                    Digest::Sha512 => Mechanism::Sha512RsaPkcs,
-                };
-                signing(&mechanism, message)
-            }
+            KeyKind::Rsa => Ok(raw),
             KeyKind::Ec => {
-                // CKM_ECDSA signs a digest and answers r||s; the service takes DER.
-                let raw = signing(&Mechanism::Ecdsa, &digest.hash(message))?;
+                // The token answers r||s; the service takes DER.
                 let der = match raw.len() {
                     64 => p256::ecdsa::Signature::from_slice(&raw).map(|s| s.to_der().as_bytes().to_vec()),
                     96 => p384::ecdsa::Signature::from_slice(&raw).map(|s| s.to_der().as_bytes().to_vec()),
                     _ => return Err(fail(Exit::Config, "the token's EC key is on neither P-256 nor P-384")),
                 };
                 der.map_err(|e| fail(Exit::Config, format!("the token's ECDSA signature is malformed: {e}")))
+            }
+        }
+    }
+
+    /// A key with CKA_ALWAYS_AUTHENTICATE takes its PIN after C_SignInit and before the data.
+    /// cryptoki's one-call `sign` starts an operation of its own, so the data goes through
+    /// C_SignUpdate/C_SignFinal, which needs a mechanism that hashes on the token (raw
+    /// CKM_ECDSA is single-part only).
+    fn sign_authenticated(
+        &self,
+        session: &Session,
+        digest: Digest,
+        message: &[u8],
+        secrets: &Secrets,
+    ) -> Result<Vec<u8>> {
+        let mechanism = match (self.kind, digest) {
+            (KeyKind::Rsa, _) => rsa_mechanism(digest),
+            (KeyKind::Ec, Digest::Sha256) => Mechanism::EcdsaSha256,
+            (KeyKind::Ec, Digest::Sha384) => Mechanism::EcdsaSha384,
+            (KeyKind::Ec, Digest::Sha512) => Mechanism::EcdsaSha512,
+        };
+        session.sign_init(&mechanism, self.key).map_err(|e| match e {
+            P11Error::Pkcs11(RvError::MechanismInvalid, _) => fail(
+                Exit::Config,
+                format!(
+                    "the key on PKCS#11 token {:?} asks for its PIN before each signature, and the token \
+                     does not offer {}, which such a key needs",
+                    self.token,
+                    mechanism.mechanism_type()
+                ),
+            ),
+            other => p11_error("starting a signature", &other),
+        })?;
+        self.reauthenticate(session, secrets)?;
+        session.sign_update(message).map_err(|e| p11_error("signing", &e))?;
+        session.sign_final().map_err(|e| p11_error("signing", &e))
+    }
+
+    /// C_Login(CKU_CONTEXT_SPECIFIC) for the signature just started: the kept PIN first, else the
+    /// terminal (three tries). A kept PIN the key refuses is forgotten, as aws_signing_helper
+    /// falls back to asking when the reused PIN does not work.
+    fn reauthenticate(&self, session: &Session, secrets: &Secrets) -> Result<()> {
+        let mut kept =
+            self.context_pin.lock().map_err(|_| fail(Exit::Failure, "the PKCS#11 PIN lock was poisoned"))?;
+        if let Some(pin) = kept.take() {
+            match context_login(session, &pin)? {
+                Ok(()) => {
+                    *kept = Some(pin);
+                    return Ok(());
+                }
+                Err(P11Error::Pkcs11(RvError::PinIncorrect, _)) => {
+                    debug!("the token's PIN does not open the key on {:?}; asking for the key's", self.token);
+                }
+                Err(e) => return Err(p11_error("context-specific login", &e)),
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            let again = if attempt > 0 { "Wrong PIN. " } else { "" };
+            let prompt = format!(
+                "{again}PIN for the key on PKCS#11 token {:?} (asked before each signature): ",
+                self.token
+            );
+            let pin = secrets.ask_pin(&prompt, || {
+                format!(
+                    "the key on PKCS#11 token {:?} asks for its PIN before each signature and there is no \
+                     terminal to ask for it; give --reuse-pin to use the token's PIN for it",
+                    self.token
+                )
+            })?;
+            match context_login(session, &pin)? {
+                Ok(()) => {
+                    *kept = Some(pin);
+                    return Ok(());
+                }
+                Err(P11Error::Pkcs11(RvError::PinIncorrect, _)) if attempt < 2 => attempt += 1,
+                Err(P11Error::Pkcs11(RvError::PinIncorrect, _)) => {
+                    return Err(fail(
+                        Exit::Config,
+                        format!("wrong PIN for the key on PKCS#11 token {:?}", self.token),
+                    ));
+                }
+                Err(e) => return Err(p11_error("context-specific login", &e)),
             }
         }
     }

@@ -192,8 +192,11 @@ mv "${work}/combined.both" "${out}/combined.pem"
 leaf unrelated unrelated-ca key_rsa_pkcs1 2048
 leaf impostor impostor-ca key_rsa_pkcs1 2048
 
-# The key and certificate make-softhsm.sh puts on the token.
+# The keys and certificates make-softhsm.sh puts on the token: RSA, EC P-256, and RSA again for
+# the key it marks CKA_ALWAYS_AUTHENTICATE.
 leaf hsm root-ca key_rsa_pkcs8 2048
+leaf hsm-ec root-ca key_ec_pkcs8 P-256
+leaf hsm-always root-ca key_rsa_pkcs8 2048
 
 # A TLS server certificate for 127.0.0.1 / localhost, for the fake's --tls-cert/--tls-key.
 key_ec_pkcs8 "${out}/server.key" P-256
