@@ -130,7 +130,7 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l no-
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l with-proxy -d 'Reach the endpoint through HTTPS_PROXY (honouring NO_PROXY)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand credential-process" -s h -l help -d 'Print help'
-complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l profile -d 'Profile of the credentials file to write' -r
+complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l profile -d 'Profile of the credentials file to write (aws_signing_helper\'s default: `default`)' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l role -d 'Assume this role of the account' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l certificate -d 'Certificate: a PEM or DER file, or a pkcs11: URI' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand update" -l private-key -d 'Private key: a PEM file or a pkcs11: URI [default: the certificate file\'s own, or the token\'s]' -r

@@ -226,6 +226,14 @@ fn update_once_writes_a_profile_the_aws_cli_uses() {
     fs::set_permissions(&credentials, fs::Permissions::from_mode(0o644)).unwrap();
     assert_success(&update_once(sb, &credentials, "written"));
     assert_eq!(mode(&credentials), 0o600, "the credentials file ends 0600");
+
+    // Without --profile, aws_signing_helper's default: [default], the other profile kept.
+    let mut cmd = sb.awsenv();
+    cmd.args(["update", "--once", "work"]).env("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+    assert_success(&output_within(&mut cmd, Duration::from_secs(60)));
+    let ini = configparser(sb, &credentials).unwrap_or_else(|e| panic!("does not parse: {e}"));
+    assert_profile_holds(&ini, "default", &mfa);
+    assert_profile_holds(&ini, "written", &mfa);
 }
 
 /// (before, section, after) around `[name]`: its header line up to the next header or the end.

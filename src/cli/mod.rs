@@ -335,8 +335,8 @@ pub struct CredentialProcess {
 
 #[derive(Debug, Args)]
 pub struct Update {
-    /// Profile of the credentials file to write
-    #[arg(long)]
+    /// Profile of the credentials file to write (aws_signing_helper's default: `default`)
+    #[arg(long, default_value = "default")]
     pub profile: String,
 
     /// Account name, from the store or a profile (or, instead, aws_signing_helper's certificate flags)
