@@ -154,7 +154,7 @@ __awsenv_color() {
 # The prompt hook. Sets AWSENV_PROMPT to the segment for this shell's credentials, in
 # aws-session's notation: "(aws:prod+42m) ", "(aws:prod!exp) ", "(aws:prod) " for long-term keys,
 # "" for none, with "*" after the time while the aws wrapper renews them with no question asked
-# (AWSENV_RENEWABLE: an SSO sign-in that refreshes, the MFA session under a role); and
+# (AWSENV_RENEWABLE: an SSO sign-in that refreshes); and
 # __awsenv_prompt_ps1 to the same with the time coloured (yellow under 5 minutes, red under 1).
 # When init manages the prompt (__awsenv_ps1_managed), it also takes the segment it put in front
 # of PS1 last time out and puts the current one in. It keeps $?. Every statement

@@ -199,20 +199,14 @@ impl Account {
     /// that has none.
     pub fn exports(&self, held: &Held, creds: &Credentials) -> Result<Exports> {
         let regions = self.env.settings.regions(self.region.clone());
-        Exports::new(&self.name, held, creds, self.renewable_until(held), &regions)
+        Exports::new(&self.name, held, creds, self.renewable_until(), &regions)
     }
 
-    /// Until when `held` can be renewed with no question asked: while the base renews itself
-    /// (an SSO sign-in), and for a role, also while the cached base session it is assumed with
-    /// lasts. `None` when the next renewal may ask for a code or a sign-in.
-    fn renewable_until(&self, held: &Held) -> Option<Timestamp> {
-        let own = self.base().renewable_until(&self.env);
-        let Held::Role(_) = held else {
-            return own;
-        };
-        let base_session =
-            self.cached_base(0).ok().flatten().and_then(|session| session.credentials.expiration);
-        own.max(base_session)
+    /// Until when these credentials can be renewed with no question asked, as far as the base
+    /// can tell (an SSO sign-in that refreshes). A role on a cached MFA session is not marked:
+    /// that would read the cache again on `assume`'s hot path.
+    fn renewable_until(&self) -> Option<Timestamp> {
+        self.base().renewable_until(&self.env)
     }
 
     /// The profiles of the aws CLI's files this account's credentials come from: itself when it is

@@ -600,3 +600,36 @@ fn home_and_locale_are_read_as_in_the_dynamic_build() {
     let store_elsewhere = format!("{}/aws-creds/", elsewhere.display());
     assert!(stderr(&out).contains(&store_elsewhere), "the store under the new HOME\n{}", show(&out));
 }
+
+#[test]
+fn the_static_binary_loads_a_pkcs11_module() {
+    // glibc's dlopen from a static PIE: the module (SoftHSM2, itself linked to the system's libc
+    // and libcrypto) must load, and list the token's certificates as the dynamic build does.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("static-pkcs11");
+    let _ = fs::remove_dir_all(&dir);
+    let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+    let out = Command::new("bash")
+        .arg(fakes.join("make-softhsm.sh"))
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run make-softhsm.sh");
+    assert!(out.status.success(), "make-softhsm.sh failed:\n{}", stderr(&out));
+    let conf = dir.join("softhsm2.conf");
+    let args = [
+        "read-certificate-data",
+        "--certificate",
+        "pkcs11:token=awsenv",
+        "--pkcs11-lib",
+        "/usr/lib/softhsm/libsofthsm2.so",
+    ];
+    let run = |binary: &Path| {
+        let out = Command::new(binary).args(args).env("SOFTHSM2_CONF", &conf).output().expect("run awsenv");
+        assert_success(&out);
+        stdout(&out)
+    };
+    let from_static = run(static_binary());
+    assert!(from_static.starts_with("Matching identities\n"), "{from_static}");
+    assert!(from_static.contains("CN=awsenv-test-hsm-ec"), "{from_static}");
+    assert_eq!(from_static, run(Path::new(env!("CARGO_BIN_EXE_awsenv"))), "both builds list the same");
+}
