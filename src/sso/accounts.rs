@@ -49,13 +49,12 @@ fn path(session: &SsoSession) -> Result<PathBuf> {
 /// The names of `listing`'s roles, one per line, for completion (which reads them with no
 /// process) and `awsenv accounts`: only names `ec2switch` accepts back.
 fn names_text(label: &str, accounts: &[Assignment]) -> String {
-    let role_name = |role: &str| role.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
     let mut text = String::new();
     if label.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return text;
     }
     for account in accounts {
-        for role in account.roles.iter().filter(|role| role_name(role)) {
+        for role in account.roles.iter().filter(|role| super::config::is_role_name(role)) {
             text.push_str(&format!("{label}/{}/{role}\n", account.account_id));
         }
     }

@@ -153,6 +153,12 @@ impl SsoSession {
     }
 }
 
+/// A permission set's role name as IAM allows it: 1 to 64 of letters, digits and `_+=,.@-`.
+pub fn is_role_name(name: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    !name.is_empty() && name.len() <= 64 && name.chars().all(allowed)
+}
+
 impl SsoRole {
     /// The role `profile` names through IAM Identity Center; `None` when it is not such a profile.
     pub fn of_profile(profiles: &Profiles, profile: &Profile) -> Result<Option<Self>> {
@@ -196,8 +202,7 @@ impl SsoRole {
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("the account id must be 12 digits, not {account_id:?}"));
         }
-        let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
-        if role_name.is_empty() || role_name.len() > 64 || !role_name.chars().all(allowed) {
+        if !is_role_name(role_name) {
             return Err(format!("{role_name:?} is not a role name (letters, digits and _+=,.@-)"));
         }
         Ok(Self { session, account_id: account_id.to_owned(), role_name: role_name.to_owned() })
