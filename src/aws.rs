@@ -11,13 +11,12 @@ use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::{Credentials as SdkCredentials, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
-use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
 
 use crate::creds::{Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, limit};
 
+pub mod http;
 pub mod iam_ssh;
 pub mod identity_url;
 pub mod lambda;
@@ -234,7 +233,8 @@ pub(crate) async fn unsigned_config(connection: &Connection) -> Result<aws_confi
     Ok(loader(connection)?.no_credentials().load().await)
 }
 
-/// Region, retries, timeouts and `AWS_CA_BUNDLE`; endpoints stay the SDK's to resolve.
+/// Region, retries, timeouts and awsenv's HTTP client (`AWS_CA_BUNDLE`, the SDK's proxy rules);
+/// endpoints stay the SDK's to resolve.
 fn loader(connection: &Connection) -> Result<aws_config::ConfigLoader> {
     // One attempt may take the whole budget minus a little, so a retry still fits when it can.
     let timeouts = TimeoutConfig::builder()
@@ -242,33 +242,11 @@ fn loader(connection: &Connection) -> Result<aws_config::ConfigLoader> {
         .operation_attempt_timeout(connection.timeout)
         .operation_timeout(connection.timeout)
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    Ok(aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(connection.region.clone()))
         .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .timeout_config(timeouts);
-    if let Some(bundle) = &connection.ca_bundle {
-        let pem = ca_bundle(bundle)?;
-        let trust = TrustStore::empty().with_native_roots(true).with_pem_certificate(pem);
-        let context = TlsContext::builder()
-            .with_trust_store(trust)
-            .build()
-            .map_err(|e| fail(Exit::Config, format!("AWS_CA_BUNDLE {}: {e}", bundle.display())))?;
-        // The SDK's default client with the bundle's trust: its HTTPS builder alone would drop the
-        // HTTPS_PROXY / NO_PROXY handling (read by the SDK) that the default client has.
-        let client = HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
-            let mut connector = ConnectorBuilder::default()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-                .tls_context(context.clone())
-                .proxy_config(ProxyConfig::from_env());
-            connector.set_connector_settings(settings.cloned());
-            if let Some(components) = components {
-                connector.set_sleep_impl(components.sleep_impl());
-            }
-            connector.build()
-        });
-        loader = loader.http_client(client);
-    }
-    Ok(loader)
+        .timeout_config(timeouts)
+        .http_client(http::client(connection.ca_bundle.as_deref(), ProxyConfig::from_env())?))
 }
 
 /// The PEM certificates of `AWS_CA_BUNDLE`, each checked here: the SDK's TLS stack would

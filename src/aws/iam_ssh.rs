@@ -8,6 +8,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_iam::types::{EncodingType, StatusType};
 use aws_sdk_sts::config::Region;
+use aws_smithy_http_client::proxy::ProxyConfig;
 
 use super::{Aws, describe};
 use crate::error::{Exit, debug, fail};
@@ -29,10 +30,12 @@ impl Aws {
             .operation_attempt_timeout(timeout)
             .operation_timeout(timeout)
             .build();
+        // What the SDK's default client would be: the system's roots and the SDK's proxy rules.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .http_client(super::http::client(None, ProxyConfig::from_env())?);
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -221,7 +220,7 @@ fn handshake(mut stream: TcpStream, host: &str, target: &Target) -> Step {
             use rustls::pki_types::pem::PemObject;
             roots.add_parsable_certificates(CertificateDer::pem_slice_iter(pem).flatten());
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
@@ -260,13 +259,9 @@ fn call(url: &str, target: &Target) -> (Duration, Result<Answer, String>) {
         Err(e) => return (start.elapsed(), Err(e.to_string())),
     };
     let result = runtime.block_on(async {
-        let mut trust = TrustStore::empty().with_native_roots(true);
-        if let Some(pem) = &target.ca_bundle {
-            trust = trust.with_pem_certificate(pem.clone());
-        }
-        let context = TlsContext::builder().with_trust_store(trust).build().map_err(|e| e.to_string())?;
+        let context = super::http::tls_context(target.ca_bundle.clone()).map_err(|e| e.to_string())?;
         let connector = aws_smithy_http_client::Connector::builder()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .tls_provider(super::http::tls_provider())
             .tls_context(context)
             .proxy_config(ProxyConfig::from_env())
             .build();

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::creds::Secret;
 use crate::error::{Exit, debug, fail};
@@ -30,7 +31,7 @@ pub struct Pkce {
 
 fn random_base64url(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
-    aws_lc_rs::rand::fill(&mut buf).map_err(|_| fail(Exit::Failure, "no random bytes from the system"))?;
+    SystemRandom::new().fill(&mut buf).map_err(|_| fail(Exit::Failure, "no random bytes from the system"))?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
@@ -38,7 +39,7 @@ impl Pkce {
     pub fn new() -> Result<Self> {
         // 32 random bytes: a 43-character verifier, as RFC 7636 4.1 recommends.
         let verifier = random_base64url(32)?;
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+        let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
         Ok(Self {
             challenge: URL_SAFE_NO_PAD.encode(digest.as_ref()),
             verifier: Secret::new(verifier),
@@ -218,10 +219,8 @@ mod tests {
         assert_eq!(verifier.len(), 43);
         assert_eq!(pkce.challenge.len(), 43);
         // RFC 7636 appendix B.
-        let digest = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-        );
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         assert_eq!(URL_SAFE_NO_PAD.encode(digest.as_ref()), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         assert_ne!(Pkce::new().unwrap().state, pkce.state);
     }

@@ -78,8 +78,8 @@ impl PublicKey {
     /// Whether `signature` (PKCS#1 v1.5, or DER ECDSA) is this key's over `message` hashed with
     /// `digest`.
     pub fn verifies(&self, digest: Digest, message: &[u8], signature: &[u8]) -> bool {
-        use aws_lc_rs::signature::{self, UnparsedPublicKey};
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        use ring::signature::{self, UnparsedPublicKey};
         let hashed = digest.hash(message);
         match self {
             PublicKey::Rsa(der) => {
@@ -190,7 +190,7 @@ impl Certificate {
 
     /// The SHA-1 of the DER in lower-case hex: the "Hex Fingerprint" tools show.
     pub fn sha1_hex(&self) -> String {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
+        let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
         hex(digest.as_ref())
     }
 

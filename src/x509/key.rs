@@ -1,6 +1,6 @@
 //! Private keys from PEM files: PKCS#1 RSA, SEC1 EC, PKCS#8 of either, and PBES2-encrypted PKCS#8.
-//! RSA signs with aws-lc-rs; EC with p256/p384, which take a SHA-256 prehash for a P-384 key as
-//! the service asks (aws-lc-rs pairs each curve with one digest).
+//! RSA signs with ring; EC with p256/p384, which take a SHA-256 prehash for a P-384 key as the
+//! service asks (ring pairs each curve with one digest).
 
 use std::fmt;
 
@@ -17,7 +17,8 @@ const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 
 /// A private key held in memory. Its `Debug` names the kind only.
 pub enum PrivateKey {
-    Rsa(aws_lc_rs::rsa::KeyPair),
+    /// Boxed: ring keeps the key's numbers inline, several times the size of an EC key.
+    Rsa(Box<ring::rsa::KeyPair>),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
 }
@@ -25,7 +26,7 @@ pub enum PrivateKey {
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self {
-            PrivateKey::Rsa(key) => format!("RSA {}", key.public_modulus_len() * 8),
+            PrivateKey::Rsa(key) => format!("RSA {}", key.public().modulus_len() * 8),
             PrivateKey::P256(_) => "EC P-256".to_owned(),
             PrivateKey::P384(_) => "EC P-384".to_owned(),
         };
@@ -44,7 +45,7 @@ impl PrivateKey {
     /// The key in the PEM block labelled `label`, or `None` for a block that holds no key.
     pub fn from_block(label: &str, der: &[u8], what: &str) -> Result<Option<Parsed>> {
         let key = match label {
-            "RSA PRIVATE KEY" => rsa(aws_lc_rs::rsa::KeyPair::from_der(der), what)?,
+            "RSA PRIVATE KEY" => rsa(ring::rsa::KeyPair::from_der(der), what)?,
             "EC PRIVATE KEY" => sec1(der, what)?,
             "PRIVATE KEY" => pkcs8(der, what)?,
             "ENCRYPTED PRIVATE KEY" => return Ok(Some(Parsed::Encrypted)),
@@ -84,9 +85,8 @@ impl PrivateKey {
     }
 
     pub fn public_key(&self) -> PublicKey {
-        use aws_lc_rs::signature::KeyPair;
         match self {
-            PrivateKey::Rsa(key) => PublicKey::Rsa(key.public_key().as_ref().to_vec()),
+            PrivateKey::Rsa(key) => PublicKey::Rsa(key.public().as_ref().to_vec()),
             PrivateKey::P256(key) => {
                 PublicKey::P256(key.verifying_key().to_encoded_point(false).as_bytes().to_vec())
             }
@@ -103,12 +103,12 @@ impl PrivateKey {
         match self {
             PrivateKey::Rsa(key) => {
                 let padding = match digest {
-                    Digest::Sha256 => &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                    Digest::Sha384 => &aws_lc_rs::signature::RSA_PKCS1_SHA384,
-                    Digest::Sha512 => &aws_lc_rs::signature::RSA_PKCS1_SHA512,
+                    Digest::Sha256 => &ring::signature::RSA_PKCS1_SHA256,
+                    Digest::Sha384 => &ring::signature::RSA_PKCS1_SHA384,
+                    Digest::Sha512 => &ring::signature::RSA_PKCS1_SHA512,
                 };
-                let mut signature = vec![0; key.public_modulus_len()];
-                let rng = aws_lc_rs::rand::SystemRandom::new();
+                let mut signature = vec![0; key.public().modulus_len()];
+                let rng = ring::rand::SystemRandom::new();
                 key.sign(padding, &rng, message, &mut signature).map_err(|e| failed(&e))?;
                 Ok(signature)
             }
@@ -126,17 +126,14 @@ impl PrivateKey {
     }
 }
 
-fn rsa(
-    parsed: Result<aws_lc_rs::rsa::KeyPair, aws_lc_rs::error::KeyRejected>,
-    what: &str,
-) -> Result<PrivateKey> {
+fn rsa(parsed: Result<ring::rsa::KeyPair, ring::error::KeyRejected>, what: &str) -> Result<PrivateKey> {
     let key = parsed.map_err(|e| {
         fail(
             Exit::Config,
-            format!("{what}: the RSA key is not usable ({e}); RSA keys of 2048 to 8192 bits are"),
+            format!("{what}: the RSA key is not usable ({e}); RSA keys of 2048, 3072 and 4096 bits are"),
         )
     })?;
-    Ok(PrivateKey::Rsa(key))
+    Ok(PrivateKey::Rsa(Box::new(key)))
 }
 
 fn sec1(der: &[u8], what: &str) -> Result<PrivateKey> {
@@ -159,7 +156,7 @@ fn pkcs8(der: &[u8], what: &str) -> Result<PrivateKey> {
     let info = PrivateKeyInfo::try_from(der)
         .map_err(|e| fail(Exit::Config, format!("{what}: the PKCS#8 key is malformed: {e}")))?;
     match info.algorithm.oid.to_string().as_str() {
-        RSA_ENCRYPTION => rsa(aws_lc_rs::rsa::KeyPair::from_pkcs8(der), what),
+        RSA_ENCRYPTION => rsa(ring::rsa::KeyPair::from_pkcs8(der), what),
         EC_PUBLIC_KEY => {
             let curve = info.algorithm.parameters_oid().ok();
             let malformed =
