@@ -10,8 +10,8 @@
 //! two accounts, and no account and another's role, ever share a file or a lock, whatever their
 //! names, and on case-insensitive file systems too.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::fs::{self, DirBuilder};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -19,11 +19,13 @@ use serde::{Deserialize, Serialize};
 
 mod entry;
 mod list;
+mod lock;
 mod names;
 
 pub use entry::parse;
 use entry::{Entry, MFA_KIND};
 pub use list::{Found, Listed};
+pub use lock::Lock;
 use names::{arn_parts, legacy_arn_key};
 pub use names::{bounded_name, file_key};
 
@@ -62,11 +64,6 @@ pub struct Session {
 
 pub struct Cache {
     dir: PathBuf,
-}
-
-/// The account's exclusive lock; released when dropped (and by the kernel if the process dies).
-pub struct Lock {
-    _file: File,
 }
 
 impl Cache {
@@ -251,49 +248,6 @@ impl Cache {
             ));
         }
         Ok(())
-    }
-
-    fn open_lock(&self, account: &str) -> Result<File> {
-        self.ensure_dir()?;
-        let path = self.lock_path(account);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("could not open lock file {}", path.display()))
-    }
-
-    /// Takes the account's exclusive lock, waiting (and saying so) while another process has it.
-    pub fn lock(&self, account: &str) -> Result<Lock> {
-        crate::timing::measure(crate::timing::Phase::LockWait, || self.lock_now(account))
-    }
-
-    fn lock_now(&self, account: &str) -> Result<Lock> {
-        let file = self.open_lock(account)?;
-        match file.try_lock() {
-            Ok(()) => return Ok(Lock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(e)
-                    .with_context(|| format!("could not lock {}", self.lock_path(account).display()));
-            }
-        }
-        eprintln!("awsenv: waiting for another awsenv that is renewing {account}...");
-        file.lock().with_context(|| format!("could not lock {}", self.lock_path(account).display()))?;
-        Ok(Lock { _file: file })
-    }
-
-    /// The account's lock if no other process holds it now.
-    pub fn try_lock(&self, account: &str) -> Result<Option<Lock>> {
-        let file = self.open_lock(account)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Lock { _file: file })),
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(e.into()),
-        }
     }
 
     /// Writes a session: temp file (0600), fsync, rename, fsync of the directory.
