@@ -31,14 +31,13 @@ mod tty;
 mod x509;
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 /// The version and the commit it was built from, as `--version` and `awsenv version` print it.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AWSENV_COMMIT"), ")");
 
-/// Runs awsenv with `args` (the program name first) and returns its exit code. Every error ends
+/// Runs awsenv with `args` (the program name first) and returns its exit status. Every error ends
 /// here as one line on stderr.
-pub fn run(args: Vec<OsString>) -> ExitCode {
+pub fn run(args: Vec<OsString>) -> u8 {
     let started = std::time::Instant::now();
     let cli = match cli::Cli::parse_fast(&args).map_or_else(|| cli::Cli::parse_args(&args), Ok) {
         Ok(cli) => cli,
@@ -53,13 +52,13 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         cmd::run(&cli)
     });
     let exit = match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(error) => {
             let message = error::one_line(&error);
             if !message.is_empty() {
                 eprintln!("awsenv: {message}");
             }
-            ExitCode::from(error::exit_code(&error) as u8)
+            error::exit_code(&error) as u8
         }
     };
     error::debug!("{}", timing::summary(started, dispatched));

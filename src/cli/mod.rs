@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -40,12 +39,12 @@ pub struct Cli {
 impl Cli {
     /// Parses with clap. Help and version go to stdout with exit 0; an error becomes one line,
     /// `awsenv: ...`, on stderr with the usage exit code, like every other error.
-    pub fn parse_args(args: &[OsString]) -> Result<Self, ExitCode> {
+    pub fn parse_args(args: &[OsString]) -> Result<Self, u8> {
         match Self::try_parse_from(args) {
             Ok(cli) => Ok(cli),
             Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
                 let _ = error.print();
-                Err(ExitCode::SUCCESS)
+                Err(0)
             }
             Err(error) => {
                 let text = match error.kind() {
@@ -58,7 +57,7 @@ impl Cli {
                     text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("invalid usage");
                 let line = line.strip_prefix("error: ").unwrap_or(line);
                 eprintln!("awsenv: {line} (see awsenv --help)");
-                Err(ExitCode::from(crate::error::Exit::Usage as u8))
+                Err(crate::error::Exit::Usage as u8)
             }
         }
     }
