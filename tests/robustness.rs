@@ -370,6 +370,23 @@ fn cache_files_are_private_even_with_umask_000() {
     }
 }
 
+/// A process started with stdout and stderr closed gets them on /dev/null, as every Rust
+/// program's start-up does: the lock file and the cache's temp file, opened next, would otherwise
+/// take descriptors 1 and 2 and receive the exports and the debug lines.
+#[test]
+fn closed_stdout_and_stderr_never_land_in_the_cache() {
+    let World { moto: _moto, sb, key: source_key } = World::start();
+    let mut cmd = sb.command("sh");
+    cmd.args(["-c", r#"exec "$0" "$@" >&- 2>&-"#, env!("CARGO_BIN_EXE_awsenv")])
+        .args(["--debug", "mfa", "--shell", "bash", "work"])
+        .env("AWSENV_MFA_CODE", fresh_code());
+    let out = cmd.output().expect("run sh");
+    assert!(out.status.success(), "mfa with closed stdout and stderr failed: {:?}", out.status);
+    assert_valid_entry(&cache_file(&sb, "work"), "work", &source_key);
+    let lock = fs::read(lock_file(&sb, "work")).expect("read the lock file");
+    assert!(lock.is_empty(), "the lock file received output: {:?}", String::from_utf8_lossy(&lock));
+}
+
 // ---------------------------------------------------------------------------
 // 4. Quoting
 // ---------------------------------------------------------------------------
