@@ -185,19 +185,15 @@ fn refreshed(
     debug!("refreshing the SSO token of {} (it ends at {})", session.label, token.expires.rfc3339());
     let client = ClientId { id: &refresh.client_id, secret: &refresh.client_secret };
     match oidc.create_token(&client, &Grant::RefreshToken(&refresh.refresh_token)) {
-        Ok(new) => Ok(Some(CachedToken {
-            start_url: token.start_url.clone(),
-            region: token.region.clone(),
-            access_token: new.access_token,
-            expires: clock.now().plus(new.expires_in),
-            // As botocore: the refresh token the answer brings, if any (the service rotates it).
-            refresh: new.refresh_token.map(|refresh_token| Refresh {
-                refresh_token,
-                client_id: refresh.client_id.clone(),
-                client_secret: refresh.client_secret.clone(),
-                registration_expires: refresh.registration_expires,
-            }),
-        })),
+        // As botocore: the refresh token the answer brings, if any (the service rotates it).
+        Ok(new) => Ok(Some(CachedToken::from_answer(
+            token.start_url.clone(),
+            token.region.clone(),
+            new,
+            &client,
+            refresh.registration_expires,
+            clock.now(),
+        ))),
         Err(TokenError::Other(e)) => Err(e),
         Err(_) => Ok(None),
     }

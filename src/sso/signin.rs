@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::browser::{self, Opener, has_terminal, tell};
 use super::config::SsoSession;
 use super::pkce::{Callback, Loopback, Pkce, REGISTERED_REDIRECT_URI, authorize_url};
-use super::tokens::{self, CachedToken, Lock, Refresh, Registration};
+use super::tokens::{self, CachedToken, Lock, Registration};
 use super::{REFRESH_WINDOW, device, login_hint};
 use crate::aws::sso_oidc::{ClientId, Grant, Grants, Oidc, Token, TokenError};
 use crate::config;
@@ -89,18 +89,15 @@ pub fn sign_in(
             (registration, token)
         }
     };
-    let cached = CachedToken {
-        start_url: session.start_url.clone(),
-        region: session.region.clone(),
-        access_token: token.access_token,
-        expires: clock.now().plus(token.expires_in),
-        refresh: token.refresh_token.map(|refresh_token| Refresh {
-            refresh_token,
-            client_id: registration.client_id.clone(),
-            client_secret: registration.client_secret.clone(),
-            registration_expires: registration.expires,
-        }),
-    };
+    let client = ClientId { id: &registration.client_id, secret: &registration.client_secret };
+    let cached = CachedToken::from_answer(
+        session.start_url.clone(),
+        session.region.clone(),
+        token,
+        &client,
+        registration.expires,
+        clock.now(),
+    );
     tokens::write_token(lock, session, &cached)?;
     Ok(cached)
 }

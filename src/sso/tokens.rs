@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::config::SsoSession;
+use crate::aws::sso_oidc::{ClientId, Token};
 use crate::config;
 use crate::creds::{Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
@@ -26,6 +27,33 @@ pub struct CachedToken {
     pub expires: Timestamp,
     /// What renews it without a browser, when the file has all of it.
     pub refresh: Option<Refresh>,
+}
+
+impl CachedToken {
+    /// CreateToken's `answer` as the cache keeps it: it ends `expires_in` seconds after `now`
+    /// (when it came), and the refresh token it brings, if any, renews it with `client`, whose
+    /// registration lasts until `registration_expires`.
+    pub fn from_answer(
+        start_url: String,
+        region: String,
+        answer: Token,
+        client: &ClientId,
+        registration_expires: Timestamp,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            start_url,
+            region,
+            access_token: answer.access_token,
+            expires: now.plus(answer.expires_in),
+            refresh: answer.refresh_token.map(|refresh_token| Refresh {
+                refresh_token,
+                client_id: client.id.to_owned(),
+                client_secret: client.secret.clone(),
+                registration_expires,
+            }),
+        }
+    }
 }
 
 pub struct Refresh {
