@@ -10,8 +10,8 @@
 //! two accounts, and no account and another's role, ever share a file or a lock, whatever their
 //! names, and on case-insensitive file systems too.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::fs::{self, DirBuilder, File};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -255,15 +255,7 @@ impl Cache {
 
     fn open_lock(&self, account: &str) -> Result<File> {
         self.ensure_dir()?;
-        let path = self.lock_path(account);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("could not open lock file {}", path.display()))
+        files::open_lock_file(&self.lock_path(account))
     }
 
     /// Takes the account's exclusive lock, waiting (and saying so) while another process has it.

@@ -5,8 +5,7 @@
 //! times as `%Y-%m-%dT%H:%M:%SZ`), atomically and 0600; a lock beside the token (awsenv's only)
 //! makes one process at a time refresh it or sign in.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -301,14 +300,7 @@ pub struct Lock {
 pub fn lock(session: &SsoSession) -> Result<Lock> {
     let dir = ensure_dir()?;
     let path = dir.join(format!(".{}.json.awsenv-lock", sha1_hex(session.token_key())));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("could not open lock file {}", path.display()))?;
+    let file = files::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => return Ok(Lock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => {}
