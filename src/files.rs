@@ -232,6 +232,19 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("could not create directory {}", dir.display()))
 }
 
+/// Opens the lock file `path` (made 0600 when missing; never truncated, its contents unused): the
+/// caller takes its `flock`, which the kernel releases when the process dies.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("could not open lock file {}", path.display()))
+}
+
 /// Replaces `path` with `contents` so that a crash at any moment leaves the old file or the new
 /// one. Callers hold a lock, so any temp file left in `dir` is from a writer that died: removed.
 pub fn write_atomic(dir: &Path, path: &Path, contents: &[u8]) -> Result<()> {

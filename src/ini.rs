@@ -1,9 +1,8 @@
 //! The aws CLI's shared files, `~/.aws/config` and `~/.aws/credentials`: parsed for profiles,
 //! and edited for `awsenv update` so that only the keys it owns change.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -178,13 +177,7 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
     files::create_private_dir(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).context("the file has a name")?;
     let lock_path = dir.join(format!(".{file_name}.awsenv-lock"));
-    let lock = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .with_context(|| format!("could not open lock file {}", lock_path.display()))?;
+    let lock = files::open_lock_file(&lock_path)?;
     lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
     let mut base = None;
     for _ in 0..10 {

@@ -1,8 +1,7 @@
 //! The account's lock file, `STORE/.awsenv/ACCOUNT.lock`: an exclusive `flock` held by whoever
 //! may call STS for the account, from deciding a session is needed until it is on disk.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
 
 use anyhow::{Context, Result};
 
@@ -16,15 +15,7 @@ pub struct Lock {
 impl Cache {
     fn open_lock(&self, account: &str) -> Result<File> {
         self.ensure_dir()?;
-        let path = self.lock_path(account);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("could not open lock file {}", path.display()))
+        crate::files::open_lock_file(&self.lock_path(account))
     }
 
     /// Takes the account's exclusive lock, waiting (and saying so) while another process has it.

@@ -83,6 +83,7 @@ pub trait Run {
 }
 
 pub fn run(cli: &Cli) -> Result<()> {
+    #[allow(clippy::disallowed_methods, reason = "the one place a command's clock is made")]
     let clock = Clock::system();
     let ctx =
         Context { now: clock.now(), clock, account_file_flag: cli.config.clone(), env: OnceCell::new() };

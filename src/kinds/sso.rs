@@ -77,7 +77,8 @@ impl Base for SsoAccount {
         // A browser sign-in only where the terminal may be asked too: renewals in `serve`,
         // `update` and `credential_process` use the cached or refreshed token, or fail saying so.
         let interactive = request.codes.may_ask();
-        let credentials = crate::sso::role_credentials(&self.role, interactive, request.env.clock.now())?;
+        let clock = request.env.clock;
+        let credentials = crate::sso::role_credentials(&self.role, interactive, clock.now(), clock)?;
         Ok(Issued { credentials, made_with: Some(self.role.name()) })
     }
 

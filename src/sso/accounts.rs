@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::config::SsoSession;
 use super::{Access, connection, ensure_token, login_hint, tokens};
 use crate::aws::sso::{Portal, PortalError};
-use crate::creds::Timestamp;
+use crate::creds::{Clock, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, limit};
 
@@ -107,14 +107,20 @@ pub fn forget(session: &SsoSession) {
     }
 }
 
-/// The user's accounts and roles, from the listing when it is fresh (and `refresh` is not asked).
-pub fn assignments(session: &SsoSession, refresh: bool, now: Timestamp) -> Result<Vec<Assignment>> {
+/// The user's accounts and roles, from the listing when it is fresh (and `refresh` is not asked):
+/// judged at `now` first, then at `clock`'s time once the lock is held.
+pub fn assignments(
+    session: &SsoSession,
+    refresh: bool,
+    now: Timestamp,
+    clock: Clock,
+) -> Result<Vec<Assignment>> {
     if !refresh && let Some(accounts) = cached(session, now)? {
         return Ok(accounts);
     }
-    let (token, _) = ensure_token(session, &Access::default(), now)?;
+    let (token, _) = ensure_token(session, &Access::default(), now, clock)?;
     let _lock = tokens::lock(session)?;
-    let now = crate::creds::Clock::system().now();
+    let now = clock.now();
     if !refresh && let Some(accounts) = cached(session, now)? {
         return Ok(accounts);
     }

@@ -21,7 +21,7 @@ pub use tokens::CachedToken;
 use crate::aws::Connection;
 use crate::aws::sso::{Portal, PortalError};
 use crate::aws::sso_oidc::{ClientId, Grant, Oidc, TokenError};
-use crate::creds::{Credentials, Secret, Timestamp};
+use crate::creds::{Clock, Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use tokens::Refresh;
 
@@ -109,11 +109,13 @@ fn need_sign_in(session: &SsoSession, missing: Missing) -> anyhow::Error {
 }
 
 /// A token for `session` with at least a minute left: the cached one (refreshed when less than
-/// `REFRESH_WINDOW` is left and it can be), or a new sign-in when `access` allows it.
+/// `REFRESH_WINDOW` is left and it can be), or a new sign-in when `access` allows it. `now` is
+/// the caller's moment for the first look; after waiting for the lock, `clock` is read again.
 pub fn ensure_token(
     session: &SsoSession,
     access: &Access,
     now: Timestamp,
+    clock: Clock,
 ) -> Result<(CachedToken, Obtained)> {
     let rejected = |t: &CachedToken| access.rejected.as_ref().is_some_and(|r| *r == t.access_token);
     let first = match (access.force, tokens::read_token(session)?) {
@@ -124,7 +126,7 @@ pub fn ensure_token(
         (false, other) => other,
     };
     let lock = tokens::lock(session)?;
-    let now = crate::creds::Clock::system().now();
+    let now = clock.now();
     let mut missing = Missing::NoToken;
     if !access.force
         && let Some(token) = tokens::read_token(session)?
@@ -138,7 +140,7 @@ pub fn ensure_token(
         let why = match &token.refresh {
             Some(refresh) if refresh.registration_expires > now => {
                 let oidc = Oidc::connect(&connection(session)?)?;
-                match refreshed(&oidc, session, &token, refresh) {
+                match refreshed(&oidc, session, &token, refresh, clock) {
                     Ok(Some(new)) => {
                         tokens::write_token(&lock, session, &new)?;
                         return Ok((new, Obtained::Refreshed));
@@ -167,7 +169,7 @@ pub fn ensure_token(
         return Err(need_sign_in(session, missing));
     }
     let oidc = Oidc::connect(&connection(session)?)?;
-    let token = signin::sign_in(&lock, session, &oidc, access.device_code)?;
+    let token = signin::sign_in(&lock, session, &oidc, access.device_code, clock)?;
     accounts::forget(session);
     Ok((token, Obtained::SignedIn))
 }
@@ -178,23 +180,20 @@ fn refreshed(
     session: &SsoSession,
     token: &CachedToken,
     refresh: &Refresh,
+    clock: Clock,
 ) -> Result<Option<CachedToken>> {
     debug!("refreshing the SSO token of {} (it ends at {})", session.label, token.expires.rfc3339());
     let client = ClientId { id: &refresh.client_id, secret: &refresh.client_secret };
     match oidc.create_token(&client, &Grant::RefreshToken(&refresh.refresh_token)) {
-        Ok(new) => Ok(Some(CachedToken {
-            start_url: token.start_url.clone(),
-            region: token.region.clone(),
-            access_token: new.access_token,
-            expires: crate::creds::Clock::system().now().plus(new.expires_in),
-            // As botocore: the refresh token the answer brings, if any (the service rotates it).
-            refresh: new.refresh_token.map(|refresh_token| Refresh {
-                refresh_token,
-                client_id: refresh.client_id.clone(),
-                client_secret: refresh.client_secret.clone(),
-                registration_expires: refresh.registration_expires,
-            }),
-        })),
+        // As botocore: the refresh token the answer brings, if any (the service rotates it).
+        Ok(new) => Ok(Some(CachedToken::from_answer(
+            token.start_url.clone(),
+            token.region.clone(),
+            new,
+            &client,
+            refresh.registration_expires,
+            clock.now(),
+        ))),
         Err(TokenError::Other(e)) => Err(e),
         Err(_) => Ok(None),
     }
@@ -202,13 +201,19 @@ fn refreshed(
 
 /// Role credentials from GetRoleCredentials, with a token from `ensure_token`. With
 /// `interactive`, a sign-in is made when one is needed; otherwise the error names the command.
-pub fn role_credentials(role: &SsoRole, interactive: bool, now: Timestamp) -> Result<Credentials> {
+/// `now` is the caller's moment for the first look at the token, as `ensure_token`'s.
+pub fn role_credentials(
+    role: &SsoRole,
+    interactive: bool,
+    now: Timestamp,
+    clock: Clock,
+) -> Result<Credentials> {
     let session = &role.session;
     let mut access = Access { sign_in: interactive, device_code: session.device_code, ..Access::default() };
     debug!("role credentials for {}", role.fingerprint());
     let portal = Portal::connect(&connection(session)?)?;
     for _ in 0..2 {
-        let (token, _) = ensure_token(session, &access, now)?;
+        let (token, _) = ensure_token(session, &access, now, clock)?;
         match portal.role_credentials(&token.access_token, &role.account_id, &role.role_name) {
             Ok(credentials) => return Ok(credentials),
             // Signed out elsewhere, or ended by the service before its time: once more, without it.
@@ -240,18 +245,20 @@ pub fn role_credentials(role: &SsoRole, interactive: bool, now: Timestamp) -> Re
 
 /// Ends the sign-in at the service (Logout) and removes the cached token. `false` when there was
 /// no token. A Logout that fails is reported on stderr; the token is removed all the same.
-pub fn logout(session: &SsoSession) -> Result<bool> {
+/// `clock` is read once the lock is held.
+pub fn logout(session: &SsoSession, clock: Clock) -> Result<bool> {
     let lock = tokens::lock(session)?;
     accounts::forget(session);
     let Some(token) = tokens::read_token(session)? else {
         return Ok(false);
     };
-    let now = crate::creds::Clock::system().now();
+    let now = clock.now();
     let mut access_token = token.access_token.clone();
     // An ended token cannot log out; its refresh token still can get one that does.
     if token.expires <= now.plus(MIN_LEFT)
         && let Some(refresh) = token.refresh.as_ref().filter(|r| r.registration_expires > now)
-        && let Ok(Some(new)) = refreshed(&Oidc::connect(&connection(session)?)?, session, &token, refresh)
+        && let Ok(Some(new)) =
+            refreshed(&Oidc::connect(&connection(session)?)?, session, &token, refresh, clock)
     {
         access_token = new.access_token;
     }

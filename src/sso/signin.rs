@@ -9,10 +9,11 @@ use anyhow::Result;
 use super::browser::{self, Opener, has_terminal, tell};
 use super::config::SsoSession;
 use super::pkce::{Callback, Loopback, Pkce, REGISTERED_REDIRECT_URI, authorize_url};
-use super::tokens::{self, CachedToken, Lock, Refresh, Registration};
+use super::tokens::{self, CachedToken, Lock, Registration};
 use super::{REFRESH_WINDOW, device, login_hint};
 use crate::aws::sso_oidc::{ClientId, Grant, Grants, Oidc, Token, TokenError};
 use crate::config;
+use crate::creds::Clock;
 use crate::error::{Exit, debug, fail};
 
 const AUTH_CODE_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
@@ -64,36 +65,39 @@ fn choose(session: &SsoSession, device_code: bool) -> Result<Flow> {
     ))
 }
 
-/// Signs in and caches the new token.
-pub fn sign_in(lock: &Lock, session: &SsoSession, oidc: &Oidc, device_code: bool) -> Result<CachedToken> {
+/// Signs in and caches the new token; its expiry counts from `clock`'s time when it came.
+pub fn sign_in(
+    lock: &Lock,
+    session: &SsoSession,
+    oidc: &Oidc,
+    device_code: bool,
+    clock: Clock,
+) -> Result<CachedToken> {
     let flow = choose(session, device_code)?;
     let deadline = Instant::now() + config::sso_timeout()?;
     let (registration, token) = match flow {
         Flow::Browser(openers) => {
             let loopback = Loopback::bind()?;
-            let registration = registration(lock, session, oidc, true)?;
+            let registration = registration(lock, session, oidc, true, clock)?;
             let token = browser_flow(session, oidc, &registration, &loopback, &openers, deadline)?;
             (registration, token)
         }
         Flow::DeviceCode => {
-            let registration = registration(lock, session, oidc, false)?;
+            let registration = registration(lock, session, oidc, false, clock)?;
             let client = ClientId { id: &registration.client_id, secret: &registration.client_secret };
             let token = device::sign_in(oidc, &client, &session.start_url, &session.label, deadline)?;
             (registration, token)
         }
     };
-    let cached = CachedToken {
-        start_url: session.start_url.clone(),
-        region: session.region.clone(),
-        access_token: token.access_token,
-        expires: crate::creds::Clock::system().now().plus(token.expires_in),
-        refresh: token.refresh_token.map(|refresh_token| Refresh {
-            refresh_token,
-            client_id: registration.client_id.clone(),
-            client_secret: registration.client_secret.clone(),
-            registration_expires: registration.expires,
-        }),
-    };
+    let client = ClientId { id: &registration.client_id, secret: &registration.client_secret };
+    let cached = CachedToken::from_answer(
+        session.start_url.clone(),
+        session.region.clone(),
+        token,
+        &client,
+        registration.expires,
+        clock.now(),
+    );
     tokens::write_token(lock, session, &cached)?;
     Ok(cached)
 }
@@ -157,8 +161,14 @@ fn browser_flow(
 }
 
 /// The cached registration when it suits the flow and has time left, else a new one (cached).
-fn registration(lock: &Lock, session: &SsoSession, oidc: &Oidc, auth_code: bool) -> Result<Registration> {
-    let now = crate::creds::Clock::system().now();
+fn registration(
+    lock: &Lock,
+    session: &SsoSession,
+    oidc: &Oidc,
+    auth_code: bool,
+    clock: Clock,
+) -> Result<Registration> {
+    let now = clock.now();
     if let Some(cached) = tokens::read_registration(session)? {
         let for_auth_code =
             cached.grant_types.as_ref().is_some_and(|g| g.iter().any(|g| g == "authorization_code"));

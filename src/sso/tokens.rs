@@ -5,14 +5,14 @@
 //! times as `%Y-%m-%dT%H:%M:%SZ`), atomically and 0600; a lock beside the token (awsenv's only)
 //! makes one process at a time refresh it or sign in.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::config::SsoSession;
+use crate::aws::sso_oidc::{ClientId, Token};
 use crate::config;
 use crate::creds::{Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
@@ -26,6 +26,33 @@ pub struct CachedToken {
     pub expires: Timestamp,
     /// What renews it without a browser, when the file has all of it.
     pub refresh: Option<Refresh>,
+}
+
+impl CachedToken {
+    /// CreateToken's `answer` as the cache keeps it: it ends `expires_in` seconds after `now`
+    /// (when it came), and the refresh token it brings, if any, renews it with `client`, whose
+    /// registration lasts until `registration_expires`.
+    pub fn from_answer(
+        start_url: String,
+        region: String,
+        answer: Token,
+        client: &ClientId,
+        registration_expires: Timestamp,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            start_url,
+            region,
+            access_token: answer.access_token,
+            expires: now.plus(answer.expires_in),
+            refresh: answer.refresh_token.map(|refresh_token| Refresh {
+                refresh_token,
+                client_id: client.id.to_owned(),
+                client_secret: client.secret.clone(),
+                registration_expires,
+            }),
+        }
+    }
 }
 
 pub struct Refresh {
@@ -273,14 +300,7 @@ pub struct Lock {
 pub fn lock(session: &SsoSession) -> Result<Lock> {
     let dir = ensure_dir()?;
     let path = dir.join(format!(".{}.json.awsenv-lock", sha1_hex(session.token_key())));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("could not open lock file {}", path.display()))?;
+    let file = files::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => return Ok(Lock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => {}
