@@ -25,9 +25,38 @@ fn shell_files() {
             let line = text[..at].lines().count();
             panic!("{source}:{line}: a placeholder src/shared.rs does not define");
         }
+        let layout = layout(&source, &text);
         std::fs::write(std::path::Path::new(&out).join(name), text).expect("OUT_DIR is writable");
+        std::fs::write(std::path::Path::new(&out).join(format!("{name}.layout.rs")), layout)
+            .expect("OUT_DIR is writable");
     }
     println!("cargo:rerun-if-changed=src/shared.rs");
+}
+
+/// Where `awsenv init` cuts the script, as a `shell::Layout` expression: the binary's one
+/// placeholder, and each optional section from its `# >>> awsenv:NAME` line to the end of its
+/// `# <<< awsenv:NAME` line. Found here once, so that `init` copies slices and searches nothing.
+fn layout(source: &str, text: &str) -> String {
+    let once = |needle: &str| {
+        let mut found = text.match_indices(needle).map(|(at, _)| at);
+        match (found.next(), found.next()) {
+            (Some(at), None) => at,
+            _ => panic!("{source}: {needle:?} must be there exactly once"),
+        }
+    };
+    let section = |name: &str| {
+        let start = once(&format!("\n# >>> awsenv:{name}\n")) + 1;
+        let close = format!("\n# <<< awsenv:{name}\n");
+        let end = once(&close) + close.len();
+        assert!(start < end, "{source}: section {name} closes before it opens");
+        format!("{start}..{end}")
+    };
+    format!(
+        "Layout {{ bin: {}, wrapper: {}, prompt_hook: {} }}\n",
+        once("'::AWSENV_BIN::'"),
+        section("wrapper"),
+        section("prompt-hook")
+    )
 }
 
 fn git(args: &[&str]) -> Option<String> {

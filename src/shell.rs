@@ -1,6 +1,8 @@
 //! What awsenv says to shells: the init scripts (kept as real shell files under `shell/`) and the
 //! export lines that `ec2switch` and `ec2mfa` evaluate.
 
+use std::ops::Range;
+
 use anyhow::Result;
 
 use crate::cli::Shell;
@@ -43,73 +45,82 @@ pub struct InitOptions {
     pub wrapper: bool,
 }
 
+/// Where an init script is cut (byte offsets, found by build.rs): the binary's placeholder, and
+/// the optional sections with their `# >>> awsenv:NAME` and `# <<< awsenv:NAME` lines.
+struct Layout {
+    bin: usize,
+    wrapper: Range<usize>,
+    prompt_hook: Range<usize>,
+}
+
+const BASH_LAYOUT: Layout = include!(concat!(env!("OUT_DIR"), "/awsenv.bash.layout.rs"));
+const ZSH_LAYOUT: Layout = include!(concat!(env!("OUT_DIR"), "/awsenv.zsh.layout.rs"));
+const FISH_LAYOUT: Layout = include!(concat!(env!("OUT_DIR"), "/awsenv.fish.layout.rs"));
+
 /// The init script for `shell`, calling the binary at `bin`, followed by `extra` (completion
 /// helpers). Sections between `# >>> awsenv:NAME` and `# <<< awsenv:NAME` lines are kept only when
 /// `options` turns them on.
 pub fn init_script(shell: Shell, bin: &[u8], options: InitOptions, extra: &str) -> Vec<u8> {
-    let template = match shell {
-        Shell::Bash => BASH_INIT,
-        Shell::Zsh => ZSH_INIT,
-        Shell::Fish => FISH_INIT,
+    let (template, layout) = match shell {
+        Shell::Bash => (BASH_INIT, &BASH_LAYOUT),
+        Shell::Zsh => (ZSH_INIT, &ZSH_LAYOUT),
+        Shell::Fish => (FISH_INIT, &FISH_LAYOUT),
     };
-    let mut script = Vec::with_capacity(template.len() + extra.len() + bin.len());
-    // The placeholders are found in one search of the whole template: a substring search per line
-    // cost `awsenv init` more than the rest of its work (callgrind: 200k instructions).
-    let mut placeholders = template.match_indices(BIN_PLACEHOLDER).map(|(at, _)| at).peekable();
-    let mut skipping = None;
-    let mut start = 0;
-    for line in template.split_inclusive('\n') {
-        let (line_start, end) = (start, start + line.len());
-        start = end;
-        let in_line = std::iter::from_fn(|| placeholders.next_if(|&at| at < end).map(|at| at - line_start));
-        let marker = line.trim_end();
-        let keep = match skipping {
-            Some(name) => {
-                if marker.strip_prefix("# <<< awsenv:") == Some(name) {
-                    skipping = None;
-                }
-                false
-            }
-            None => match marker.strip_prefix("# >>> awsenv:") {
-                Some(name @ "wrapper") if !options.wrapper => {
-                    skipping = Some(name);
-                    false
-                }
-                Some(name @ "prompt-hook") if !options.prompt_hook => {
-                    skipping = Some(name);
-                    false
-                }
-                _ => true,
-            },
-        };
-        if !keep {
-            in_line.for_each(drop);
+    let template = template.as_bytes();
+    // What to cut, in order: a section left out, or the placeholder (replaced by the binary).
+    // The placeholder is skipped when it falls in a section already left out.
+    let placeholder = layout.bin..layout.bin + BIN_PLACEHOLDER.len();
+    let mut cuts = [
+        (!options.wrapper).then(|| layout.wrapper.clone()),
+        (!options.prompt_hook).then(|| layout.prompt_hook.clone()),
+        Some(placeholder.clone()),
+    ];
+    cuts.sort_by_key(|cut| cut.as_ref().map(|cut| cut.start));
+    let mut script = Vec::with_capacity(template.len() + extra.len() + bin.len() + 2);
+    let mut copied = 0;
+    for cut in cuts.into_iter().flatten() {
+        if cut.start < copied {
             continue;
         }
-        let mut copied = 0;
-        for at in in_line {
-            script.extend_from_slice(&line.as_bytes()[copied..at]);
+        script.extend_from_slice(&template[copied..cut.start]);
+        if cut == placeholder {
             quote(shell, bin, &mut script);
-            copied = at + BIN_PLACEHOLDER.len();
         }
-        script.extend_from_slice(&line.as_bytes()[copied..]);
+        copied = cut.end;
     }
+    script.extend_from_slice(&template[copied..]);
     script.extend_from_slice(extra.as_bytes());
     script
 }
 
 /// Appends `value` quoted so that the shell reads back exactly these bytes.
 pub fn quote(shell: Shell, value: &[u8], out: &mut Vec<u8>) {
+    // POSIX single quotes take everything literally but the quote itself; fish single quotes give
+    // meaning to backslash and quote only.
+    let special = |byte: &u8| match shell {
+        Shell::Bash | Shell::Zsh => *byte == b'\'',
+        Shell::Fish => *byte == b'\'' || *byte == b'\\',
+    };
     out.push(b'\'');
-    for &byte in value {
-        match (shell, byte) {
-            // POSIX single quotes take everything literally but the quote itself.
-            (Shell::Bash | Shell::Zsh, b'\'') => out.extend_from_slice(b"'\\''"),
-            // fish single quotes give meaning to backslash and quote only.
-            (Shell::Fish, b'\'' | b'\\') => out.extend_from_slice(&[b'\\', byte]),
-            _ => out.push(byte),
+    // Credentials rarely hold either: a value is copied in runs between them, not byte by byte
+    // (three session tokens in every export made quoting a fifth of `awsenv switch`).
+    // `contains` on bytes is memchr, a word at a time.
+    let plain = match shell {
+        Shell::Bash | Shell::Zsh => !value.contains(&b'\''),
+        Shell::Fish => !value.contains(&b'\'') && !value.contains(&b'\\'),
+    };
+    let mut rest = value;
+    if !plain {
+        while let Some(at) = rest.iter().position(special) {
+            out.extend_from_slice(&rest[..at]);
+            match (shell, rest[at]) {
+                (Shell::Bash | Shell::Zsh, _) => out.extend_from_slice(b"'\\''"),
+                (Shell::Fish, byte) => out.extend_from_slice(&[b'\\', byte]),
+            }
+            rest = &rest[at + 1..];
         }
     }
+    out.extend_from_slice(rest);
     out.push(b'\'');
 }
 
@@ -178,19 +189,19 @@ impl Exports {
 
     /// The export lines for `shell`, ready to be written to stdout in one piece.
     pub fn render(&self, shell: Shell) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1024);
+        let mut out = Vec::with_capacity(4096);
         for (name, value) in &self.values {
-            match (shell, value) {
-                (Shell::Bash | Shell::Zsh, Some(value)) => {
-                    out.extend_from_slice(format!("export {name}=").as_bytes());
-                    quote(shell, value.expose(), &mut out);
-                }
-                (Shell::Bash | Shell::Zsh, None) => out.extend_from_slice(format!("unset {name}").as_bytes()),
-                (Shell::Fish, Some(value)) => {
-                    out.extend_from_slice(format!("set -gx {name} ").as_bytes());
-                    quote(shell, value.expose(), &mut out);
-                }
-                (Shell::Fish, None) => out.extend_from_slice(format!("set -e -g {name}").as_bytes()),
+            let (verb, separator): (&[u8], &[u8]) = match (shell, value) {
+                (Shell::Bash | Shell::Zsh, Some(_)) => (b"export ", b"="),
+                (Shell::Bash | Shell::Zsh, None) => (b"unset ", b""),
+                (Shell::Fish, Some(_)) => (b"set -gx ", b" "),
+                (Shell::Fish, None) => (b"set -e -g ", b""),
+            };
+            out.extend_from_slice(verb);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(separator);
+            if let Some(value) = value {
+                quote(shell, value.expose(), &mut out);
             }
             out.push(b'\n');
         }
