@@ -17,8 +17,10 @@ impl Run for Doctor {
         let facts = self.from_shell.map(|shell| Facts::new(shell, &self.shell_facts));
         let running = std::env::current_exe().unwrap_or_default();
         let on_path = config::awsenv_on_path();
+        let vars = config::DoctorEnv::read();
         let inputs = Inputs {
             env: ctx.env(),
+            vars: &vars,
             now: ctx.now,
             shell: facts.as_ref(),
             running: &running,

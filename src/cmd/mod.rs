@@ -71,7 +71,7 @@ impl Context {
         match name {
             Some(name) => self.open(name),
             None => {
-                let (name, base) = crate::kinds::x509::Certificate::from_flags(flags)?;
+                let (name, base) = crate::kinds::x509::Certificate::from_flags(flags, self.env())?;
                 Account::from_base(name, base, self.env())
             }
         }

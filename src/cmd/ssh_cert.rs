@@ -51,7 +51,7 @@ impl Run for SshCert {
             // As a ProxyCommand, stdout is the SSH connection itself.
             return Err(fail(Exit::Usage, "--proxy-config takes --output agent or file, not stdout"));
         }
-        let private_path = self.private_key_path()?;
+        let private_path = self.private_key_path(ctx)?;
         let public_path =
             self.ssh_public_key_filename.clone().unwrap_or_else(|| with_suffix(&private_path, ".pub"));
         let public_text = std::fs::read_to_string(&public_path)
@@ -146,11 +146,11 @@ impl Run for SshCert {
 
 impl SshCert {
     /// `--ssh-private-key-filename`, else the first default key that exists, ed25519 first.
-    fn private_key_path(&self) -> Result<PathBuf> {
+    fn private_key_path(&self, ctx: &Context) -> Result<PathBuf> {
         if let Some(path) = &self.ssh_private_key_filename {
             return Ok(path.clone());
         }
-        let ssh_dir = config::home_dir()?.join(".ssh");
+        let ssh_dir = ctx.settings().home_dir()?.join(".ssh");
         ["id_ed25519", "id_ecdsa", "id_rsa"]
             .iter()
             .map(|name| ssh_dir.join(name))
