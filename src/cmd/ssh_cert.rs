@@ -13,7 +13,6 @@ use crate::aws::identity_url::{StsEndpoint, presigned_caller_identity_url};
 use crate::aws::{Aws, Connection};
 use crate::cli::{CertOutput, SshCert};
 use crate::codes::Codes;
-use crate::config;
 use crate::creds::{Credentials, Timestamp, parse_human_duration};
 use crate::error::{Exit, fail};
 use crate::files::write_atomic;
@@ -77,7 +76,7 @@ impl Run for SshCert {
         if let Some(target) = &target
             && self.output == CertOutput::Agent
         {
-            let mut agent = Agent::connect(config::ssh_auth_sock().as_deref())?;
+            let mut agent = Agent::connect(ctx.ssh_auth_sock().as_deref())?;
             let now = ctx.now.0 as u64;
             if agent
                 .certificate_valid_before(public_key.key_data())?
@@ -129,7 +128,7 @@ impl Run for SshCert {
                     .as_ref()
                     .ok_or_else(|| fail(Exit::Failure, "the private key was not read"))?;
                 let lifetime = u32::try_from(lifetime).unwrap_or(u32::MAX);
-                Agent::connect(config::ssh_auth_sock().as_deref())?.add_certificate(
+                Agent::connect(ctx.ssh_auth_sock().as_deref())?.add_certificate(
                     key,
                     certificate,
                     lifetime,
@@ -174,7 +173,7 @@ fn caller_credentials(
     role: Option<&str>,
     ctx: &Context,
 ) -> Result<(Credentials, Option<String>)> {
-    let name = account.map(str::to_owned).or_else(config::current_account).ok_or_else(|| {
+    let name = account.map(str::to_owned).or_else(|| ctx.current_account()).ok_or_else(|| {
         fail(Exit::Config, "no account given and none set in this shell: use --account NAME")
     })?;
     let account = ctx.open(&name)?;

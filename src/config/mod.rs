@@ -1,6 +1,8 @@
-//! The one place that reads the process environment. Everything else receives these values as
-//! parameters. An empty variable counts as unset; a malformed one is an error naming it (exit 2),
-//! never a panic: every number is parsed with its bounds.
+//! The one place that reads the process environment. Library modules receive these values as
+//! parameters, most through `Settings` (read once with the command's context); the readers of
+//! the shell's own variables that commands use are reached through `cmd::Context` only
+//! (clippy.toml), the rest are private here. An empty variable counts as unset; a malformed one
+//! is an error naming it (exit 2), never a panic: every number is parsed with its bounds.
 
 #![allow(clippy::disallowed_methods, reason = "the one module that reads the environment")]
 
@@ -223,10 +225,6 @@ pub struct RegionVars {
 }
 
 impl RegionVars {
-    pub fn read(fallback: Option<String>) -> Self {
-        Self { region: var("AWS_REGION"), default_region: var("AWS_DEFAULT_REGION"), fallback }
-    }
-
     /// The region an AWS call goes to, in the SDK's order of precedence.
     pub fn effective(&self) -> &str {
         let set = self.region.as_deref().or(self.default_region.as_deref());

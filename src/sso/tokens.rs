@@ -1,9 +1,8 @@
 //! The token cache the aws CLI v2, botocore and the SDKs share: `~/.aws/sso/cache/<sha1>.json`
-//! holds a session's access token (the SHA-1 of the sso-session's name, or of a legacy profile's
-//! start URL), and another file there its client registration, named as botocore's
-//! `SSOTokenFetcher` names it (`cache_keys.rs`). Both are written as the aws CLI writes them (camelCase fields,
-//! times as `%Y-%m-%dT%H:%M:%SZ`), atomically and 0600; a lock beside the token (awsenv's only)
-//! makes one process at a time refresh it or sign in.
+//! holds a session's access token, and another file there its client registration, named as
+//! botocore's `SSOTokenFetcher` names them (`cache_keys.rs`). Both are written as the aws CLI
+//! writes them (camelCase fields, times as `%Y-%m-%dT%H:%M:%SZ`), atomically and 0600; a lock
+//! beside the token (awsenv's only) makes one process at a time refresh it or sign in.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
