@@ -46,6 +46,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let mut dispatched = started;
     // doctor reports a malformed AWSENV_DEBUG with everything else instead of stopping at it.
     let doctor = matches!(cli.command, cli::Command::Doctor(_));
+    #[allow(clippy::disallowed_methods, reason = "main's one read of AWSENV_DEBUG, before any command")]
     let result = config::debug().or_else(|e| if doctor { Ok(false) } else { Err(e) }).and_then(|debug| {
         error::enable_debug(cli.debug || debug);
         dispatched = std::time::Instant::now();

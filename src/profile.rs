@@ -37,6 +37,8 @@ pub struct Profiles {
     profiles: Vec<Profile>,
     /// The config file's `[sso-session NAME]` sections, in file order (IAM Identity Center).
     sso_sessions: Vec<(String, Vec<(String, String)>)>,
+    /// The config file (`AWS_CONFIG_FILE`, else `~/.aws/config`), whether it exists or not.
+    config_file: PathBuf,
 }
 
 impl Profiles {
@@ -44,7 +46,8 @@ impl Profiles {
         let mut profiles: Vec<Profile> = Vec::new();
         let mut sso_sessions: Vec<(String, Vec<(String, String)>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let files = [(settings.aws_config_file()?, true), (settings.aws_credentials_file()?, false)];
+        let config_file = settings.aws_config_file()?;
+        let files = [(config_file.clone(), true), (settings.aws_credentials_file()?, false)];
         for (path, is_config) in files {
             let Some(text) = read_optional(&path)? else {
                 continue;
@@ -85,7 +88,12 @@ impl Profiles {
                 }
             }
         }
-        Ok(Self { profiles, sso_sessions })
+        Ok(Self { profiles, sso_sessions, config_file })
+    }
+
+    /// The config file the profiles were read from, for messages.
+    pub fn config_file(&self) -> &Path {
+        &self.config_file
     }
 
     /// The settings of `[sso-session NAME]`, the last value of a repeated key last.

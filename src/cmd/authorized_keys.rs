@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::{Context, Run, print};
 use crate::aws::Aws;
 use crate::cli::AuthorizedKeys;
-use crate::config::RegionVars;
+use crate::config::Settings;
 use crate::creds::{Timestamp, human_duration, parse_human_duration};
 use crate::error::{Exit, debug, fail, one_line, silent};
 use crate::keycache::{Entry, KeyCache, OwnedKey};
@@ -51,7 +51,7 @@ impl Run for AuthorizedKeys {
                         .collect();
                     if !stale.is_empty() {
                         let budget = deadline.saturating_duration_since(Instant::now());
-                        match fetch(&map, self.profile.as_deref(), &stale, budget, now) {
+                        match fetch(&map, self.profile.as_deref(), &stale, budget, now, ctx.settings()) {
                             Ok(fetched) => {
                                 for (principal, entry) in fetched {
                                     // A login still gets the keys it just fetched.
@@ -126,10 +126,11 @@ fn fetch(
     principals: &[Principal],
     budget: Duration,
     now: Timestamp,
+    settings: &Settings,
 ) -> Result<Vec<(Principal, Entry)>> {
     let started = Instant::now();
     let region = map.setting("region").map(str::to_owned);
-    let region = RegionVars::read(region).effective().to_owned();
+    let region = settings.regions(region).effective().to_owned();
     let profile = profile.or_else(|| map.setting("profile"));
     let aws = Aws::connect_default_chain(&region, profile, budget)?;
     let groups: Vec<String> = principals

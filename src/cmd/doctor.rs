@@ -2,7 +2,6 @@ use anyhow::Result;
 
 use super::{Context, Run, print};
 use crate::cli::Doctor;
-use crate::config;
 use crate::doctor::{self, Facts, Inputs};
 use crate::error::{Exit, silent};
 use crate::shell::doctor_probe;
@@ -16,9 +15,11 @@ impl Run for Doctor {
         }
         let facts = self.from_shell.map(|shell| Facts::new(shell, &self.shell_facts));
         let running = std::env::current_exe().unwrap_or_default();
-        let on_path = config::awsenv_on_path();
+        let on_path = ctx.awsenv_on_path();
+        let vars = ctx.doctor_env();
         let inputs = Inputs {
             env: ctx.env(),
+            vars: &vars,
             now: ctx.now,
             shell: facts.as_ref(),
             running: &running,

@@ -11,7 +11,6 @@ use crate::account::parse_role_duration;
 use crate::broker::{RoleRequest, Want, min_ttl};
 use crate::cli::Exec;
 use crate::codes::Codes;
-use crate::config;
 use crate::error::{Exit, fail};
 use crate::kinds::Held;
 
@@ -27,7 +26,7 @@ impl Run for Exec {
         // Without an account, the shell's own session decides: same account, same kind.
         let current = match &self.account {
             Some(_) => None,
-            None => Some(config::current_session().ok_or_else(|| {
+            None => Some(ctx.current_session().ok_or_else(|| {
                 fail(
                     Exit::Config,
                     "no account given and none set in this shell: awsenv exec ACCOUNT -- COMMAND",

@@ -4,13 +4,12 @@ use super::{Context, Run, emit};
 use crate::broker::{Want, parse_base_duration};
 use crate::cli::Mfa;
 use crate::codes::Codes;
-use crate::config;
 use crate::error::{Exit, fail};
 use crate::kinds::Held;
 
 impl Run for Mfa {
     fn run(&self, ctx: &Context) -> Result<()> {
-        let name = self.account.clone().or_else(config::current_account).ok_or_else(|| {
+        let name = self.account.clone().or_else(|| ctx.current_account()).ok_or_else(|| {
             fail(Exit::Config, "No keys set: switch to an account first with ec2switch NAME")
         })?;
         let settings = ctx.settings();

@@ -27,13 +27,14 @@ mod update;
 mod version;
 
 use std::cell::OnceCell;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::account::Account;
 use crate::cli::{CertificateArgs, Cli, Command, Shell, SsoCommand};
-use crate::config::Settings;
+use crate::config::{self, CurrentSession, DoctorEnv, Settings, ShellState};
 use crate::creds::{Clock, Credentials, Timestamp};
 use crate::kinds::{Env, Held};
 
@@ -71,10 +72,61 @@ impl Context {
         match name {
             Some(name) => self.open(name),
             None => {
-                let (name, base) = crate::kinds::x509::Certificate::from_flags(flags)?;
+                let (name, base) = crate::kinds::x509::Certificate::from_flags(flags, self.env())?;
                 Account::from_base(name, base, self.env())
             }
         }
+    }
+}
+
+/// The shell's own variables, which commands read through their context and nothing else does
+/// (clippy.toml): a library module gets what it needs as a parameter. Each is read when asked
+/// for, so that `prompt` reads two variables and no `Settings`.
+#[allow(clippy::disallowed_methods, reason = "the command's context hands out the shell's variables")]
+impl Context {
+    /// The session awsenv set in this shell, if its keys are still the ones awsenv set.
+    pub fn current_session(&self) -> Option<CurrentSession> {
+        config::current_session()
+    }
+
+    /// The account this shell is switched to, for commands whose account may be left out.
+    pub fn current_account(&self) -> Option<String> {
+        config::current_account()
+    }
+
+    pub fn shell_state(&self) -> ShellState {
+        config::shell_state()
+    }
+
+    /// Whether the prompt segment may carry colour.
+    pub fn color(&self) -> bool {
+        config::color()
+    }
+
+    pub fn user_shell(&self) -> Option<PathBuf> {
+        config::user_shell()
+    }
+
+    pub fn zdotdir(&self) -> Option<OsString> {
+        config::zdotdir()
+    }
+
+    pub fn ssh_auth_sock(&self) -> Option<PathBuf> {
+        config::ssh_auth_sock()
+    }
+
+    /// The path the shell functions call this binary by.
+    pub fn binary_path(&self) -> Result<PathBuf> {
+        config::binary_path()
+    }
+
+    pub fn awsenv_on_path(&self) -> Option<PathBuf> {
+        config::awsenv_on_path()
+    }
+
+    /// What `doctor` checks in the environment beyond `Settings`.
+    pub fn doctor_env(&self) -> DoctorEnv {
+        DoctorEnv::read()
     }
 }
 

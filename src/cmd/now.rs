@@ -1,7 +1,6 @@
 use anyhow::Result;
 
 use super::{Context, Run, print};
-use crate::config;
 use crate::creds::{Timestamp, human_duration};
 use crate::error::{Exit, silent};
 
@@ -10,7 +9,7 @@ pub struct Now;
 
 impl Run for Now {
     fn run(&self, ctx: &Context) -> Result<()> {
-        let state = config::shell_state();
+        let state = ctx.shell_state();
         let Some(label) = state.label else {
             eprintln!("No keys set");
             return Err(silent(Exit::Config));

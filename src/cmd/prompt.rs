@@ -2,7 +2,7 @@ use anyhow::Result;
 
 use super::{Context, Run, print};
 use crate::cli::{Prompt, Shell};
-use crate::config::{self, CurrentSession};
+use crate::config::CurrentSession;
 use crate::creds::{Timestamp, prompt_lifetime};
 use crate::kinds::Held;
 use crate::shared::{ALERT_BELOW, ALERT_COLOR, WARN_BELOW, WARN_COLOR};
@@ -11,7 +11,7 @@ use crate::shared::{ALERT_BELOW, ALERT_COLOR, WARN_BELOW, WARN_COLOR};
 /// starship's `custom` module. bash and zsh compute the same segment in shell code, with no process.
 impl Run for Prompt {
     fn run(&self, ctx: &Context) -> Result<()> {
-        let Some(current) = config::current_session() else {
+        let Some(current) = ctx.current_session() else {
             return Ok(());
         };
         let label = label(&current);
@@ -19,7 +19,7 @@ impl Run for Prompt {
             expires: current.expires.map(Timestamp),
             renewable: current.renewable.map(Timestamp).is_some_and(|until| until > ctx.now),
         };
-        let segment = segment(&label, &lifetime, ctx.now, config::color(), self.shell);
+        let segment = segment(&label, &lifetime, ctx.now, ctx.color(), self.shell);
         print(segment.as_bytes())
     }
 }

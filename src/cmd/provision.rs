@@ -6,7 +6,6 @@ use anyhow::Result;
 use super::{Context, Run};
 use crate::aws::Aws;
 use crate::cli::ProvisionMfa;
-use crate::config;
 use crate::creds::Secret;
 use crate::error::{Exit, fail, one_line};
 use crate::kinds::keys::iam_user_of;
@@ -18,7 +17,7 @@ const ISSUER: &str = "Amazon Web Services";
 
 impl Run for ProvisionMfa {
     fn run(&self, ctx: &Context) -> Result<()> {
-        let name = self.account.clone().or_else(config::current_account).ok_or_else(|| {
+        let name = self.account.clone().or_else(|| ctx.current_account()).ok_or_else(|| {
             fail(Exit::Config, "No keys set: name the account, awsenv provision-mfa ACCOUNT")
         })?;
         let account = ctx.open(&name)?;

@@ -18,8 +18,12 @@ struct CertificateData {
 }
 
 impl Run for ReadCertificateData {
-    fn run(&self, _ctx: &Context) -> Result<()> {
-        match read_certificates(&self.certificate, self.pkcs11_lib.as_deref())? {
+    fn run(&self, ctx: &Context) -> Result<()> {
+        match read_certificates(
+            &self.certificate,
+            self.pkcs11_lib.as_deref(),
+            ctx.settings().certificates().pkcs11_module.clone(),
+        )? {
             CertificateListing::File(cert) => {
                 let kind = cert.public_key.kind();
                 let data = CertificateData {

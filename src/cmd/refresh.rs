@@ -3,13 +3,12 @@ use anyhow::Result;
 use super::{Context, Run, print};
 use crate::cli::Refresh;
 use crate::codes::Codes;
-use crate::config;
 use crate::error::{Exit, fail};
 use crate::kinds::Held;
 
 impl Run for Refresh {
     fn run(&self, ctx: &Context) -> Result<()> {
-        let current = config::current_session().ok_or_else(|| {
+        let current = ctx.current_session().ok_or_else(|| {
             fail(Exit::Config, "nothing to renew: the credentials in this shell were not set by awsenv")
         })?;
         let account = ctx.open(&current.account)?;

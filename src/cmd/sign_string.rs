@@ -9,12 +9,14 @@ const TEST_MESSAGE: &[u8] = b"AWS Roles Anywhere Credential Helper Signing Test1
 
 impl Run for SignString {
     fn run(&self, ctx: &Context) -> Result<()> {
+        let env = ctx.settings().certificates();
         let spec = KeySpec {
             certificate: self.certificate.as_deref(),
             private_key: self.private_key.as_deref(),
             intermediates: None,
             pkcs11_lib: self.key.pkcs11_lib.as_deref(),
-            secrets: Secrets::new(self.key.pkcs8_password.clone(), self.key.reuse_pin),
+            pkcs11_module: env.pkcs11_module.clone(),
+            secrets: Secrets::new(self.key.pkcs8_password.clone(), self.key.reuse_pin, env),
         };
         let key = load_signer(spec, ctx.now)?;
         let digest = match self.digest {

@@ -13,7 +13,6 @@ use crate::aws::identity_url::{StsEndpoint, presigned_caller_identity_url};
 use crate::aws::{Aws, Connection};
 use crate::cli::{CertOutput, SshCert};
 use crate::codes::Codes;
-use crate::config;
 use crate::creds::{Credentials, Timestamp, parse_human_duration};
 use crate::error::{Exit, fail};
 use crate::files::write_atomic;
@@ -51,7 +50,7 @@ impl Run for SshCert {
             // As a ProxyCommand, stdout is the SSH connection itself.
             return Err(fail(Exit::Usage, "--proxy-config takes --output agent or file, not stdout"));
         }
-        let private_path = self.private_key_path()?;
+        let private_path = self.private_key_path(ctx)?;
         let public_path =
             self.ssh_public_key_filename.clone().unwrap_or_else(|| with_suffix(&private_path, ".pub"));
         let public_text = std::fs::read_to_string(&public_path)
@@ -77,7 +76,7 @@ impl Run for SshCert {
         if let Some(target) = &target
             && self.output == CertOutput::Agent
         {
-            let mut agent = Agent::connect(config::ssh_auth_sock().as_deref())?;
+            let mut agent = Agent::connect(ctx.ssh_auth_sock().as_deref())?;
             let now = ctx.now.0 as u64;
             if agent
                 .certificate_valid_before(public_key.key_data())?
@@ -129,7 +128,7 @@ impl Run for SshCert {
                     .as_ref()
                     .ok_or_else(|| fail(Exit::Failure, "the private key was not read"))?;
                 let lifetime = u32::try_from(lifetime).unwrap_or(u32::MAX);
-                Agent::connect(config::ssh_auth_sock().as_deref())?.add_certificate(
+                Agent::connect(ctx.ssh_auth_sock().as_deref())?.add_certificate(
                     key,
                     certificate,
                     lifetime,
@@ -146,11 +145,11 @@ impl Run for SshCert {
 
 impl SshCert {
     /// `--ssh-private-key-filename`, else the first default key that exists, ed25519 first.
-    fn private_key_path(&self) -> Result<PathBuf> {
+    fn private_key_path(&self, ctx: &Context) -> Result<PathBuf> {
         if let Some(path) = &self.ssh_private_key_filename {
             return Ok(path.clone());
         }
-        let ssh_dir = config::home_dir()?.join(".ssh");
+        let ssh_dir = ctx.settings().home_dir()?.join(".ssh");
         ["id_ed25519", "id_ecdsa", "id_rsa"]
             .iter()
             .map(|name| ssh_dir.join(name))
@@ -174,7 +173,7 @@ fn caller_credentials(
     role: Option<&str>,
     ctx: &Context,
 ) -> Result<(Credentials, Option<String>)> {
-    let name = account.map(str::to_owned).or_else(config::current_account).ok_or_else(|| {
+    let name = account.map(str::to_owned).or_else(|| ctx.current_account()).ok_or_else(|| {
         fail(Exit::Config, "no account given and none set in this shell: use --account NAME")
     })?;
     let account = ctx.open(&name)?;

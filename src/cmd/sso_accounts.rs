@@ -10,7 +10,7 @@ use crate::sso::{SsoSession, assignments};
 impl Run for SsoAccounts {
     fn run(&self, ctx: &Context) -> Result<()> {
         let session = SsoSession::find(&Profiles::load(ctx.settings())?, self.session.as_deref())?;
-        let accounts = assignments(&session, self.refresh, ctx.now, ctx.clock)?;
+        let accounts = assignments(ctx.settings(), &session, self.refresh, ctx.now, ctx.clock)?;
         let label = session.label.as_str();
         let rows: Vec<(String, String)> = accounts
             .iter()

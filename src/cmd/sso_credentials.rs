@@ -25,7 +25,7 @@ impl Run for SsoCredentials {
                 }
             },
         };
-        let creds = role_credentials(&role, !self.no_sign_in, ctx.now, ctx.clock)?;
+        let creds = role_credentials(ctx.settings(), &role, !self.no_sign_in, ctx.now, ctx.clock)?;
         let token = creds
             .session_token
             .as_ref()

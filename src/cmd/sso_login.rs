@@ -13,8 +13,8 @@ impl Run for SsoLogin {
         let session = SsoSession::find(&Profiles::load(ctx.settings())?, self.session.as_deref())?;
         let access =
             Access { sign_in: true, force: self.force, device_code: self.device_code, rejected: None };
-        let (token, obtained) = ensure_token(&session, &access, ctx.now, ctx.clock)?;
-        let renewable = token_status(&session)?
+        let (token, obtained) = ensure_token(ctx.settings(), &session, &access, ctx.now, ctx.clock)?;
+        let renewable = token_status(ctx.settings(), &session)?
             .and_then(|status| status.refreshable_until)
             .map(|until| format!("; renewed without a browser until {} at most", until.human_utc()))
             .unwrap_or_default();

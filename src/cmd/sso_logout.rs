@@ -9,7 +9,7 @@ use crate::sso::{SsoSession, logout};
 impl Run for SsoLogout {
     fn run(&self, ctx: &Context) -> Result<()> {
         let session = SsoSession::find(&Profiles::load(ctx.settings())?, self.session.as_deref())?;
-        if logout(&session, ctx.clock)? {
+        if logout(ctx.settings(), &session, ctx.clock)? {
             eprintln!("awsenv: signed out of {}", session.label);
         } else {
             eprintln!("awsenv: not signed in to {}; nothing to do", session.label);

@@ -11,7 +11,6 @@ use anyhow::{Context as _, Result};
 use super::{Context, Run};
 use crate::cli::{Shell, ShellCmd};
 use crate::codes::Codes;
-use crate::config;
 use crate::error::{Exit, fail};
 use crate::files::{self, write_atomic};
 use crate::kinds::Held;
@@ -21,7 +20,7 @@ use crate::shell::quote;
 /// `aws-session shell` did; the user's own rc files are read first.
 impl Run for ShellCmd {
     fn run(&self, ctx: &Context) -> Result<()> {
-        let shell_path = config::user_shell().unwrap_or_else(|| "/bin/bash".into());
+        let shell_path = ctx.user_shell().unwrap_or_else(|| "/bin/bash".into());
         let mut command = Command::new(&shell_path);
         match &self.account {
             Some(name) => {
@@ -48,7 +47,7 @@ impl Run for ShellCmd {
             None => {}
         }
 
-        let bin = config::binary_path()?;
+        let bin = ctx.binary_path()?;
         let bin = bin.as_os_str().as_bytes();
         let shell_name = shell_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         // The bash rc pipe must stay open until exec, which hands it to bash.
@@ -67,7 +66,7 @@ impl Run for ShellCmd {
                 files::create_private_dir(&dir)?;
                 files::check_private_dir(&dir, "directory")?;
                 write_zsh_files(&dir, bin)?;
-                let real = config::zdotdir().unwrap_or_default();
+                let real = ctx.zdotdir().unwrap_or_default();
                 command.env("AWSENV_ZDOTDIR", real).env("ZDOTDIR", &dir).arg("-i");
                 None
             }

@@ -15,7 +15,7 @@ pub fn awsenv_on_path() -> Option<PathBuf> {
 /// The STS endpoint the environment names, as the SDK reads it: the variable's name and its value
 /// (`AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`); none when
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
-pub fn sts_endpoint() -> Option<(&'static str, String)> {
+fn sts_endpoint() -> Option<(&'static str, String)> {
     if var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").as_deref().and_then(parse_flag) == Some(true) {
         return None;
     }
@@ -24,7 +24,7 @@ pub fn sts_endpoint() -> Option<(&'static str, String)> {
 
 /// The proxy rules of `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case), read
 /// by the same code the SDK's HTTP client reads them with.
-pub fn proxy_rules() -> hyper_util::client::proxy::matcher::Matcher {
+fn proxy_rules() -> hyper_util::client::proxy::matcher::Matcher {
     hyper_util::client::proxy::matcher::Matcher::from_env()
 }
 
@@ -46,6 +46,10 @@ pub struct DoctorEnv {
     pub default_profile: Option<String>,
     /// Names of other tools' variables that are set (aws-vault's, awsume's, Granted's, ...).
     pub foreign: Vec<String>,
+    /// The variable that names the STS endpoint, and its value.
+    pub sts_endpoint: Option<(&'static str, String)>,
+    /// The proxy rules the SDK's HTTP client would follow.
+    pub proxies: hyper_util::client::proxy::matcher::Matcher,
 }
 
 impl DoctorEnv {
@@ -75,6 +79,8 @@ impl DoctorEnv {
             profile: var("AWS_PROFILE"),
             default_profile: var("AWS_DEFAULT_PROFILE"),
             foreign,
+            sts_endpoint: sts_endpoint(),
+            proxies: proxy_rules(),
         }
     }
 }

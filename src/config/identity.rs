@@ -8,41 +8,68 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::settings::Deferred;
 use super::{flag, seconds, var, var_os};
+use crate::creds::Secret;
 
-/// The passphrase of an encrypted PKCS#8 private key, for certificate accounts and the
-/// aws_signing_helper flags (which otherwise take `--pkcs8-password`, visible in ps).
-pub fn pkcs8_password() -> Option<crate::creds::Secret> {
-    var_os("AWSENV_PKCS8_PASSWORD").map(|value| crate::creds::Secret::new(value.into_encoded_bytes()))
+/// What certificate accounts and the aws_signing_helper flags take from the environment (a
+/// passphrase, a PIN, a module, an endpoint), read once when the first of them needs it. Its
+/// `Debug` shows no secret (`Secret` is redacted).
+#[derive(Clone, Debug, Default)]
+pub struct CertificateEnv {
+    /// `AWSENV_PKCS8_PASSWORD`: the passphrase of an encrypted PKCS#8 private key (the flags'
+    /// `--pkcs8-password` is visible in ps).
+    pub pkcs8_password: Option<Secret>,
+    /// `AWSENV_PKCS11_PIN`: the user PIN of a PKCS#11 token, when the key's URI has no
+    /// pin-value or pin-source.
+    pub pkcs11_pin: Option<Secret>,
+    /// `PKCS11_MODULE_PATH`, the PKCS#11 module aws_signing_helper documents.
+    pub pkcs11_module: Option<PathBuf>,
+    rolesanywhere_endpoint: Deferred<Option<String>>,
 }
 
-/// The user PIN of a PKCS#11 token, when the key's URI has no pin-value or pin-source.
-pub fn pkcs11_pin() -> Option<crate::creds::Secret> {
-    var_os("AWSENV_PKCS11_PIN").map(|value| crate::creds::Secret::new(value.into_encoded_bytes()))
+impl CertificateEnv {
+    pub(super) fn read() -> Self {
+        let secret = |name: &str| var_os(name).map(|value| Secret::new(value.into_encoded_bytes()));
+        Self {
+            pkcs8_password: secret("AWSENV_PKCS8_PASSWORD"),
+            pkcs11_pin: secret("AWSENV_PKCS11_PIN"),
+            pkcs11_module: var_os("PKCS11_MODULE_PATH").map(PathBuf::from),
+            rolesanywhere_endpoint: Deferred::of(rolesanywhere_endpoint()),
+        }
+    }
+
+    /// The IAM Roles Anywhere endpoint the SDK's rules would take from the environment:
+    /// `AWS_ENDPOINT_URL_ROLESANYWHERE`, else `AWS_ENDPOINT_URL`, unless
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
+    pub fn rolesanywhere_endpoint(&self) -> Result<Option<String>> {
+        self.rolesanywhere_endpoint.get()
+    }
+
+    /// Only the endpoint, for tests of certificate accounts.
+    #[cfg(test)]
+    pub fn with_endpoint(endpoint: Option<&str>) -> Self {
+        let endpoint = Deferred::of(Ok(endpoint.map(str::to_owned)));
+        Self { rolesanywhere_endpoint: endpoint, ..Self::default() }
+    }
 }
 
-/// The PKCS#11 module aws_signing_helper documents: `PKCS11_MODULE_PATH`.
-pub fn pkcs11_module() -> Option<PathBuf> {
-    var_os("PKCS11_MODULE_PATH").map(PathBuf::from)
-}
-
-/// The IAM Roles Anywhere endpoint the SDK's rules would take from the environment:
-/// `AWS_ENDPOINT_URL_ROLESANYWHERE`, else `AWS_ENDPOINT_URL`, unless
-/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
-pub fn rolesanywhere_endpoint() -> Result<Option<String>> {
+fn rolesanywhere_endpoint() -> Result<Option<String>> {
     if flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.unwrap_or(false) {
         return Ok(None);
     }
     Ok(var("AWS_ENDPOINT_URL_ROLESANYWHERE").or_else(|| var("AWS_ENDPOINT_URL")))
 }
+
 /// How long an IAM Identity Center sign-in waits for the browser or the device approval:
 /// `AWSENV_SSO_TIMEOUT` seconds (1 to 3600), default 600 (the aws CLI's limit too).
-pub fn sso_timeout() -> Result<Duration> {
+pub(super) fn sso_timeout() -> Result<Duration> {
     let seconds = seconds("AWSENV_SSO_TIMEOUT", 1..=3600)?.unwrap_or(600);
     Ok(Duration::from_secs(seconds.unsigned_abs()))
 }
 
 /// What says whether a browser on this machine could reach a loopback listener of awsenv's.
+#[derive(Clone, Default)]
 pub struct Desktop {
     /// `BROWSER`: the user's browser command(s), `:`-separated, as Python and xdg-utils read it.
     pub browser: Option<String>,
@@ -54,7 +81,7 @@ pub struct Desktop {
     pub container: bool,
 }
 
-pub fn desktop() -> Desktop {
+pub(super) fn desktop() -> Desktop {
     Desktop {
         browser: var("BROWSER"),
         display: var_os("DISPLAY").is_some() || var_os("WAYLAND_DISPLAY").is_some(),

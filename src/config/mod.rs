@@ -1,6 +1,8 @@
-//! The one place that reads the process environment. Everything else receives these values as
-//! parameters. An empty variable counts as unset; a malformed one is an error naming it (exit 2),
-//! never a panic: every number is parsed with its bounds.
+//! The one place that reads the process environment. Library modules receive these values as
+//! parameters, most through `Settings` (read once with the command's context); the readers of
+//! the shell's own variables that commands use are reached through `cmd::Context` only
+//! (clippy.toml), the rest are private here. An empty variable counts as unset; a malformed one
+//! is an error naming it (exit 2), never a panic: every number is parsed with its bounds.
 
 #![allow(clippy::disallowed_methods, reason = "the one module that reads the environment")]
 
@@ -35,7 +37,7 @@ fn var_os(name: &str) -> Option<OsString> {
     env::var_os(name).filter(|value| !value.is_empty())
 }
 
-pub fn home_dir() -> Result<PathBuf> {
+fn home_dir() -> Result<PathBuf> {
     match var_os("HOME") {
         Some(home) => Ok(PathBuf::from(home)),
         None => bail!("HOME is not set, so the store ~/aws-creds cannot be found (set AWSENV_DIR)"),
@@ -43,7 +45,7 @@ pub fn home_dir() -> Result<PathBuf> {
 }
 
 /// The credential store: `AWSENV_DIR`, else `~/aws-creds`.
-pub fn store_dir() -> Result<PathBuf> {
+fn store_dir() -> Result<PathBuf> {
     match var_os("AWSENV_DIR") {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => Ok(home_dir()?.join("aws-creds")),
@@ -51,19 +53,19 @@ pub fn store_dir() -> Result<PathBuf> {
 }
 
 /// IAM user name used when the store has no `NAME.user` file.
-pub fn login_user() -> Option<String> {
+fn login_user() -> Option<String> {
     var("USER").or_else(|| var("LOGNAME"))
 }
 
 /// An MFA code handed over by the environment (the shell functions pass it this way so that it
 /// never appears in a process's argv).
-pub fn mfa_code() -> Option<String> {
+fn mfa_code() -> Option<String> {
     var("AWSENV_MFA_CODE").or_else(|| var("AWS_SESSION_MFA_CODE"))
 }
 
 /// A command that prints an MFA code (`ykman oath accounts code -s aws`, a password manager's
 /// `otp` command), for accounts without one of their own.
-pub fn mfa_command() -> Option<String> {
+fn mfa_command() -> Option<String> {
     var("AWSENV_MFA_COMMAND")
 }
 
@@ -115,25 +117,25 @@ pub fn debug() -> Result<bool> {
 }
 
 /// The account file named by `AWSENV_CONFIG`, for commands without `--config`.
-pub fn account_file() -> Option<PathBuf> {
+fn account_file() -> Option<PathBuf> {
     var_os("AWSENV_CONFIG").map(PathBuf::from)
 }
 
 /// How long an MFA command may take: `AWSENV_MFA_COMMAND_TIMEOUT` seconds (1 to 3600), default 30.
-pub fn mfa_command_timeout() -> Result<Duration> {
+fn mfa_command_timeout() -> Result<Duration> {
     let seconds = seconds("AWSENV_MFA_COMMAND_TIMEOUT", 1..=3600)?.unwrap_or(30);
     Ok(Duration::from_secs(seconds.unsigned_abs()))
 }
 
 /// The MFA session lifetime asked for in the environment (`AWSENV_DURATION`, or aws-session's
 /// `AWS_SESSION_DURATION`), for commands without `--duration`.
-pub fn duration_env() -> Option<String> {
+fn duration_env() -> Option<String> {
     var("AWSENV_DURATION").or_else(|| var("AWS_SESSION_DURATION"))
 }
 
 /// Seconds before expiry at which the aws wrapper renews: `AWSENV_REFRESH_WINDOW`, default 600
 /// (`shared::REFRESH_WINDOW`).
-pub fn refresh_window() -> Result<i64> {
+fn refresh_window() -> Result<i64> {
     // Longer than any session is allowed: the wrapper caps it at half the session.
     Ok(seconds("AWSENV_REFRESH_WINDOW", 0..=crate::creds::MAX_DURATION)?
         .unwrap_or(crate::shared::REFRESH_WINDOW))
@@ -223,10 +225,6 @@ pub struct RegionVars {
 }
 
 impl RegionVars {
-    pub fn read(fallback: Option<String>) -> Self {
-        Self { region: var("AWS_REGION"), default_region: var("AWS_DEFAULT_REGION"), fallback }
-    }
-
     /// The region an AWS call goes to, in the SDK's order of precedence.
     pub fn effective(&self) -> &str {
         let set = self.region.as_deref().or(self.default_region.as_deref());
@@ -236,7 +234,7 @@ impl RegionVars {
 
 /// Limit on one whole AWS operation, retries included: `AWSENV_TIMEOUT` seconds (a fraction
 /// allowed), more than 0 and at most 3600, default 30.
-pub fn aws_timeout() -> Result<Duration> {
+fn aws_timeout() -> Result<Duration> {
     let Some(raw) = var("AWSENV_TIMEOUT") else {
         return Ok(Duration::from_secs(30));
     };
@@ -254,7 +252,7 @@ pub fn aws_timeout() -> Result<Duration> {
 }
 
 /// The aws CLI's config file: `AWS_CONFIG_FILE`, else `~/.aws/config`.
-pub fn aws_config_file() -> Result<PathBuf> {
+fn aws_config_file() -> Result<PathBuf> {
     match var_os("AWS_CONFIG_FILE") {
         Some(path) => Ok(PathBuf::from(path)),
         None => Ok(home_dir()?.join(".aws").join("config")),
@@ -262,7 +260,7 @@ pub fn aws_config_file() -> Result<PathBuf> {
 }
 
 /// The aws CLI's credentials file: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
-pub fn aws_credentials_file() -> Result<PathBuf> {
+fn aws_credentials_file() -> Result<PathBuf> {
     match var_os("AWS_SHARED_CREDENTIALS_FILE") {
         Some(path) => Ok(PathBuf::from(path)),
         None => Ok(home_dir()?.join(".aws").join("credentials")),
@@ -270,7 +268,7 @@ pub fn aws_credentials_file() -> Result<PathBuf> {
 }
 
 /// A PEM file of extra trusted certificates for AWS calls, as the aws CLI reads it.
-pub fn ca_bundle() -> Option<PathBuf> {
+fn ca_bundle() -> Option<PathBuf> {
     var_os("AWS_CA_BUNDLE").map(PathBuf::from)
 }
 

@@ -1,6 +1,7 @@
 //! `Settings`: what sessions depend on in the environment, read once and handed down.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,16 +11,49 @@ use crate::error::{Exit, fail};
 
 /// A setting read from the environment whose error is kept until a command needs the value: a
 /// malformed `AWSENV_TIMEOUT` must not break `ec2switch` to a cached session.
-#[derive(Clone)]
-struct Deferred<T>(Result<T, (Exit, String)>);
+#[derive(Clone, Debug)]
+pub(super) struct Deferred<T>(Result<T, (Exit, String)>);
 
 impl<T: Clone> Deferred<T> {
-    fn of(result: Result<T>) -> Self {
+    pub(super) fn of(result: Result<T>) -> Self {
         Self(result.map_err(|e| (crate::error::exit_of(&e), crate::error::one_line(&e))))
     }
 
-    fn get(&self) -> Result<T> {
+    pub(super) fn get(&self) -> Result<T> {
         self.0.clone().map_err(|(exit, message)| fail(exit, message))
+    }
+}
+
+impl<T: Default> Default for Deferred<T> {
+    fn default() -> Self {
+        Self(Ok(T::default()))
+    }
+}
+
+/// A setting only some commands need (a sign-in, a certificate), read from the environment when
+/// first asked for: `switch` and `credential-process` from the cache never pay for it.
+#[derive(Clone)]
+struct Lazy<T> {
+    value: OnceLock<T>,
+    read: fn() -> T,
+}
+
+impl<T> Lazy<T> {
+    fn new(read: fn() -> T) -> Self {
+        Self { value: OnceLock::new(), read }
+    }
+
+    fn get(&self) -> &T {
+        self.value.get_or_init(self.read)
+    }
+
+    /// Already read, for tests, which never look at the environment.
+    #[cfg(test)]
+    fn ready(value: T) -> Self {
+        fn never<T>() -> T {
+            unreachable!("a ready setting is never read")
+        }
+        Self { value: OnceLock::from(value), read: never::<T> }
     }
 }
 
@@ -43,6 +77,10 @@ pub struct Settings {
     pub ca_bundle: Option<PathBuf>,
     region: Option<String>,
     default_region: Option<String>,
+    home_dir: Lazy<Deferred<PathBuf>>,
+    sso_timeout: Lazy<Deferred<Duration>>,
+    desktop: Lazy<Desktop>,
+    certificates: Lazy<CertificateEnv>,
 }
 
 impl Settings {
@@ -62,6 +100,10 @@ impl Settings {
             ca_bundle: ca_bundle(),
             region: var("AWS_REGION"),
             default_region: var("AWS_DEFAULT_REGION"),
+            home_dir: Lazy::new(|| Deferred::of(home_dir())),
+            sso_timeout: Lazy::new(|| Deferred::of(sso_timeout())),
+            desktop: Lazy::new(desktop),
+            certificates: Lazy::new(CertificateEnv::read),
         }
     }
 
@@ -104,6 +146,10 @@ impl Settings {
             ca_bundle: None,
             region: None,
             default_region: None,
+            home_dir: Lazy::ready(Deferred(Ok(store_dir.to_owned()))),
+            sso_timeout: Lazy::ready(Deferred(Ok(Duration::from_secs(1)))),
+            desktop: Lazy::ready(Desktop::default()),
+            certificates: Lazy::ready(CertificateEnv::default()),
         }
     }
 
@@ -130,5 +176,25 @@ impl Settings {
     /// The shell's region variables, with `fallback` (a profile's region) for when it has none.
     pub fn regions(&self, fallback: Option<String>) -> RegionVars {
         RegionVars { region: self.region.clone(), default_region: self.default_region.clone(), fallback }
+    }
+
+    /// `HOME`: where the aws CLI keeps its SSO token cache, and what `~/` means in a store file.
+    pub fn home_dir(&self) -> Result<PathBuf> {
+        self.home_dir.get().get()
+    }
+
+    /// How long an IAM Identity Center sign-in may wait for its approval.
+    pub fn sso_timeout(&self) -> Result<Duration> {
+        self.sso_timeout.get().get()
+    }
+
+    /// Whether a browser on this machine could reach a loopback listener of awsenv's.
+    pub fn desktop(&self) -> &Desktop {
+        self.desktop.get()
+    }
+
+    /// What certificate accounts take from the environment.
+    pub fn certificates(&self) -> &CertificateEnv {
+        self.certificates.get()
     }
 }

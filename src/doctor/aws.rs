@@ -11,7 +11,7 @@ use time::macros::format_description;
 use super::report::{Section, Status};
 use crate::aws::Connection;
 use crate::aws::probe::{self, Answer, Step, Target, seconds};
-use crate::config::{self, Settings};
+use crate::config::{DoctorEnv, Settings};
 use crate::creds::{Clock, Timestamp, human_duration};
 
 /// Skew beyond which the clock is worth a warning, and beyond which STS refuses signatures.
@@ -22,15 +22,21 @@ const FIX_CLOCK: &str = "sync the clock: sudo timedatectl set-ntp true (or chron
 
 /// The STS endpoint the SDK is configured with, and where it comes from: the variable that holds
 /// it, else the aws CLI's config file (a profile's `endpoint_url` or `services` section).
-fn configured_endpoint(settings: &Settings, region: &str, timeout: Duration) -> Option<(String, String)> {
+fn configured_endpoint(
+    settings: &Settings,
+    vars: &DoctorEnv,
+    region: &str,
+    timeout: Duration,
+) -> Option<(String, String)> {
     let connection = Connection { region: region.to_owned(), timeout, ca_bundle: None };
+    let from_env = vars.sts_endpoint.as_ref().map(|(name, url)| ((*name).to_owned(), url.clone()));
     let url = match probe::configured_sts_endpoint(&connection) {
         Ok(url) => url,
         // The SDK could not even read its config: report what the environment says.
-        Err(_) => return config::sts_endpoint().map(|(name, url)| (name.to_owned(), url)),
+        Err(_) => return from_env,
     }?;
-    let source = match config::sts_endpoint() {
-        Some((name, from_env)) if from_env == url => name.to_owned(),
+    let source = match from_env {
+        Some((name, from_env)) if from_env == url => name,
         _ => match settings.aws_config_file() {
             Ok(file) => format!("endpoint_url in {}", file.display()),
             Err(_) => "endpoint_url in the aws CLI's config file".to_owned(),
@@ -39,12 +45,12 @@ fn configured_endpoint(settings: &Settings, region: &str, timeout: Duration) -> 
     Some((source, url))
 }
 
-pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: bool) {
+pub fn check(section: &mut Section, settings: &Settings, vars: &DoctorEnv, clock: Clock, offline: bool) {
     let ca_bundle = ca_bundle(section, settings);
     // A refused AWSENV_TIMEOUT is reported with the environment; the probe keeps the default.
     let timeout = settings.timeout().unwrap_or(Duration::from_secs(30));
     let regions = settings.regions(None);
-    let configured = configured_endpoint(settings, regions.effective(), timeout);
+    let configured = configured_endpoint(settings, vars, regions.effective(), timeout);
     if offline {
         let endpoint = configured.as_ref().map_or("the region's default", |(name, _)| name.as_str());
         section.skip(
@@ -57,13 +63,12 @@ pub fn check(section: &mut Section, settings: &Settings, clock: Clock, offline: 
         );
         return;
     }
-    let proxies = config::proxy_rules();
     let target = Target {
         region: regions.effective(),
         configured: configured.as_ref().map(|(_, url)| url.as_str()),
         timeout,
         ca_bundle,
-        proxies: &proxies,
+        proxies: &vars.proxies,
         clock,
     };
     let probe = probe::run(&target);

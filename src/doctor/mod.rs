@@ -19,9 +19,11 @@ use crate::config::DoctorEnv;
 use crate::creds::Timestamp;
 use crate::kinds::Env;
 
-/// What the checks look at besides the environment.
+/// What the checks look at.
 pub struct Inputs<'a> {
     pub env: &'a Env,
+    /// The environment beyond `Settings`.
+    pub vars: &'a DoctorEnv,
     pub now: Timestamp,
     /// What the shell function saw, when doctor ran through it.
     pub shell: Option<&'a Facts>,
@@ -36,8 +38,8 @@ pub fn examine(inputs: &Inputs) -> Report {
     shell::check(&mut report.section("shell"), inputs.shell, inputs.running, inputs.on_path);
     let accounts = store::check(&mut report.section("store"), inputs.env);
     cache::check(&mut report.section("cache"), inputs.env, &accounts, inputs.now);
-    let vars = DoctorEnv::read();
-    environment::check(&mut report.section("environment"), &inputs.env.settings, &vars, inputs.now);
-    aws::check(&mut report.section("aws"), &inputs.env.settings, inputs.env.clock, inputs.offline);
+    let (settings, vars) = (&inputs.env.settings, inputs.vars);
+    environment::check(&mut report.section("environment"), settings, vars, inputs.now);
+    aws::check(&mut report.section("aws"), settings, vars, inputs.env.clock, inputs.offline);
     report
 }

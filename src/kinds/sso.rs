@@ -78,14 +78,15 @@ impl Base for SsoAccount {
         // `update` and `credential_process` use the cached or refreshed token, or fail saying so.
         let interactive = request.codes.may_ask();
         let clock = request.env.clock;
-        let credentials = crate::sso::role_credentials(&self.role, interactive, clock.now(), clock)?;
+        let credentials =
+            crate::sso::role_credentials(&request.env.settings, &self.role, interactive, clock.now(), clock)?;
         Ok(Issued { credentials, made_with: Some(self.role.name()) })
     }
 
     fn renewable_until(&self, env: &Env) -> Option<Timestamp> {
         // The access token while it lasts, then its refresh token while the client registration
         // lasts (the service may end the sign-in sooner; the mark is awsenv's best knowledge).
-        let status = crate::sso::token_status(&self.role.session).ok()??;
+        let status = crate::sso::token_status(&env.settings, &self.role.session).ok()??;
         let now = env.clock.now();
         let until = status.refreshable_until.map_or(status.expires, |refresh| refresh.max(status.expires));
         (until > now).then_some(until)

@@ -42,19 +42,19 @@ impl Certificate {
 
     /// The account aws_signing_helper's flags describe, named after what it is (its
     /// fingerprint), so that every caller with the same flags shares one cached session.
-    pub fn from_flags(flags: &CertificateArgs) -> Result<(String, Boxed)> {
-        let account = Self::new(CertificateSource::from_flags(flags)?)?;
+    pub fn from_flags(flags: &CertificateArgs, env: &Env) -> Result<(String, Boxed)> {
+        let account = Self::new(CertificateSource::from_flags(flags, &env.settings)?)?;
         let fingerprint = account.source.fingerprint()?;
         Ok((format!("x509-{}", &fingerprint[..fingerprint.len().min(16)]), Box::new(account)))
     }
 }
 
-fn from_store(store: &Store, name: &str, _env: &Env) -> Result<Option<Named>> {
+fn from_store(store: &Store, name: &str, env: &Env) -> Result<Option<Named>> {
     let Some(name) = store.find_with(name, STORE_SUFFIX)? else {
         return Ok(None);
     };
     let path = store.dir().join(format!("{name}.{STORE_SUFFIX}"));
-    let account = Certificate::new(CertificateSource::from_store_file(&path)?)
+    let account = Certificate::new(CertificateSource::from_store_file(&path, &env.settings)?)
         .map_err(|e| e.context(format!("certificate account {}", path.display())))?;
     Ok(Some((name, Box::new(account))))
 }
@@ -76,7 +76,7 @@ fn from_profile(
     profile: &Profile,
     _user: Option<&Profile>,
     _profiles: &Profiles,
-    _env: &Env,
+    env: &Env,
 ) -> Result<Option<Boxed>> {
     let Some(line) = profile.get("credential_process") else {
         return Ok(None);
@@ -100,7 +100,7 @@ fn from_profile(
         .ok()
         .filter(|line| line.account.is_none())
         .ok_or_else(|| bad("has flags awsenv cannot read".to_owned()))?;
-    let account = Certificate::new(CertificateSource::from_flags(&parsed.certificate)?)
+    let account = Certificate::new(CertificateSource::from_flags(&parsed.certificate, &env.settings)?)
         .map_err(|e| e.context(format!("profile {}", profile.name)))?;
     Ok(Some(Box::new(account)))
 }

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::cache_keys::sha1_hex;
 use super::config::SsoSession;
 use super::{Access, connection, ensure_token, login_hint, tokens};
 use crate::aws::sso::{Portal, PortalError};
+use crate::config::Settings;
 use crate::creds::{Clock, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, limit};
@@ -38,12 +40,12 @@ struct Listing {
 /// The extension of the plain list of names beside each listing.
 const NAMES_EXTENSION: &str = "names";
 
-fn path(session: &SsoSession) -> Result<PathBuf> {
+fn path(settings: &Settings, session: &SsoSession) -> Result<PathBuf> {
     // awsenv's own files beside the session cache, private like it.
-    let dir = crate::config::store_dir()?.join(".awsenv").join("sso");
+    let dir = settings.store_dir()?.join(".awsenv").join("sso");
     files::create_private_dir(&dir)?;
     files::check_private_dir(&dir, "directory")?;
-    Ok(dir.join(format!("accounts-{}.json", tokens::sha1_hex(&session.start_url))))
+    Ok(dir.join(format!("accounts-{}.json", sha1_hex(&session.start_url))))
 }
 
 /// The names of `listing`'s roles, one per line, for completion (which reads them with no
@@ -85,8 +87,8 @@ pub fn known_names(store_dir: &std::path::Path) -> Result<Vec<(String, PathBuf)>
     Ok(names)
 }
 
-fn cached(session: &SsoSession, now: Timestamp) -> Result<Option<Vec<Assignment>>> {
-    let path = path(session)?;
+fn cached(settings: &Settings, session: &SsoSession, now: Timestamp) -> Result<Option<Vec<Assignment>>> {
+    let path = path(settings, session)?;
     let Some(bytes) = files::read(&path, "SSO account list", limit::JSON, Trust::Data)? else {
         return Ok(None);
     };
@@ -100,8 +102,8 @@ fn cached(session: &SsoSession, now: Timestamp) -> Result<Option<Vec<Assignment>
 }
 
 /// Forgets the listing (after a sign-in or a logout: the user may be another).
-pub fn forget(session: &SsoSession) {
-    if let Ok(path) = path(session) {
+pub fn forget(settings: &Settings, session: &SsoSession) {
+    if let Ok(path) = path(settings, session) {
         let _ = std::fs::remove_file(path.with_extension(NAMES_EXTENSION));
         let _ = std::fs::remove_file(path);
     }
@@ -110,18 +112,19 @@ pub fn forget(session: &SsoSession) {
 /// The user's accounts and roles, from the listing when it is fresh (and `refresh` is not asked):
 /// judged at `now` first, then at `clock`'s time once the lock is held.
 pub fn assignments(
+    settings: &Settings,
     session: &SsoSession,
     refresh: bool,
     now: Timestamp,
     clock: Clock,
 ) -> Result<Vec<Assignment>> {
-    if !refresh && let Some(accounts) = cached(session, now)? {
+    if !refresh && let Some(accounts) = cached(settings, session, now)? {
         return Ok(accounts);
     }
-    let (token, _) = ensure_token(session, &Access::default(), now, clock)?;
-    let _lock = tokens::lock(session)?;
+    let (token, _) = ensure_token(settings, session, &Access::default(), now, clock)?;
+    let _lock = tokens::lock(settings, session)?;
     let now = clock.now();
-    if !refresh && let Some(accounts) = cached(session, now)? {
+    if !refresh && let Some(accounts) = cached(settings, session, now)? {
         return Ok(accounts);
     }
     let expired = |e: PortalError| match e {
@@ -139,7 +142,7 @@ pub fn assignments(
         ),
         PortalError::Other(e) => e,
     };
-    let portal = Portal::connect(&connection(session)?)?;
+    let portal = Portal::connect(&connection(settings, session)?)?;
     let mut assignments = Vec::new();
     for account in portal.accounts(&token.access_token).map_err(expired)? {
         let roles = match portal.roles(&token.access_token, &account.id) {
@@ -155,7 +158,7 @@ pub fn assignments(
     }
     let listing =
         Listing { start_url: session.start_url.clone(), fetched_at: now.rfc3339(), accounts: assignments };
-    let path = path(session)?;
+    let path = path(settings, session)?;
     let dir = path.parent().context("the listing has a directory")?;
     files::write_atomic(dir, &path, &serde_json::to_vec_pretty(&listing)?)
         .with_context(|| format!("could not write SSO account list {}", path.display()))?;

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::config;
+use crate::config::Desktop;
 use crate::error::debug;
 
 /// A command that opens a URL: the program and the arguments before (or around, `%s`) the URL.
@@ -19,8 +19,7 @@ pub struct Opener {
 /// The commands that may open a URL for the user, in order; empty when no browser here could
 /// reach a loopback listener. `$BROWSER` always counts: the user named a browser for this
 /// machine (a text browser in an SSH session reaches the loopback too).
-pub fn openers() -> Vec<Opener> {
-    let desktop = config::desktop();
+pub fn openers(desktop: &Desktop) -> Vec<Opener> {
     if let Some(list) = &desktop.browser {
         // As Python's webbrowser and xdg-utils read it: commands separated by ':'.
         return list

@@ -7,7 +7,7 @@
 
 use anyhow::Result;
 
-use crate::config;
+use crate::config::parse_flag;
 use crate::error::{Exit, fail};
 use crate::profile::{Profile, Profiles};
 
@@ -56,7 +56,7 @@ impl SsoSession {
 
     /// `[sso-session NAME]` of the config file.
     pub fn named(profiles: &Profiles, name: &str) -> Result<Self> {
-        let file = config::aws_config_file()?;
+        let file = profiles.config_file();
         let Some(settings) = profiles.sso_session(name) else {
             return Err(bad(format!("{} has no [sso-session {name}] section", file.display())));
         };
@@ -108,7 +108,7 @@ impl SsoSession {
     /// What `awsenv sso login [SESSION]` means: an sso-session, else an IAM Identity Center
     /// profile; without a name, the only session the config file has.
     pub fn find(profiles: &Profiles, name: Option<&str>) -> Result<Self> {
-        let file = config::aws_config_file()?;
+        let file = profiles.config_file();
         if let Some(name) = name {
             if profiles.sso_session(name).is_some() {
                 return Self::named(profiles, name);
@@ -250,7 +250,7 @@ fn parse_scopes(raw: &str) -> Result<Vec<String>, String> {
 fn device_code(settings: &[(String, String)], where_: &str) -> Result<bool> {
     match get(settings, "sso_use_device_code") {
         None => Ok(false),
-        Some(raw) => config::parse_flag(raw)
+        Some(raw) => parse_flag(raw)
             .ok_or_else(|| bad(format!("{where_}: sso_use_device_code must be true or false, not {raw:?}"))),
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::browser::tell;
-use super::signin::{denied, timed_out};
+use super::signin::{Deadline, denied};
 use crate::aws::sso_oidc::{ClientId, Grant, Oidc, Token, TokenError};
 use crate::error::{Exit, fail};
 
@@ -21,11 +21,10 @@ pub fn sign_in(
     client: &ClientId,
     start_url: &str,
     label: &str,
-    deadline: Instant,
+    deadline: Deadline,
 ) -> Result<Token> {
     let device = oidc.start_device_authorization(client, start_url)?;
-    let deadline =
-        deadline.min(Instant::now() + Duration::from_secs(device.expires_in.max(1).unsigned_abs()));
+    let ends = deadline.at.min(Instant::now() + Duration::from_secs(device.expires_in.max(1).unsigned_abs()));
     let complete = device.verification_uri_complete.as_deref();
     let mut lines =
         vec![format!("to sign in to {label}, open {}", complete.unwrap_or(&device.verification_uri))];
@@ -38,14 +37,14 @@ pub fn sign_in(
     });
     lines.push(format!(
         "waiting for the approval (at most {}s)...",
-        deadline.saturating_duration_since(Instant::now()).as_secs()
+        ends.saturating_duration_since(Instant::now()).as_secs()
     ));
     tell(&lines);
     let mut interval = device.interval;
     loop {
         let wait = Duration::from_secs(interval.max(1).unsigned_abs());
-        if Instant::now() + wait > deadline {
-            return Err(timed_out(label));
+        if Instant::now() + wait > ends {
+            return Err(deadline.passed(label));
         }
         std::thread::sleep(wait);
         match oidc.create_token(client, &Grant::DeviceCode(&device.device_code)) {
@@ -53,7 +52,7 @@ pub fn sign_in(
             Err(TokenError::Pending) => {}
             Err(TokenError::SlowDown) => interval += SLOW_DOWN,
             Err(TokenError::Denied) => return Err(denied(label)),
-            Err(TokenError::Expired) => return Err(timed_out(label)),
+            Err(TokenError::Expired) => return Err(deadline.passed(label)),
             Err(TokenError::InvalidGrant) => {
                 return Err(fail(
                     Exit::Rejected,

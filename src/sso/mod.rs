@@ -6,6 +6,7 @@
 
 pub mod accounts;
 mod browser;
+mod cache_keys;
 pub mod config;
 mod device;
 mod pkce;
@@ -21,6 +22,7 @@ pub use tokens::CachedToken;
 use crate::aws::Connection;
 use crate::aws::sso::{Portal, PortalError};
 use crate::aws::sso_oidc::{ClientId, Grant, Oidc, TokenError};
+use crate::config::Settings;
 use crate::creds::{Clock, Credentials, Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use tokens::Refresh;
@@ -61,8 +63,8 @@ pub struct TokenStatus {
     pub refreshable_until: Option<Timestamp>,
 }
 
-pub fn token_status(session: &SsoSession) -> Result<Option<TokenStatus>> {
-    Ok(tokens::read_token(session)?.map(|token| TokenStatus {
+pub fn token_status(settings: &Settings, session: &SsoSession) -> Result<Option<TokenStatus>> {
+    Ok(tokens::read_token(settings, session)?.map(|token| TokenStatus {
         expires: token.expires,
         refreshable_until: token.refresh.map(|r| r.registration_expires),
     }))
@@ -79,11 +81,11 @@ pub fn login_hint(label: &str) -> String {
     }
 }
 
-fn connection(session: &SsoSession) -> Result<Connection> {
+fn connection(settings: &Settings, session: &SsoSession) -> Result<Connection> {
     Ok(Connection {
         region: session.region.clone(),
-        timeout: crate::config::aws_timeout()?,
-        ca_bundle: crate::config::ca_bundle(),
+        timeout: settings.timeout()?,
+        ca_bundle: settings.ca_bundle.clone(),
     })
 }
 
@@ -112,24 +114,25 @@ fn need_sign_in(session: &SsoSession, missing: Missing) -> anyhow::Error {
 /// `REFRESH_WINDOW` is left and it can be), or a new sign-in when `access` allows it. `now` is
 /// the caller's moment for the first look; after waiting for the lock, `clock` is read again.
 pub fn ensure_token(
+    settings: &Settings,
     session: &SsoSession,
     access: &Access,
     now: Timestamp,
     clock: Clock,
 ) -> Result<(CachedToken, Obtained)> {
     let rejected = |t: &CachedToken| access.rejected.as_ref().is_some_and(|r| *r == t.access_token);
-    let first = match (access.force, tokens::read_token(session)?) {
+    let first = match (access.force, tokens::read_token(settings, session)?) {
         (true, _) => None,
         (false, Some(token)) if !rejected(&token) && token.expires > now.plus(REFRESH_WINDOW) => {
             return Ok((token, Obtained::Cached));
         }
         (false, other) => other,
     };
-    let lock = tokens::lock(session)?;
+    let lock = tokens::lock(settings, session)?;
     let now = clock.now();
     let mut missing = Missing::NoToken;
     if !access.force
-        && let Some(token) = tokens::read_token(session)?
+        && let Some(token) = tokens::read_token(settings, session)?
     {
         let usable = token.expires > now.plus(MIN_LEFT) && !rejected(&token);
         // Another process refreshed or signed in while this one waited for the lock.
@@ -139,7 +142,7 @@ pub fn ensure_token(
         }
         let why = match &token.refresh {
             Some(refresh) if refresh.registration_expires > now => {
-                let oidc = Oidc::connect(&connection(session)?)?;
+                let oidc = Oidc::connect(&connection(settings, session)?)?;
                 match refreshed(&oidc, session, &token, refresh, clock) {
                     Ok(Some(new)) => {
                         tokens::write_token(&lock, session, &new)?;
@@ -168,9 +171,9 @@ pub fn ensure_token(
     if !access.sign_in {
         return Err(need_sign_in(session, missing));
     }
-    let oidc = Oidc::connect(&connection(session)?)?;
-    let token = signin::sign_in(&lock, session, &oidc, access.device_code, clock)?;
-    accounts::forget(session);
+    let oidc = Oidc::connect(&connection(settings, session)?)?;
+    let token = signin::sign_in(settings, &lock, session, &oidc, access.device_code, clock)?;
+    accounts::forget(settings, session);
     Ok((token, Obtained::SignedIn))
 }
 
@@ -203,6 +206,7 @@ fn refreshed(
 /// `interactive`, a sign-in is made when one is needed; otherwise the error names the command.
 /// `now` is the caller's moment for the first look at the token, as `ensure_token`'s.
 pub fn role_credentials(
+    settings: &Settings,
     role: &SsoRole,
     interactive: bool,
     now: Timestamp,
@@ -211,9 +215,9 @@ pub fn role_credentials(
     let session = &role.session;
     let mut access = Access { sign_in: interactive, device_code: session.device_code, ..Access::default() };
     debug!("role credentials for {}", role.fingerprint());
-    let portal = Portal::connect(&connection(session)?)?;
+    let portal = Portal::connect(&connection(settings, session)?)?;
     for _ in 0..2 {
-        let (token, _) = ensure_token(session, &access, now, clock)?;
+        let (token, _) = ensure_token(settings, session, &access, now, clock)?;
         match portal.role_credentials(&token.access_token, &role.account_id, &role.role_name) {
             Ok(credentials) => return Ok(credentials),
             // Signed out elsewhere, or ended by the service before its time: once more, without it.
@@ -246,10 +250,10 @@ pub fn role_credentials(
 /// Ends the sign-in at the service (Logout) and removes the cached token. `false` when there was
 /// no token. A Logout that fails is reported on stderr; the token is removed all the same.
 /// `clock` is read once the lock is held.
-pub fn logout(session: &SsoSession, clock: Clock) -> Result<bool> {
-    let lock = tokens::lock(session)?;
-    accounts::forget(session);
-    let Some(token) = tokens::read_token(session)? else {
+pub fn logout(settings: &Settings, session: &SsoSession, clock: Clock) -> Result<bool> {
+    let lock = tokens::lock(settings, session)?;
+    accounts::forget(settings, session);
+    let Some(token) = tokens::read_token(settings, session)? else {
         return Ok(false);
     };
     let now = clock.now();
@@ -258,11 +262,11 @@ pub fn logout(session: &SsoSession, clock: Clock) -> Result<bool> {
     if token.expires <= now.plus(MIN_LEFT)
         && let Some(refresh) = token.refresh.as_ref().filter(|r| r.registration_expires > now)
         && let Ok(Some(new)) =
-            refreshed(&Oidc::connect(&connection(session)?)?, session, &token, refresh, clock)
+            refreshed(&Oidc::connect(&connection(settings, session)?)?, session, &token, refresh, clock)
     {
         access_token = new.access_token;
     }
-    match Portal::connect(&connection(session)?)?.logout(&access_token) {
+    match Portal::connect(&connection(settings, session)?)?.logout(&access_token) {
         Ok(()) | Err(PortalError::Unauthorized) => {}
         Err(PortalError::NoAccess) => {}
         Err(PortalError::Other(e)) => eprintln!(

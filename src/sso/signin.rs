@@ -2,7 +2,7 @@
 //! has 15 minutes left and was made for the same flow, as botocore reuses it, else a new one),
 //! then the browser (authorization code with PKCE) or the device code flow.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -12,7 +12,7 @@ use super::pkce::{Callback, Loopback, Pkce, REGISTERED_REDIRECT_URI, authorize_u
 use super::tokens::{self, CachedToken, Lock, Registration};
 use super::{REFRESH_WINDOW, device, login_hint};
 use crate::aws::sso_oidc::{ClientId, Grant, Grants, Oidc, Token, TokenError};
-use crate::config;
+use crate::config::Settings;
 use crate::creds::Clock;
 use crate::error::{Exit, debug, fail};
 
@@ -22,16 +22,26 @@ pub fn denied(label: &str) -> anyhow::Error {
     fail(Exit::Rejected, format!("the sign-in to {label} was denied"))
 }
 
-pub fn timed_out(label: &str) -> anyhow::Error {
-    let timeout = config::sso_timeout().map(|t| t.as_secs()).unwrap_or_default();
-    fail(
-        Exit::MfaCode,
-        format!(
-            "the sign-in to {label} timed out after {timeout}s without an approval (AWSENV_SSO_TIMEOUT); \
-             run {} again, with --device-code to sign in on another device",
-            login_hint(label)
-        ),
-    )
+/// When a sign-in gives up: `AWSENV_SSO_TIMEOUT` after it began.
+#[derive(Clone, Copy)]
+pub struct Deadline {
+    pub at: Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    /// The error when it came without an approval.
+    pub fn passed(&self, label: &str) -> anyhow::Error {
+        fail(
+            Exit::MfaCode,
+            format!(
+                "the sign-in to {label} timed out after {}s without an approval (AWSENV_SSO_TIMEOUT); \
+                 run {} again, with --device-code to sign in on another device",
+                self.timeout.as_secs(),
+                login_hint(label)
+            ),
+        )
+    }
 }
 
 enum Flow {
@@ -42,11 +52,11 @@ enum Flow {
 /// Which flow signs in: the device code when asked for (`--device-code`, `sso_use_device_code`)
 /// or when no browser here could reach the loopback listener, but then only with a terminal to
 /// show the code on.
-fn choose(session: &SsoSession, device_code: bool) -> Result<Flow> {
+fn choose(settings: &Settings, session: &SsoSession, device_code: bool) -> Result<Flow> {
     if device_code || session.device_code {
         return Ok(Flow::DeviceCode);
     }
-    let openers = browser::openers();
+    let openers = browser::openers(settings.desktop());
     if !openers.is_empty() {
         return Ok(Flow::Browser(openers));
     }
@@ -67,14 +77,16 @@ fn choose(session: &SsoSession, device_code: bool) -> Result<Flow> {
 
 /// Signs in and caches the new token; its expiry counts from `clock`'s time when it came.
 pub fn sign_in(
+    settings: &Settings,
     lock: &Lock,
     session: &SsoSession,
     oidc: &Oidc,
     device_code: bool,
     clock: Clock,
 ) -> Result<CachedToken> {
-    let flow = choose(session, device_code)?;
-    let deadline = Instant::now() + config::sso_timeout()?;
+    let flow = choose(settings, session, device_code)?;
+    let timeout = settings.sso_timeout()?;
+    let deadline = Deadline { at: Instant::now() + timeout, timeout };
     let (registration, token) = match flow {
         Flow::Browser(openers) => {
             let loopback = Loopback::bind()?;
@@ -108,7 +120,7 @@ fn browser_flow(
     registration: &Registration,
     loopback: &Loopback,
     openers: &[Opener],
-    deadline: Instant,
+    deadline: Deadline,
 ) -> Result<Token> {
     let label = &session.label;
     let pkce = Pkce::new()?;
@@ -125,8 +137,8 @@ fn browser_flow(
         url.clone(),
         format!("(to sign in on another device instead: {} --device-code)", login_hint(label)),
     ]);
-    let code = match loopback.wait(&pkce.state, deadline)? {
-        None => return Err(timed_out(label)),
+    let code = match loopback.wait(&pkce.state, deadline.at)? {
+        None => return Err(deadline.passed(label)),
         Some(Callback::Error { error, .. }) if error == "access_denied" => return Err(denied(label)),
         Some(Callback::Error { error, description }) => {
             let shown = |text: &str| text.chars().filter(|c| !c.is_control()).take(200).collect::<String>();
@@ -154,7 +166,7 @@ fn browser_flow(
             Exit::Rejected,
             format!("the sign-in to {label} was refused: the client registration is not valid; run {} again", login_hint(label)),
         ),
-        TokenError::Expired => timed_out(label),
+        TokenError::Expired => deadline.passed(label),
         TokenError::Pending | TokenError::SlowDown => fail(Exit::Rejected, format!("the sign-in to {label} was not completed")),
         TokenError::Other(e) => e,
     })
@@ -169,7 +181,7 @@ fn registration(
     clock: Clock,
 ) -> Result<Registration> {
     let now = clock.now();
-    if let Some(cached) = tokens::read_registration(session)? {
+    if let Some(cached) = tokens::read_registration(lock, session)? {
         let for_auth_code =
             cached.grant_types.as_ref().is_some_and(|g| g.iter().any(|g| g == "authorization_code"));
         if cached.expires > now.plus(REFRESH_WINDOW) && for_auth_code == auth_code {

@@ -1,9 +1,8 @@
 //! The token cache the aws CLI v2, botocore and the SDKs share: `~/.aws/sso/cache/<sha1>.json`
-//! holds a session's access token (the SHA-1 of the sso-session's name, or of a legacy profile's
-//! start URL), and another file there its client registration, named as botocore's
-//! `SSOTokenFetcher` names it. Both are written as the aws CLI writes them (camelCase fields,
-//! times as `%Y-%m-%dT%H:%M:%SZ`), atomically and 0600; a lock beside the token (awsenv's only)
-//! makes one process at a time refresh it or sign in.
+//! holds a session's access token, and another file there its client registration, named as
+//! botocore's `SSOTokenFetcher` names them (`cache_keys.rs`). Both are written as the aws CLI
+//! writes them (camelCase fields, times as `%Y-%m-%dT%H:%M:%SZ`), atomically and 0600; a lock
+//! beside the token (awsenv's only) makes one process at a time refresh it or sign in.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -11,9 +10,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::cache_keys::{registration_file, token_file};
 use super::config::SsoSession;
 use crate::aws::sso_oidc::{ClientId, Token};
-use crate::config;
+use crate::config::Settings;
 use crate::creds::{Secret, Timestamp};
 use crate::error::{Exit, debug, fail};
 use crate::files::{self, Trust, limit};
@@ -103,57 +103,8 @@ struct RegistrationJson {
 }
 
 /// `~/.aws/sso/cache`, from HOME as botocore finds it.
-pub fn dir() -> Result<PathBuf> {
-    Ok(config::home_dir()?.join(".aws").join("sso").join("cache"))
-}
-
-pub fn token_path(session: &SsoSession) -> Result<PathBuf> {
-    Ok(dir()?.join(format!("{}.json", sha1_hex(session.token_key()))))
-}
-
-/// botocore's `_registration_cache_key`: the SHA-1 of `json.dumps(args, sort_keys=True)`.
-pub fn registration_path(session: &SsoSession) -> Result<PathBuf> {
-    let scopes = match &session.scopes {
-        None => "null".to_owned(),
-        Some(scopes) => format!("[{}]", scopes.iter().map(|s| python_json(s)).collect::<Vec<_>>().join(", ")),
-    };
-    let name = session.name.as_deref().map_or_else(|| "null".to_owned(), python_json);
-    let args = format!(
-        "{{\"region\": {}, \"scopes\": {scopes}, \"session_name\": {name}, \"startUrl\": {}, \"tool\": \"botocore\"}}",
-        python_json(&session.region),
-        python_json(&session.start_url)
-    );
-    Ok(dir()?.join(format!("{}.json", sha1_hex(&args))))
-}
-
-pub fn sha1_hex(text: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, text.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A string as Python's `json.dumps` writes it (ASCII only, its escapes).
-fn python_json(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
+fn dir(settings: &Settings) -> Result<PathBuf> {
+    Ok(settings.home_dir()?.join(".aws").join("sso").join("cache"))
 }
 
 /// A time as the cache files hold it: RFC 3339, or botocore 1's `...UTC` form.
@@ -165,11 +116,9 @@ fn parse_time(text: &str) -> Option<Timestamp> {
 }
 
 /// The cache directory, created 0700 when missing; one that others can write is refused.
-fn ensure_dir() -> Result<PathBuf> {
-    let dir = dir()?;
-    files::create_private_dir(&dir)?;
-    files::check_private_dir(&dir, "SSO token cache directory")?;
-    Ok(dir)
+fn ensure_dir(dir: &Path) -> Result<()> {
+    files::create_private_dir(dir)?;
+    files::check_private_dir(dir, "SSO token cache directory")
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<Option<T>> {
@@ -187,10 +136,11 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<Op
 }
 
 /// The session's cached token, if the file is there and readable.
-pub fn read_token(session: &SsoSession) -> Result<Option<CachedToken>> {
-    let path = token_path(session)?;
-    if path.parent().is_some_and(Path::exists) {
-        files::check_private_dir(&dir()?, "SSO token cache directory")?;
+pub fn read_token(settings: &Settings, session: &SsoSession) -> Result<Option<CachedToken>> {
+    let dir = dir(settings)?;
+    let path = dir.join(token_file(session));
+    if dir.exists() {
+        files::check_private_dir(&dir, "SSO token cache directory")?;
     }
     let Some(json) = read_json::<TokenJson>(&path, "SSO token")? else {
         debug!("no SSO token for {} at {}", session.label, path.display());
@@ -229,9 +179,10 @@ fn text(secret: &Secret, what: &str) -> Result<String> {
     secret.as_str(what).map(str::to_owned)
 }
 
-pub fn write_token(_lock: &Lock, session: &SsoSession, token: &CachedToken) -> Result<()> {
-    let dir = ensure_dir()?;
-    let path = token_path(session)?;
+pub fn write_token(lock: &Lock, session: &SsoSession, token: &CachedToken) -> Result<()> {
+    let dir = &lock.dir;
+    ensure_dir(dir)?;
+    let path = dir.join(token_file(session));
     let refresh = token.refresh.as_ref();
     let json = TokenJson {
         start_url: Some(session.start_url.clone()),
@@ -244,14 +195,14 @@ pub fn write_token(_lock: &Lock, session: &SsoSession, token: &CachedToken) -> R
         refresh_token: refresh.map(|r| text(&r.refresh_token, "the refresh token")).transpose()?,
     };
     let bytes = serde_json::to_vec(&json)?;
-    files::write_atomic(&dir, &path, &bytes)
+    files::write_atomic(dir, &path, &bytes)
         .with_context(|| format!("could not write SSO token {}", path.display()))?;
     debug!("SSO token for {} in {} until {}", session.label, path.display(), json.expires_at);
     Ok(())
 }
 
-pub fn remove_token(_lock: &Lock, session: &SsoSession) -> Result<bool> {
-    let path = token_path(session)?;
+pub fn remove_token(lock: &Lock, session: &SsoSession) -> Result<bool> {
+    let path = lock.dir.join(token_file(session));
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -259,8 +210,9 @@ pub fn remove_token(_lock: &Lock, session: &SsoSession) -> Result<bool> {
     }
 }
 
-pub fn read_registration(session: &SsoSession) -> Result<Option<Registration>> {
-    let path = registration_path(session)?;
+/// The session's cached client registration; read under the lock, which knows the cache.
+pub fn read_registration(lock: &Lock, session: &SsoSession) -> Result<Option<Registration>> {
+    let path = lock.dir.join(registration_file(session));
     let Some(json) = read_json::<RegistrationJson>(&path, "SSO client registration")? else {
         return Ok(None);
     };
@@ -276,9 +228,10 @@ pub fn read_registration(session: &SsoSession) -> Result<Option<Registration>> {
     }))
 }
 
-pub fn write_registration(_lock: &Lock, session: &SsoSession, registration: &Registration) -> Result<()> {
-    let dir = ensure_dir()?;
-    let path = registration_path(session)?;
+pub fn write_registration(lock: &Lock, session: &SsoSession, registration: &Registration) -> Result<()> {
+    let dir = &lock.dir;
+    ensure_dir(dir)?;
+    let path = dir.join(registration_file(session));
     let json = RegistrationJson {
         client_id: registration.client_id.clone(),
         client_secret: text(&registration.client_secret, "the client secret")?,
@@ -287,22 +240,25 @@ pub fn write_registration(_lock: &Lock, session: &SsoSession, registration: &Reg
         grant_types: registration.grant_types.clone(),
     };
     let bytes = serde_json::to_vec(&json)?;
-    files::write_atomic(&dir, &path, &bytes)
+    files::write_atomic(dir, &path, &bytes)
         .with_context(|| format!("could not write SSO client registration {}", path.display()))
 }
 
-/// The session's lock; released when dropped, and by the kernel if the process dies.
+/// The session's lock; released when dropped, and by the kernel if the process dies. It knows
+/// the cache directory it guards, so that writes need it.
 pub struct Lock {
     _file: File,
+    dir: PathBuf,
 }
 
 /// Takes the session's lock, saying so while another process holds it.
-pub fn lock(session: &SsoSession) -> Result<Lock> {
-    let dir = ensure_dir()?;
-    let path = dir.join(format!(".{}.json.awsenv-lock", sha1_hex(session.token_key())));
+pub fn lock(settings: &Settings, session: &SsoSession) -> Result<Lock> {
+    let dir = dir(settings)?;
+    ensure_dir(&dir)?;
+    let path = dir.join(format!(".{}.awsenv-lock", token_file(session)));
     let file = files::open_lock_file(&path)?;
     match file.try_lock() {
-        Ok(()) => return Ok(Lock { _file: file }),
+        Ok(()) => return Ok(Lock { _file: file, dir }),
         Err(std::fs::TryLockError::WouldBlock) => {}
         Err(std::fs::TryLockError::Error(e)) => {
             return Err(fail(Exit::Failure, format!("could not lock {}: {e}", path.display())));
@@ -310,51 +266,12 @@ pub fn lock(session: &SsoSession) -> Result<Lock> {
     }
     eprintln!("awsenv: waiting for another awsenv that is signing in to {}...", session.label);
     file.lock().with_context(|| format!("could not lock {}", path.display()))?;
-    Ok(Lock { _file: file })
+    Ok(Lock { _file: file, dir })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The expected values are Python's: `hashlib.sha1(json.dumps(args, sort_keys=True).encode())`.
-    #[test]
-    fn registration_keys_are_botocores() {
-        let session = |name: Option<&str>, url: &str, region: &str, scopes: Option<Vec<&str>>| SsoSession {
-            name: name.map(str::to_owned),
-            label: String::new(),
-            start_url: url.to_owned(),
-            region: region.to_owned(),
-            scopes: scopes.map(|s| s.into_iter().map(str::to_owned).collect()),
-            device_code: false,
-        };
-        let key =
-            |s: &SsoSession| registration_path(s).unwrap().file_name().unwrap().to_str().unwrap().to_owned();
-        let url = "https://d-9067000000.awsapps.com/start";
-        assert_eq!(
-            key(&session(Some("corp"), url, "us-east-1", None)),
-            "fc2c371156b14340a98b735451bdd54da6fe953c.json"
-        );
-        let scoped =
-            session(None, url, "eu-west-1", Some(vec!["sso:account:access", "codewhisperer:completions"]));
-        assert_eq!(key(&scoped), "c6a42509137e5d7f29b37634713ea834cc4c7070.json");
-        let odd = session(
-            Some("caf\u{e9} \u{1F600}\t\u{1}\u{7f}"),
-            "https://x/start?a=\"b\"\\",
-            "us-east-1",
-            Some(vec!["a"]),
-        );
-        assert_eq!(key(&odd), "44941da54566b15e06eaec96b66ee2f4460f7517.json");
-    }
-
-    #[test]
-    fn token_keys_are_the_sha1_of_the_name_or_start_url() {
-        assert_eq!(sha1_hex("corp"), "ee0bfd2552fbd840c02cc48b6e823320543c450f");
-        assert_eq!(
-            sha1_hex("https://d-9067000000.awsapps.com/start"),
-            "a574cfb52e1a87cd150b091145491e1f48cec919"
-        );
-    }
 
     #[test]
     fn times_are_read_in_both_botocore_forms() {

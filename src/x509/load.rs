@@ -1,7 +1,7 @@
 //! Loading an identity from what the user named: files (PEM or DER certificates, PEM keys, a
 //! combined PEM, an intermediates bundle) or PKCS#11 URIs, with every check done before signing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -25,6 +25,8 @@ pub struct KeySpec<'a> {
     pub private_key: Option<&'a str>,
     pub intermediates: Option<&'a Path>,
     pub pkcs11_lib: Option<&'a Path>,
+    /// `PKCS11_MODULE_PATH`, when neither `pkcs11_lib` nor the URI names a module.
+    pub pkcs11_module: Option<PathBuf>,
     pub secrets: Secrets,
 }
 
@@ -41,7 +43,7 @@ pub fn load_identity(spec: KeySpec, now: Timestamp) -> Result<Identity> {
     let mut module = None;
     let (leaf, extra, own_key, on_token) = if is_uri(certificate) {
         let uri = Uri::parse(certificate, "--certificate")?;
-        let loaded = Module::load(spec.pkcs11_lib, &uri, crate::config::pkcs11_module())?;
+        let loaded = Module::load(spec.pkcs11_lib, &uri, spec.pkcs11_module.clone())?;
         let mut found = loaded.certificates(&uri)?;
         if found.len() != 1 {
             return Err(fail(
@@ -82,7 +84,7 @@ pub fn load_identity(spec: KeySpec, now: Timestamp) -> Result<Identity> {
             let uri = Uri::parse(key, "--private-key")?;
             let loaded = match module.take() {
                 Some((loaded, _)) => loaded,
-                None => Module::load(spec.pkcs11_lib, &uri, crate::config::pkcs11_module())?,
+                None => Module::load(spec.pkcs11_lib, &uri, spec.pkcs11_module.clone())?,
             };
             Signer::Token(loaded.key(&uri, on_token.as_ref(), &spec.secrets)?)
         }
@@ -127,7 +129,7 @@ pub fn load_signer(spec: KeySpec, now: Timestamp) -> Result<LoneKey> {
         }
         (Some(key), None) => {
             let uri = Uri::parse(key, "--private-key")?;
-            let module = Module::load(spec.pkcs11_lib, &uri, crate::config::pkcs11_module())?;
+            let module = Module::load(spec.pkcs11_lib, &uri, spec.pkcs11_module.clone())?;
             let key = module.key(&uri, None, &spec.secrets)?;
             let public_key = key.public_key()?;
             Ok(LoneKey { signer: Signer::Token(key), secrets: spec.secrets, public_key })
@@ -143,11 +145,16 @@ pub fn load_signer(spec: KeySpec, now: Timestamp) -> Result<LoneKey> {
     }
 }
 
-/// The certificate of a file, or every certificate a `pkcs11:` URI matches.
-pub fn read_certificates(certificate: &str, pkcs11_lib: Option<&Path>) -> Result<CertificateListing> {
+/// The certificate of a file, or every certificate a `pkcs11:` URI matches; the module is
+/// `pkcs11_lib`, else the URI's, else `pkcs11_module` (`PKCS11_MODULE_PATH`).
+pub fn read_certificates(
+    certificate: &str,
+    pkcs11_lib: Option<&Path>,
+    pkcs11_module: Option<PathBuf>,
+) -> Result<CertificateListing> {
     if is_uri(certificate) {
         let uri = Uri::parse(certificate, "--certificate")?;
-        let module = Module::load(pkcs11_lib, &uri, crate::config::pkcs11_module())?;
+        let module = Module::load(pkcs11_lib, &uri, pkcs11_module)?;
         let found = module.certificates(&uri)?;
         Ok(CertificateListing::Token(
             found

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::pkcs11_uri::Uri;
+use crate::config::CertificateEnv;
 use crate::creds::Secret;
 use crate::error::{Exit, fail};
 use crate::files::{self, Trust, limit};
@@ -36,11 +37,11 @@ impl fmt::Debug for Secrets {
 
 impl Secrets {
     /// The passphrase given on the command line, if any, and the environment's.
-    pub fn new(password: Option<Secret>, reuse_pin: bool) -> Self {
+    pub fn new(password: Option<Secret>, reuse_pin: bool, env: &CertificateEnv) -> Self {
         Self {
             password,
-            env_password: crate::config::pkcs8_password(),
-            env_pin: crate::config::pkcs11_pin(),
+            env_password: env.pkcs8_password.clone(),
+            env_pin: env.pkcs11_pin.clone(),
             reuse_pin,
         }
     }

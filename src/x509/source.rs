@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 use super::cert::hex;
 use super::pkcs11_uri::is_uri;
 use super::{KeySpec, Secrets};
+use crate::config::{CertificateEnv, Settings};
 use crate::creds::Secret;
 use crate::error::{Exit, fail};
 use crate::files::{self, Trust, limit};
@@ -37,11 +38,13 @@ pub struct CertificateSource {
     pub reuse_pin: bool,
     /// Reach the service through `HTTPS_PROXY` (honouring `NO_PROXY`).
     pub with_proxy: bool,
+    /// What the environment adds: a passphrase, a PIN, a module, an endpoint.
+    pub env: CertificateEnv,
 }
 
 impl CertificateSource {
-    /// The account aws_signing_helper's flags describe.
-    pub fn from_flags(flags: &crate::cli::CertificateArgs) -> Result<Self> {
+    /// The account aws_signing_helper's flags describe, with what `settings` add.
+    pub fn from_flags(flags: &crate::cli::CertificateArgs, settings: &Settings) -> Result<Self> {
         let required = |value: &Option<String>, option: &str| {
             value.clone().ok_or_else(|| fail(Exit::Usage, format!("{option} is needed with --certificate")))
         };
@@ -65,6 +68,7 @@ impl CertificateSource {
             pkcs8_password: flags.key.pkcs8_password.clone(),
             reuse_pin: flags.key.reuse_pin,
             with_proxy: flags.with_proxy,
+            env: settings.certificates().clone(),
         })
     }
 
@@ -122,7 +126,7 @@ impl CertificateSource {
     pub fn endpoint(&self) -> Result<String> {
         let (raw, what) = match &self.endpoint {
             Some(endpoint) => (endpoint.clone(), "--endpoint"),
-            None => match crate::config::rolesanywhere_endpoint()? {
+            None => match self.env.rolesanywhere_endpoint()? {
                 Some(endpoint) => (endpoint, "AWS_ENDPOINT_URL_ROLESANYWHERE (or AWS_ENDPOINT_URL)"),
                 None => {
                     let region = self.region()?;
@@ -155,7 +159,8 @@ impl CertificateSource {
             private_key: self.private_key.as_deref(),
             intermediates: self.intermediates.as_deref(),
             pkcs11_lib: self.pkcs11_lib.as_deref(),
-            secrets: Secrets::new(self.pkcs8_password.clone(), self.reuse_pin),
+            pkcs11_module: self.env.pkcs11_module.clone(),
+            secrets: Secrets::new(self.pkcs8_password.clone(), self.reuse_pin, &self.env),
         }
     }
 
@@ -228,6 +233,8 @@ pub(super) mod tests {
     use super::*;
 
     pub(in crate::x509) fn sample() -> CertificateSource {
+        let mut env = CertificateEnv::with_endpoint(None);
+        env.pkcs8_password = Some(Secret::new("swordfish"));
         CertificateSource {
             certificate: "/nonexistent/cert.pem".to_owned(),
             private_key: None,
@@ -243,6 +250,7 @@ pub(super) mod tests {
             pkcs8_password: Some(Secret::new("hunter2")),
             reuse_pin: false,
             with_proxy: false,
+            env,
         }
     }
 
@@ -287,6 +295,7 @@ pub(super) mod tests {
 
     #[test]
     fn debug_hides_the_passphrase() {
-        assert!(!format!("{:?}", sample()).contains("hunter2"));
+        let shown = format!("{:?}", sample());
+        assert!(!shown.contains("hunter2") && !shown.contains("swordfish"), "{shown}");
     }
 }

@@ -15,12 +15,15 @@ use anyhow::Result;
 
 use super::CertificateSource;
 use super::pkcs11_uri::is_uri;
+use crate::config::Settings;
 use crate::error::{Exit, fail};
 use crate::files::{self, Trust, limit};
 
 impl CertificateSource {
-    /// The account in store file `path` (which must be the user's and writable by no one else).
-    pub fn from_store_file(path: &Path) -> Result<Self> {
+    /// The account in store file `path` (which must be the user's and writable by no one else),
+    /// with what `settings` add (and `~/` in a path is their home directory).
+    pub fn from_store_file(path: &Path, settings: &Settings) -> Result<Self> {
+        let home = settings.home_dir().ok();
         let what = format!("certificate account {}", path.display());
         let text = files::read_text(path, "certificate account", limit::VALUE, Trust::Required)?
             .ok_or_else(|| fail(Exit::Config, format!("{what} does not exist")))?;
@@ -67,7 +70,11 @@ impl CertificateSource {
             |key: &str| values.iter().find(|(seen, _, _)| *seen == key).map_or(0, |(_, _, line)| *line);
         let require = |key: &str| get(key).ok_or_else(|| fail(Exit::Config, format!("{what} has no {key}")));
         let file = |value: String| {
-            if is_uri(&value) { value } else { resolve(base, &value).to_string_lossy().into_owned() }
+            if is_uri(&value) {
+                value
+            } else {
+                resolve(base, home.as_deref(), &value).to_string_lossy().into_owned()
+            }
         };
         let flag = |key: &str, default: bool| match get(key) {
             None => Ok(default),
@@ -83,7 +90,7 @@ impl CertificateSource {
         let source = Self {
             certificate: file(require("certificate")?),
             private_key: get("private-key").map(file),
-            intermediates: get("intermediates").map(|value| resolve(base, &value)),
+            intermediates: get("intermediates").map(|value| resolve(base, home.as_deref(), &value)),
             trust_anchor_arn: require("trust-anchor-arn")?,
             profile_arn: require("profile-arn")?,
             role_arn: require("role-arn")?,
@@ -91,10 +98,11 @@ impl CertificateSource {
             endpoint: get("endpoint"),
             session_duration,
             role_session_name: get("role-session-name"),
-            pkcs11_lib: get("pkcs11-lib").map(|value| resolve(base, &value)),
+            pkcs11_lib: get("pkcs11-lib").map(|value| resolve(base, home.as_deref(), &value)),
             pkcs8_password: None,
             reuse_pin: flag("reuse-pin", false)?,
             with_proxy: flag("with-proxy", true)?,
+            env: settings.certificates().clone(),
         };
         source.check().map_err(|e| fail(Exit::Config, format!("{what}: {e:#}")))?;
         Ok(source)
@@ -118,8 +126,8 @@ const KEYS: &[&str] = &[
     "with-proxy",
 ];
 
-fn resolve(base: &Path, value: &str) -> PathBuf {
-    match value.strip_prefix("~/").zip(crate::config::home_dir().ok()) {
+fn resolve(base: &Path, home: Option<&Path>, value: &str) -> PathBuf {
+    match value.strip_prefix("~/").zip(home) {
         Some((rest, home)) => home.join(rest),
         None => base.join(value),
     }
@@ -134,6 +142,7 @@ mod tests {
     fn store_files_are_read_with_paths_beside_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("laptop.x509");
+        let settings = Settings::for_tests(dir.path());
         let sample = sample();
         let text = format!(
             "# laptop\ncertificate = certs/laptop.pem\nprivate-key=pkcs11:token=t;id=%01\n\ntrust-anchor-arn = {}\n\
@@ -141,7 +150,7 @@ mod tests {
             sample.trust_anchor_arn, sample.profile_arn, sample.role_arn
         );
         std::fs::write(&path, &text).unwrap();
-        let source = CertificateSource::from_store_file(&path).unwrap();
+        let source = CertificateSource::from_store_file(&path, &settings).unwrap();
         assert_eq!(Path::new(&source.certificate), dir.path().join("certs/laptop.pem"));
         assert_eq!(source.private_key.as_deref(), Some("pkcs11:token=t;id=%01"));
         assert_eq!((source.session_duration, source.with_proxy, source.reuse_pin), (900, false, false));
@@ -160,7 +169,7 @@ mod tests {
                 change.to_owned()
             };
             std::fs::write(&path, broken).unwrap();
-            let error = CertificateSource::from_store_file(&path).unwrap_err().to_string();
+            let error = CertificateSource::from_store_file(&path, &settings).unwrap_err().to_string();
             assert!(error.contains(wanted) && error.contains("laptop.x509"), "{wanted}: {error}");
             assert!(!error.contains("hunter2"), "{error}");
         }
