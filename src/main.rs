@@ -7,41 +7,45 @@
 //! `std::env::args_os` (glibc hands them to the binary's initialisers), and `process::exit`
 //! flushes stdout as the wrapper's return would.
 
-#![no_main]
+// `cargo test` builds this file with libtest's own `main`: the C one is for the binary only.
+#![cfg_attr(not(test), no_main)]
 
-use std::ffi::{c_char, c_int};
+#[cfg(not(test))]
+mod entry {
+    use std::ffi::{c_char, c_int};
 
-#[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    open_missing_standard_descriptors();
-    ignore_sigpipe();
-    let status = awsenv::run(std::env::args_os().collect());
-    std::process::exit(c_int::from(status))
-}
+    #[unsafe(no_mangle)]
+    extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+        open_missing_standard_descriptors();
+        ignore_sigpipe();
+        let status = awsenv::run(std::env::args_os().collect());
+        std::process::exit(c_int::from(status))
+    }
 
-/// A closed stdin, stdout or stderr is opened on /dev/null, so that no file awsenv opens (a cache
-/// entry, a credentials file) can take descriptor 1 or 2 and receive what is printed.
-fn open_missing_standard_descriptors() {
-    for fd in 0..=2 {
-        // SAFETY: F_GETFD reads a descriptor's flags and changes nothing.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            // SAFETY: a NUL-terminated path; descriptors are allocated lowest first, so the
-            // lowest closed one, `fd`, is the one it takes.
-            let opened = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
-            if opened != fd {
-                // Nothing to print to safely: stop before anything is opened.
-                std::process::abort();
+    /// A closed stdin, stdout or stderr is opened on /dev/null, so that no file awsenv opens (a cache
+    /// entry, a credentials file) can take descriptor 1 or 2 and receive what is printed.
+    fn open_missing_standard_descriptors() {
+        for fd in 0..=2 {
+            // SAFETY: F_GETFD reads a descriptor's flags and changes nothing.
+            if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+                // SAFETY: a NUL-terminated path; descriptors are allocated lowest first, so the
+                // lowest closed one, `fd`, is the one it takes.
+                let opened = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+                if opened != fd {
+                    // Nothing to print to safely: stop before anything is opened.
+                    std::process::abort();
+                }
             }
         }
     }
-}
 
-/// Writes to a closed pipe fail with EPIPE (an error awsenv reports, or ignores where the reader
-/// left on purpose) instead of killing the process, as in every Rust program; children started
-/// with `std::process::Command` get the default action back, as std does for them.
-fn ignore_sigpipe() {
-    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    /// Writes to a closed pipe fail with EPIPE (an error awsenv reports, or ignores where the reader
+    /// left on purpose) instead of killing the process, as in every Rust program; children started
+    /// with `std::process::Command` get the default action back, as std does for them.
+    fn ignore_sigpipe() {
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
     }
 }
