@@ -1,17 +1,19 @@
 //! Every command-line type, and nothing else: `--help` is generated from the doc comments here
-//! and in `cli/certificate.rs` and `cli/sso.rs`.
+//! and in `cli/certificate.rs`, `cli/ssh.rs` and `cli/sso.rs`; `cli/parse.rs` turns arguments into
+//! them.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 // All clap types live under cli/: the main ones here, a file for each family of subcommands.
 mod certificate;
+mod parse;
+mod ssh;
 mod sso;
 
 pub use certificate::*;
+pub use ssh::*;
 pub use sso::*;
 
 #[derive(Debug, Parser)]
@@ -34,87 +36,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-impl Cli {
-    /// Parses with clap. Help and version go to stdout with exit 0; an error becomes one line,
-    /// `awsenv: ...`, on stderr with the usage exit code, like every other error.
-    pub fn parse_args(args: &[OsString]) -> Result<Self, u8> {
-        match Self::try_parse_from(args) {
-            Ok(cli) => Ok(cli),
-            Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-                let _ = error.print();
-                Err(0)
-            }
-            Err(error) => {
-                let text = match error.kind() {
-                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                        "a command is required; see awsenv --help".to_owned()
-                    }
-                    _ => error.to_string(),
-                };
-                let line =
-                    text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("invalid usage");
-                let line = line.strip_prefix("error: ").unwrap_or(line);
-                eprintln!("awsenv: {line} (see awsenv --help)");
-                Err(crate::error::Exit::Usage as u8)
-            }
-        }
-    }
-
-    /// The forms the shell functions run at start-up, on every switch, prompt, `ec2role` and aws
-    /// call, and the `credential_process` line of the README, recognised without clap: building
-    /// clap's command tree costs more than their work (callgrind: about 180k instructions, where
-    /// `awsenv switch` executes 295k in all). Anything else goes through
-    /// `Cli::parse_args`.
-    pub fn parse_fast(args: &[OsString]) -> Option<Self> {
-        let args: Vec<&str> = args.iter().skip(1).map(|arg| arg.to_str()).collect::<Option<_>>()?;
-        let shell = |name: &str| match name {
-            "bash" => Some(Shell::Bash),
-            "zsh" => Some(Shell::Zsh),
-            "fish" => Some(Shell::Fish),
-            _ => None,
-        };
-        let switch = |sh: &str, account: &str| {
-            Some(Command::Switch(Switch { shell: shell(sh)?, account: Some(account.to_owned()) }))
-        };
-        // A value clap would take as an option instead is left to clap, and to its error.
-        let value = |text: &str| (!text.starts_with('-')).then(|| text.to_owned());
-        let credential_process = |account: &str, role: Option<&str>| {
-            let role = match role {
-                Some(role) => Some(value(role)?),
-                None => None,
-            };
-            let min_ttl = "15m".to_owned();
-            Some(Command::CredentialProcess(CredentialProcess {
-                account: Some(value(account)?),
-                role,
-                min_ttl,
-                certificate: CertificateArgs::default(),
-            }))
-        };
-        let command = match args.as_slice() {
-            ["init", sh] => Command::Init(Init { shell: shell(sh)?, no_prompt: false, no_wrapper: false }),
-            ["switch", "--shell", sh, "--", account] => switch(sh, account)?,
-            ["switch", "--shell", sh, account] if !account.starts_with('-') => switch(sh, account)?,
-            ["prompt", "--shell", sh] => Command::Prompt(Prompt { shell: shell(sh)? }),
-            ["refresh", "--shell", sh] => Command::Refresh(Refresh { shell: shell(sh)?, code: None }),
-            ["assume", "--format", format, "--account", account, "--role", role] => Command::Assume(Assume {
-                account: value(account)?,
-                role: value(role)?,
-                duration: None,
-                session_name: None,
-                external_id: None,
-                code: None,
-                min_ttl: None,
-                format: Format::from_str(format, false).ok()?,
-            }),
-            ["credential-process", account] => credential_process(account, None)?,
-            ["credential-process", account, "--role", role] => credential_process(account, Some(role))?,
-            _ => return None,
-        };
-        Some(Self { config: None, debug: false, command })
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -401,139 +322,4 @@ pub struct Accounts {
 pub struct Completions {
     /// The shell to generate completions for
     pub shell: Shell,
-}
-
-#[derive(Debug, Args)]
-pub struct AuthorizedKeys {
-    /// The local user sshd asks about (`%u`)
-    pub local_user: String,
-
-    /// Root-owned file mapping local users to IAM principals [default: /etc/awsenv/authorized-keys.conf]
-    #[arg(long, value_name = "FILE")]
-    pub map: Option<PathBuf>,
-
-    /// Cache directory, created 0700 by the command user [default: the map's cache-dir, else /tmp/awsenv-authorized-keys-UID]
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Keys fetched less than this long ago are used without asking IAM (e.g. 90s, 5m) [default: 5m]
-    #[arg(long, value_name = "DURATION")]
-    pub fresh: Option<String>,
-
-    /// When IAM cannot be asked, keys fetched less than this long ago are still used [default: 1h]
-    #[arg(long, value_name = "DURATION")]
-    pub stale: Option<String>,
-
-    /// Longest time a login may wait, for the lock and IAM together [default: 5s]
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
-
-    /// Profile of the aws CLI's files to use instead of the SDK's default chain (environment, IMDS)
-    #[arg(long)]
-    pub profile: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CertOutput {
-    /// Add key and certificate to $SSH_AUTH_SOCK until the certificate expires
-    Agent,
-    /// Print the Lambda's answer (JSON)
-    Stdout,
-    /// Write KEY-cert.pub beside the private key
-    File,
-}
-
-#[derive(Debug, Args)]
-pub struct SshCert {
-    /// The signer Lambda (name or ARN)
-    #[arg(long, value_name = "ARN")]
-    pub lambda_arn: String,
-
-    /// Environment the Lambda signs for (its config file)
-    #[arg(long, default_value = "")]
-    pub environment: String,
-
-    /// Certificate lifetime to ask for (e.g. 60s, 5m, 1h)
-    #[arg(long, default_value = "1m", value_name = "DURATION")]
-    pub duration: String,
-
-    /// CIDR the certificate may be used from (repeatable)
-    #[arg(long, value_name = "CIDR")]
-    pub source_address: Vec<String>,
-
-    /// Private key [default: the first of ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa]
-    #[arg(long, value_name = "FILE")]
-    pub ssh_private_key_filename: Option<PathBuf>,
-
-    /// Public key to sign [default: the private key's name plus .pub]
-    #[arg(long, value_name = "FILE")]
-    pub ssh_public_key_filename: Option<PathBuf>,
-
-    /// Where the certificate goes
-    #[arg(long, value_enum, default_value = "agent")]
-    pub output: CertOutput,
-
-    /// Print the request the Lambda would get, and stop (the identity URL in it is a short-lived proof)
-    #[arg(long)]
-    pub dump: bool,
-
-    /// As an ssh ProxyCommand: after getting the certificate, join stdin and stdout to HOST:PORT
-    #[arg(long, value_name = "HOST:PORT")]
-    pub proxy_config: Option<String>,
-
-    /// Region of the Lambda [default: the account's, else AWS_REGION, else us-east-1]
-    #[arg(long)]
-    pub region: Option<String>,
-
-    /// Presign the identity URL for the region's STS endpoint instead of the global one
-    #[arg(long)]
-    pub regional_sts: bool,
-
-    /// Account that signs the calls [default: the account set in this shell]
-    #[arg(long)]
-    pub account: Option<String>,
-
-    /// Assume this role of the account and ask as the role
-    #[arg(long)]
-    pub role: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fast_path_reads_what_clap_reads() {
-        let forms: [&[&str]; 16] = [
-            &["awsenv", "init", "zsh"],
-            &["awsenv", "switch", "--shell", "fish", "work"],
-            &["awsenv", "switch", "--shell", "bash", "--", "-odd"],
-            &["awsenv", "prompt", "--shell", "bash"],
-            &["awsenv", "refresh", "--shell", "zsh"],
-            &["awsenv", "assume", "--format", "bash", "--account", "work", "--role", "Admin"],
-            &["awsenv", "assume", "--format", "zsh", "--account", "work", "--role", "arn:aws:iam::1:role/R"],
-            &["awsenv", "assume", "--format", "fish", "--account", "work", "--role", "R"],
-            &["awsenv", "credential-process", "work"],
-            &["awsenv", "credential-process", "work", "--role", "Admin"],
-            &["awsenv", "switch", "--shell", "bash", "--help"],
-            &["awsenv", "init", "tcsh"],
-            &["awsenv", "assume", "--format", "tcsh", "--account", "work", "--role", "R"],
-            &["awsenv", "assume", "--format", "bash", "--account", "work", "--role", "--help"],
-            &["awsenv", "credential-process", "--help"],
-            &["awsenv", "credential-process", "work", "--role", "--help"],
-        ];
-        for form in forms {
-            let args: Vec<OsString> = form.iter().map(OsString::from).collect();
-            match Cli::parse_fast(&args) {
-                Some(fast) => {
-                    assert_eq!(
-                        format!("{fast:?}"),
-                        format!("{:?}", Cli::try_parse_from(&args).unwrap()),
-                        "{form:?}"
-                    )
-                }
-                None => assert!(form.contains(&"--help") || form.contains(&"tcsh"), "{form:?} not taken"),
-            }
-        }
-    }
 }
