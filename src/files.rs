@@ -41,10 +41,10 @@ pub enum Trust {
 /// without blocking; so is a file over `max` bytes, and with `Trust::Required` a file that someone
 /// other than the user (or root) owns or can write. `what` names the file in errors.
 pub fn read(path: &Path, what: &str, max: u64, trust: Trust) -> Result<Option<Vec<u8>>> {
-    let Some(file) = open(path, what, trust)? else {
+    let Some((file, meta)) = open_checked(path, what, trust)? else {
         return Ok(None);
     };
-    read_open(file, path, what, max).map(Some)
+    read_open(file, meta.len(), path, what, max).map(Some)
 }
 
 /// As `read`, for a file that must be UTF-8 text; a byte-order mark at the start is dropped, as the
@@ -82,6 +82,11 @@ pub fn strip_bom(bytes: &[u8]) -> &[u8] {
 /// exist. The file is opened non-blocking and checked after opening, so that what is checked is
 /// what is read.
 pub fn open(path: &Path, what: &str, trust: Trust) -> Result<Option<File>> {
+    Ok(open_checked(path, what, trust)?.map(|(file, _)| file))
+}
+
+/// As `open`, with the metadata it checked (the size, for reading the file in one call).
+fn open_checked(path: &Path, what: &str, trust: Trust) -> Result<Option<(File, fs::Metadata)>> {
     let file = match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)
     {
         Ok(file) => file,
@@ -100,11 +105,13 @@ pub fn open(path: &Path, what: &str, trust: Trust) -> Result<Option<File>> {
     if trust == Trust::Required {
         check_owner(path, what, &meta)?;
     }
-    Ok(Some(file))
+    Ok(Some((file, meta)))
 }
 
-fn read_open(file: File, path: &Path, what: &str, max: u64) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+fn read_open(file: File, size: u64, path: &Path, what: &str, max: u64) -> Result<Vec<u8>> {
+    // Room for the whole file and one byte more, so that it is read in one call and its end seen
+    // in a second (`Take` hides the size from `read_to_end`, which would start at 32 bytes).
+    let mut bytes = Vec::with_capacity(size.min(max) as usize + 1);
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("could not read {what} {}", path.display()))?;
@@ -119,8 +126,10 @@ fn read_open(file: File, path: &Path, what: &str, max: u64) -> Result<Vec<u8>> {
 
 /// The user's effective uid.
 pub fn my_uid() -> u32 {
+    // Asked once: every file awsenv trusts is checked against it.
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *UID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Refuses a file or directory that another user owns or can write: whoever can write it can
@@ -192,8 +201,14 @@ fn private_group(gid: u32, uid: u32) -> bool {
 }
 
 /// Refuses a directory that another user could change: whoever can write there can swap files.
-pub fn check_private_dir(dir: &Path, what: &str) -> Result<()> {
+pub fn check_private_dir(dir: &Path, what: &str) -> Result<fs::Metadata> {
     let meta = fs::metadata(dir).with_context(|| format!("could not read {what} {}", dir.display()))?;
+    check_private_dir_meta(dir, what, &meta)?;
+    Ok(meta)
+}
+
+/// `check_private_dir` for metadata the caller already has.
+pub fn check_private_dir_meta(dir: &Path, what: &str, meta: &fs::Metadata) -> Result<()> {
     if !meta.is_dir() {
         return Err(fail(Exit::Config, format!("{what} {} is not a directory", dir.display())));
     }

@@ -22,19 +22,25 @@ mod entry {
         std::process::exit(c_int::from(status))
     }
 
-    /// A closed stdin, stdout or stderr is opened on /dev/null, so that no file awsenv opens (a cache
-    /// entry, a credentials file) can take descriptor 1 or 2 and receive what is printed.
+    /// A closed stdin, stdout or stderr is opened on /dev/null, so that no file awsenv opens (a
+    /// cache entry, a credentials file) can take descriptor 1 or 2 and receive what is printed.
+    /// One `poll` finds the closed ones, as std does; `fcntl` per descriptor where poll fails.
     fn open_missing_standard_descriptors() {
-        for fd in 0..=2 {
-            // SAFETY: F_GETFD reads a descriptor's flags and changes nothing.
-            if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-                // SAFETY: a NUL-terminated path; descriptors are allocated lowest first, so the
-                // lowest closed one, `fd`, is the one it takes.
-                let opened = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
-                if opened != fd {
-                    // Nothing to print to safely: stop before anything is opened.
-                    std::process::abort();
-                }
+        let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
+        // SAFETY: three valid pollfd structures, and a zero timeout.
+        let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } != -1;
+        for pollfd in fds {
+            let closed = if polled {
+                pollfd.revents & libc::POLLNVAL != 0
+            } else {
+                // SAFETY: F_GETFD reads a descriptor's flags and changes nothing.
+                (unsafe { libc::fcntl(pollfd.fd, libc::F_GETFD) }) == -1
+            };
+            // SAFETY: a NUL-terminated path; descriptors are allocated lowest first, so the
+            // lowest closed one, `pollfd.fd`, is the one it takes.
+            if closed && unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) } != pollfd.fd {
+                // Nothing to print to safely: stop before anything is opened.
+                std::process::abort();
             }
         }
     }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::creds::{Credentials, Secret};
 use crate::error::{Exit, debug, fail};
-use crate::files::{self, Trust, check_private_dir, limit};
+use crate::files::{self, Trust, check_private_dir_meta, limit};
 
 /// Account names are what the seed accepted in practice, with nothing that can leave the store.
 pub fn validate_name(name: &str) -> Result<()> {
@@ -38,27 +38,17 @@ pub struct Store {
 
 impl Store {
     /// The store at `dir`, or `None` when there is no such directory (a user of ~/.aws only).
+    /// One `stat` serves both the existence and the ownership checks.
     pub fn open_optional(dir: PathBuf) -> Result<Option<Self>> {
         match fs::metadata(&dir) {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            _ => Self::open(dir).map(Some),
-        }
-    }
-
-    pub fn open(dir: PathBuf) -> Result<Self> {
-        match fs::metadata(&dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(fail(Exit::Config, format!("store {} is not a directory", dir.display()))),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(fail(
-                    Exit::Config,
-                    format!("No creds directory? {} does not exist (set AWSENV_DIR)", dir.display()),
-                ));
+            Err(e) => Err(e).with_context(|| format!("could not read store {}", dir.display())),
+            Ok(meta) if meta.is_dir() => {
+                check_private_dir_meta(&dir, "store", &meta)?;
+                Ok(Some(Self { dir }))
             }
-            Err(e) => return Err(e).with_context(|| format!("could not read store {}", dir.display())),
+            Ok(_) => Err(fail(Exit::Config, format!("store {} is not a directory", dir.display()))),
         }
-        check_private_dir(&dir, "store")?;
-        Ok(Self { dir })
     }
 
     pub fn dir(&self) -> &Path {

@@ -236,8 +236,7 @@ impl Cache {
     /// Sessions are secrets: the directory must be yours and closed to everyone else, for
     /// reading as much as for writing.
     fn check_dir(&self) -> Result<()> {
-        check_private_dir(&self.dir, "cache directory")?;
-        let mode = fs::metadata(&self.dir)?.mode() & 0o777;
+        let mode = check_private_dir(&self.dir, "cache directory")?.mode() & 0o777;
         if mode & 0o077 != 0 {
             let dir = self.dir.display();
             return Err(fail(

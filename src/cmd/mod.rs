@@ -183,7 +183,9 @@ pub fn print(bytes: &[u8]) -> Result<()> {
 /// Prints the complete exports for `creds` on stdout, then says on stderr what was set.
 pub fn emit(shell: Shell, account: &Account, held: &Held, creds: &Credentials) -> Result<()> {
     print(&account.exports(held, creds)?.render(shell))?;
-    eprintln!("Set keys for {} AWS account", held.label(&account.name));
+    // One write: stderr is unbuffered, and `eprintln!` writes each piece of the format on its own.
+    let line = format!("Set keys for {} AWS account\n", held.label(&account.name));
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     Ok(())
 }
 

@@ -118,7 +118,7 @@ fn parse_time(text: &str) -> Option<Timestamp> {
 /// The cache directory, created 0700 when missing; one that others can write is refused.
 fn ensure_dir(dir: &Path) -> Result<()> {
     files::create_private_dir(dir)?;
-    files::check_private_dir(dir, "SSO token cache directory")
+    files::check_private_dir(dir, "SSO token cache directory").map(drop)
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &str) -> Result<Option<T>> {
