@@ -200,7 +200,7 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
         std::thread::sleep(SETTLE);
         let old_now = read_open(old.as_ref(), path)?;
         if old.is_some() && old_now != before {
-            base = Some(old_now);
+            base = Some(settled(old.as_ref(), path, old_now)?);
             continue;
         }
         let current = read_open(files::open(path, "aws CLI file", Trust::Data)?.as_ref(), path)?;
@@ -210,6 +210,21 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
         base = Some(current);
     }
     Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
+}
+
+/// The old file's text once the aws CLI's rewrite of it is complete: it truncates the file when it
+/// opens it and writes it later, so an empty or still-changing file is read again, a settle time
+/// apart, until it holds text that stays the same (at most about a second).
+fn settled(old: Option<&File>, path: &Path, mut text: String) -> Result<String> {
+    for _ in 0..40 {
+        std::thread::sleep(SETTLE);
+        let again = read_open(old, path)?;
+        if again == text && !text.is_empty() {
+            break;
+        }
+        text = again;
+    }
+    Ok(text)
 }
 
 /// The file a chain of symbolic links ends at (which may not exist yet).
