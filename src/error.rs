@@ -68,17 +68,42 @@ pub fn exit_of(error: &anyhow::Error) -> Exit {
     error.chain().find_map(|cause| cause.downcast_ref::<Fail>()).map_or(Exit::Failure, |fail| fail.exit)
 }
 
-/// The error as the single stderr line the contract promises, whatever the causes contain.
+/// The error as the single stderr line the contract promises, whatever the causes contain: blanks
+/// and line breaks become one space, and other control characters (a terminal escape in a server's
+/// message, a file name or a value) are written as `\xNN` or `\u{NNNN}`, so that nothing in an
+/// error can drive the terminal it is printed on.
 pub fn one_line(error: &anyhow::Error) -> String {
-    let text = format!("{error:#}");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    printable_line(&format!("{error:#}"))
+}
+
+/// `text` on one line with its control characters visible, as `one_line` prints errors.
+pub fn printable_line(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        for c in word.chars() {
+            match c {
+                c if !c.is_control() => line.push(c),
+                c if u32::from(c) < 0x100 => {
+                    let _ = write!(line, "\\x{:02x}", u32::from(c));
+                }
+                c => {
+                    let _ = write!(line, "\\u{{{:04x}}}", u32::from(c));
+                }
+            }
+        }
+    }
+    line
 }
 
 /// Prints a diagnostic on stderr when `--debug` or `AWSENV_DEBUG` is on.
 macro_rules! debug {
     ($($arg:tt)*) => {
         if $crate::error::debug_enabled() {
-            eprintln!("awsenv: debug: {}", format_args!($($arg)*));
+            eprintln!("awsenv: debug: {}", $crate::error::printable_line(&format!($($arg)*)));
         }
     };
 }
@@ -92,4 +117,22 @@ pub fn enable_debug(on: bool) {
 
 pub fn debug_enabled() -> bool {
     DEBUG.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_show_control_characters_instead_of_sending_them() {
+        let error = anyhow::anyhow!("AccessDenied: \x1b]0;owned\x07 \u{9b}31m\n  next\tline\u{0}")
+            .context("rolesanywhere CreateSession");
+        let line = one_line(&error);
+        assert_eq!(
+            line,
+            "rolesanywhere CreateSession: AccessDenied: \\x1b]0;owned\\x07 \\x9b31m next line\\x00"
+        );
+        assert!(!line.chars().any(char::is_control));
+        assert_eq!(printable_line("caf\u{e9} \u{2028}x"), "caf\u{e9} x");
+    }
 }

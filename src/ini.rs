@@ -162,6 +162,25 @@ fn holds(text: &str, name: &str, values: &[(&str, &str)]) -> bool {
         .all(|(key, value)| settings.iter().rev().find(|(k, _)| k == key).is_some_and(|(_, v)| v == value))
 }
 
+/// Refuses a value that would not read back as itself: a line break would start a line of its
+/// own (a session token from a hostile endpoint could add a profile), other control characters
+/// and surrounding blanks are lost or changed by INI readers. The value itself may be a secret,
+/// so only its key is named.
+fn check_values(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()> {
+    for (key, value) in values {
+        if value.chars().any(char::is_control) || value.trim() != *value {
+            return Err(fail(
+                Exit::Failure,
+                format!(
+                    "the value of {key} for [{header}] holds a line break, a control character or surrounding blanks, which {} cannot hold; left it as it was",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How long a writer that raced this one is given to finish before the result is checked.
 const SETTLE: Duration = Duration::from_millis(25);
 
@@ -172,6 +191,7 @@ const SETTLE: Duration = Duration::from_millis(25);
 /// replacement the old file and the new one are checked: a change the CLI made to the old one is
 /// merged in, a rewrite of the new one that dropped these values is done again.
 pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()> {
+    check_values(path, header, values)?;
     let path = &resolve_links(path)?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     files::create_private_dir(dir)?;
@@ -346,5 +366,22 @@ mod tests {
             set_in_section("[p]\r\nk = old", "p", &[("k", "v"), ("j", "w")]),
             "[p]\r\nk = v\r\nj = w\r\n"
         );
+    }
+
+    #[test]
+    fn values_a_line_cannot_hold_are_refused_and_the_file_is_untouched() {
+        let dir = std::env::temp_dir().join(format!("awsenv-ini-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        fs::write(&path, "[base]\naws_access_key_id = A\n").unwrap();
+        for bad in ["T\n[base]\naws_access_key_id = EVIL", "T\rX", "T\0", " T", "T\t"] {
+            let error = update_file(&path, "p", &[("aws_session_token", bad)]).unwrap_err();
+            let message = crate::error::one_line(&error);
+            assert!(message.contains("aws_session_token") && !message.contains("EVIL"), "{message}");
+            assert_eq!(fs::read_to_string(&path).unwrap(), "[base]\naws_access_key_id = A\n");
+        }
+        update_file(&path, "p", &[("aws_session_token", "T+/=")]).unwrap();
+        assert!(fs::read_to_string(&path).unwrap().ends_with("[p]\naws_session_token = T+/=\n"));
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -192,6 +192,42 @@ pub mod fuzzing {
         })
     }
 
+    /// Roles Anywhere CreateSession's answer: the access key id and expiry of a successful one
+    /// (`success`: a 2xx status), else the one line an error shows.
+    pub fn rolesanywhere_answer(
+        success: bool,
+        error_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(Vec<u8>, i64), String> {
+        if !success {
+            let meta = crate::aws::rolesanywhere::error_from_answer(error_type, body);
+            let shown =
+                format!("{}: {}", meta.code().unwrap_or("error"), meta.message().unwrap_or("(no message)"));
+            return Err(message(&anyhow::anyhow!(shown)));
+        }
+        let creds =
+            crate::aws::rolesanywhere::session_from_answer(body).map_err(|e| message(&anyhow::anyhow!(e)))?;
+        let key = creds.access_key_id.expose().to_vec();
+        Ok((key, creds.expiration.map_or(i64::MIN, |t| t.0)))
+    }
+
+    /// An SSO token file as read for a session of `https://example.awsapps.com/start`: its expiry
+    /// and whether it can be refreshed, or why it is not used.
+    pub fn sso_token(bytes: &[u8]) -> Result<(i64, bool), String> {
+        let token =
+            crate::sso::tokens::token_from_json(bytes, "https://example.awsapps.com/start", "eu-west-1")?;
+        Ok((token.expires.0, token.refresh.is_some()))
+    }
+
+    /// `ssh-cert`'s check of its signer's answer for `key` (an OpenSSH public key line) at `now`:
+    /// the certificate's end, or the one line an error shows.
+    pub fn signer_answer(answer: &[u8], key: &str, now: i64) -> Result<u64, String> {
+        let key = ssh_agent_lib::ssh_key::PublicKey::from_openssh(key).map_err(|e| e.to_string())?;
+        let (_, certificate) =
+            crate::cmd::ssh_cert::check_answer(answer, &key, Timestamp(now)).map_err(|e| message(&e))?;
+        Ok(certificate.valid_before())
+    }
+
     /// The metadata endpoint's logic for an endpoint bound to `bound`.
     pub fn imds_state<P: Provider>(provider: P, bound: SocketAddr) -> crate::imds::State<P> {
         crate::imds::State::new(provider, bound)

@@ -599,6 +599,67 @@ fn prompt_hook_preserves_the_status() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// bash's hook makes the segment again only when something it shows can have changed: at every
+/// second of a session's last two hours (the clock is a plain variable here), with a renewal mark
+/// that goes, a clock set back and variables changed between prompts, what the hook leaves is
+/// what a hook with nothing remembered makes; and it is made about once per value shown, not once
+/// per prompt.
+#[test]
+fn bash_prompt_segment_kept_between_prompts_is_the_one_made_afresh() {
+    let w = World::with_accounts(&ACCOUNTS);
+    let body = format!(
+        r#"{init} || exit 90
+PS1='$ '
+export TERM=xterm AWSENV_ACCOUNT=work AWSENV_KEY_ID=ASIAEXAMPLE AWS_ACCESS_KEY_ID=ASIAEXAMPLE AWSENV_SESSION=mfa
+unset EPOCHSECONDS
+EPOCHSECONDS=1800000000
+eval "$(declare -f __awsenv_prompt_segment | sed '1s/__awsenv_prompt_segment/__awsenv_counted_segment/')"
+made=0
+__awsenv_prompt_segment() {{ made=$((made + 1)); __awsenv_counted_segment; }}
+checks=0
+check() {{
+    local kept fresh
+    __awsenv_prompt_hook
+    kept="$AWSENV_PROMPT|$__awsenv_prompt_ps1|$PS1"
+    __awsenv_prompt_inputs=''
+    __awsenv_prompt_hook
+    fresh="$AWSENV_PROMPT|$__awsenv_prompt_ps1|$PS1"
+    checks=$((checks + 1))
+    [[ $kept == "$fresh" ]] || echo "STALE at $1, clock $EPOCHSECONDS, expiry $AWSENV_EXPIRES: kept $kept, made $fresh"
+}}
+for left in 7300 400 130; do
+    AWSENV_EXPIRES=$((EPOCHSECONDS + left)) AWSENV_RENEWABLE=$((EPOCHSECONDS + left / 3))
+    for ((i = 0; i < left + 3; i++)); do
+        check "$left s left, second $i"
+        EPOCHSECONDS=$((EPOCHSECONDS + 1))
+    done
+done
+AWSENV_EXPIRES=$((EPOCHSECONDS + 2000)); unset AWSENV_RENEWABLE
+check 'a new expiry'; EPOCHSECONDS=$((EPOCHSECONDS - 900)); check 'the clock set back'
+EPOCHSECONDS=$((EPOCHSECONDS + 5000)); check 'the clock set forward'
+for change in 'AWSENV_ACCOUNT=other' 'AWSENV_SESSION=role AWSENV_ROLE=arn:aws:iam::1:role/admin' 'AWS_ACCESS_KEY_ID=AKIAOTHER' 'AWS_ACCESS_KEY_ID=ASIAEXAMPLE' 'AWSENV_EXPIRES=$((EPOCHSECONDS + 200))' 'NO_COLOR=1' 'unset NO_COLOR' 'AWSENV_COLOR=never' 'AWSENV_COLOR=' 'AWS_SESSION_COLOR=off' 'TERM=dumb' 'unset AWSENV_EXPIRES' 'unset AWSENV_KEY_ID'; do
+    __awsenv_prompt_hook
+    eval "$change"
+    check "$change"
+done
+echo "CHECKS=$checks"
+made=0
+AWSENV_KEY_ID=ASIAEXAMPLE AWS_ACCESS_KEY_ID=ASIAEXAMPLE TERM=xterm AWSENV_EXPIRES=$((EPOCHSECONDS + 7300))
+for ((i = 0; i < 7303; i++)); do __awsenv_prompt_hook; EPOCHSECONDS=$((EPOCHSECONDS + 1)); done
+echo "MADE=$made"
+"#,
+        init = init_line(Shell::Bash)
+    );
+    let out = output(&mut w.sb.shell_command(Shell::Bash, &body));
+    let text = stdout(&out);
+    let stale: Vec<&str> = text.lines().filter(|line| line.starts_with("STALE")).take(10).collect();
+    assert!(stale.is_empty(), "{stale:#?}\n{}", show(&out));
+    assert_eq!(value(&out, "CHECKS"), (7303 + 403 + 133 + 3 + 13).to_string(), "{}", show(&out));
+    // 2 hour values, 98 minute values, 99 second values and "exp", plus the colour thresholds.
+    let made: usize = value(&out, "MADE").parse().unwrap();
+    assert!((200..=210).contains(&made), "the segment was made {made} times in 7303 prompts");
+}
+
 #[test]
 fn prompt_in_fish() {
     let w = World::with_accounts(&ACCOUNTS);

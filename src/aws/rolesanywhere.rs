@@ -211,40 +211,50 @@ struct AnswerCredentials {
 fn deserialize(response: &HttpResponse) -> Result<Credentials, OrchestratorError<ServiceError>> {
     let body = response.body().bytes().unwrap_or_default();
     if !response.status().is_success() {
-        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-        let header = response.headers().get("x-amzn-errortype").map(str::to_owned);
-        let kind = header.or_else(|| parsed.as_ref().and_then(|p| p.kind.clone()));
-        // `AccessDeniedException:http://internal...` or `com.amazon...#AccessDeniedException`.
-        let code = kind.map(|kind| {
-            let kind = kind.split(':').next().unwrap_or_default();
-            kind.rsplit('#').next().unwrap_or_default().to_owned()
-        });
-        let mut meta = ErrorMetadata::builder();
-        if let Some(code) = code.filter(|code| !code.is_empty()) {
-            meta = meta.code(code);
-        }
-        if let Some(message) = parsed.and_then(|p| p.message) {
-            meta = meta.message(message.chars().take(400).collect::<String>());
-        }
-        return Err(OrchestratorError::operation(ServiceError(meta.build())));
+        let error_type = response.headers().get("x-amzn-errortype");
+        return Err(OrchestratorError::operation(ServiceError(error_from_answer(error_type, body))));
     }
-    let unreadable = |why: String| {
-        OrchestratorError::other(Fail {
-            exit: Exit::Rejected,
-            message: format!("rolesanywhere CreateSession: the answer {why}"),
-        })
-    };
+    session_from_answer(body)
+        .map_err(|message| OrchestratorError::other(Fail { exit: Exit::Rejected, message }))
+}
+
+/// The code and message of a failed answer: the `x-amzn-errortype` header or the body's `__type`,
+/// as `AccessDeniedException:http://internal...` or `com.amazon...#AccessDeniedException`, and
+/// the body's message cut to 400 characters.
+pub(crate) fn error_from_answer(error_type: Option<&str>, body: &[u8]) -> ErrorMetadata {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let kind = error_type.map(str::to_owned).or_else(|| parsed.as_ref().and_then(|p| p.kind.clone()));
+    let code = kind.map(|kind| {
+        let kind = kind.split(':').next().unwrap_or_default();
+        kind.rsplit('#').next().unwrap_or_default().to_owned()
+    });
+    let mut meta = ErrorMetadata::builder();
+    if let Some(code) = code.filter(|code| !code.is_empty()) {
+        meta = meta.code(code);
+    }
+    if let Some(message) = parsed.and_then(|p| p.message) {
+        meta = meta.message(message.chars().take(400).collect::<String>());
+    }
+    meta.build()
+}
+
+/// The first credentials of a successful answer's body, or why there are none. Empty keys are
+/// refused like missing ones: they would only fail later, at the first signed call.
+pub(crate) fn session_from_answer(body: &[u8]) -> Result<Credentials, String> {
+    let unreadable = |why: &str| format!("rolesanywhere CreateSession: the answer {why}");
     let answer: SessionAnswer =
-        serde_json::from_slice(body).map_err(|e| unreadable(crate::files::json_error(&e)))?;
+        serde_json::from_slice(body).map_err(|e| unreadable(&crate::files::json_error(&e)))?;
     let Some(first) = answer.credential_set.into_iter().next() else {
         return Err(unreadable(
-            "holds no credentials (unable to obtain temporary security credentials from CreateSession)"
-                .to_owned(),
+            "holds no credentials (unable to obtain temporary security credentials from CreateSession)",
         ));
     };
     let creds = first.credentials;
+    if [&creds.access_key_id, &creds.secret_access_key, &creds.session_token].iter().any(|v| v.is_empty()) {
+        return Err(unreadable("holds an empty access key id, secret key or session token"));
+    }
     let expiration = Timestamp::parse_rfc3339(&creds.expiration)
-        .map_err(|_| unreadable("has an expiration that is not an RFC 3339 time".to_owned()))?;
+        .map_err(|_| unreadable("has an expiration that is not an RFC 3339 time"))?;
     Ok(Credentials {
         access_key_id: Secret::new(creds.access_key_id),
         secret_access_key: Secret::new(creds.secret_access_key),

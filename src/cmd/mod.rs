@@ -16,7 +16,7 @@ mod read_certificate_data;
 mod refresh;
 mod serve;
 mod sign_string;
-mod ssh_cert;
+pub(crate) mod ssh_cert;
 mod sso_accounts;
 mod sso_credentials;
 mod sso_login;

@@ -35,7 +35,7 @@ struct SignRequest<'a> {
 
 /// What the Lambda answers.
 #[derive(Deserialize)]
-struct SignResponse {
+pub(crate) struct SignResponse {
     certificate: String,
     duration: i64,
     valid_before: String,
@@ -184,7 +184,7 @@ fn caller_credentials(
 
 /// The Lambda's answer, checked: JSON of the agreed shape holding a certificate of `key` that is
 /// still valid. Anything else is an error, before anything is written.
-fn check_answer(
+pub(crate) fn check_answer(
     answer: &[u8],
     key: &ssh_agent_lib::ssh_key::PublicKey,
     now: Timestamp,

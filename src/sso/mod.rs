@@ -11,7 +11,7 @@ pub mod config;
 mod device;
 mod pkce;
 mod signin;
-mod tokens;
+pub(crate) mod tokens;
 
 use anyhow::Result;
 

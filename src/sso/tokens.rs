@@ -142,17 +142,30 @@ pub fn read_token(settings: &Settings, session: &SsoSession) -> Result<Option<Ca
     if dir.exists() {
         files::check_private_dir(&dir, "SSO token cache directory")?;
     }
-    let Some(json) = read_json::<TokenJson>(&path, "SSO token")? else {
+    let Some(bytes) = files::read(&path, "SSO token", limit::JSON, Trust::Data)? else {
         debug!("no SSO token for {} at {}", session.label, path.display());
         return Ok(None);
     };
-    if json.start_url.as_deref().is_some_and(|url| url != session.start_url) {
-        debug!("SSO token {} is for another start URL; ignoring it", path.display());
-        return Ok(None);
+    match token_from_json(&bytes, &session.start_url, &session.region) {
+        Ok(token) => Ok(Some(token)),
+        Err(why) => {
+            // Another tool's half-written or foreign file: as if there were none (botocore too).
+            debug!("SSO token {} {why}; ignoring it", path.display());
+            Ok(None)
+        }
+    }
+}
+
+/// A token file's contents as the session `start_url` (in `region`) uses them, or why they are
+/// no use: not JSON of the aws CLI's shape, another start URL's, or an unreadable time.
+pub(crate) fn token_from_json(bytes: &[u8], start_url: &str, region: &str) -> Result<CachedToken, String> {
+    let json: TokenJson =
+        serde_json::from_slice(files::strip_bom(bytes)).map_err(|e| files::json_error(&e))?;
+    if json.start_url.as_deref().is_some_and(|url| url != start_url) {
+        return Err("is for another start URL".to_owned());
     }
     let Some(expires) = parse_time(&json.expires_at) else {
-        debug!("SSO token {} has an unreadable expiresAt; ignoring it", path.display());
-        return Ok(None);
+        return Err("has an unreadable expiresAt".to_owned());
     };
     let refresh = match (json.refresh_token, json.client_id, json.client_secret, json.registration_expires_at)
     {
@@ -166,13 +179,13 @@ pub fn read_token(settings: &Settings, session: &SsoSession) -> Result<Option<Ca
         }
         _ => None,
     };
-    Ok(Some(CachedToken {
-        start_url: json.start_url.unwrap_or_else(|| session.start_url.clone()),
-        region: json.region.unwrap_or_else(|| session.region.clone()),
+    Ok(CachedToken {
+        start_url: json.start_url.unwrap_or_else(|| start_url.to_owned()),
+        region: json.region.unwrap_or_else(|| region.to_owned()),
         access_token: Secret::new(json.access_token),
         expires,
         refresh,
-    }))
+    })
 }
 
 fn text(secret: &Secret, what: &str) -> Result<String> {
