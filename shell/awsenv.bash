@@ -20,6 +20,8 @@ __awsenv_hours_from=@HOURS_FROM@ __awsenv_minutes_from=@MINUTES_FROM@
 __awsenv_warn_below=@WARN_BELOW@ __awsenv_alert_below=@ALERT_BELOW@
 # A prompt segment that no clock can change (no session, no expiry, expired) stands this long.
 __awsenv_forever=$((1 << 40))
+# The seconds in which the last segment made stands (none yet); see __awsenv_prompt_hook.
+__awsenv_prompt_since=0 __awsenv_prompt_until=0
 
 # __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
 # meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put

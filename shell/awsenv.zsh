@@ -34,7 +34,10 @@ __awsenv_apply() {
 # Seconds since the epoch, without a process: EPOCHSECONDS, from the zsh/datetime module.
 \builtin zmodload zsh/datetime
 # The prompt's globals, declared here so that the hook needs no emulate (WARN_CREATE_GLOBAL).
-\builtin typeset -g AWSENV_PROMPT='' __awsenv_prompt_ps1='' __awsenv_ps1_prefix=''
+\builtin typeset -g AWSENV_PROMPT='' __awsenv_prompt_ps1='' __awsenv_ps1_prefix='' __awsenv_prompt_inputs=''
+\builtin typeset -gi __awsenv_prompt_since=0 __awsenv_prompt_until=0
+# A prompt segment that no clock can change (no session, no expiry, expired) stands this long.
+\builtin typeset -gi __awsenv_forever=$((1 << 40))
 __awsenv_now() {
     __awsenv_time=${EPOCHSECONDS}
 }
@@ -163,11 +166,32 @@ __awsenv_color() {
 # __awsenv_prompt_ps1 to the same with the time coloured (yellow under 5 minutes, red under 1).
 # When init manages the prompt (__awsenv_ps1_managed), it also takes the segment it put in front
 # of PS1 last time out and puts the current one in. It keeps $?. Every statement
-# counts here, as it runs before each prompt: one function, no process. No emulate here: it would cost as much as
+# counts here, as it runs before each prompt: one function, no process, and the segment is made
+# again only when what it shows can have changed. No emulate here: it would cost as much as
 # the rest, and init declares the globals, so no option changes what this does.
 __awsenv_prompt_hook() {
-    local __awsenv_status=$? label left now value sign=+ mark='' color=@WARN_COLOR@
+    local __awsenv_status=$? __awsenv_inputs
     [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
+    # Every variable the segment is made of (unset and empty read alike there), apart.
+    __awsenv_inputs=${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-}$'\x1f'${NO_COLOR-}$'\x1f'${AWSENV_COLOR-}$'\x1f'${AWS_SESSION_COLOR-}$'\x1f'${TERM-}
+    # The same variables, and the clock between the second the segment was made and the second
+    # it next changes (a clock set back makes it again): the one made last time stands.
+    if [[ ${__awsenv_inputs} != "${__awsenv_prompt_inputs}" ]] ||
+        ((EPOCHSECONDS >= __awsenv_prompt_until || EPOCHSECONDS < __awsenv_prompt_since)); then
+        __awsenv_prompt_inputs=${__awsenv_inputs}
+        __awsenv_prompt_segment
+    fi
+    if [[ -n ${__awsenv_ps1_managed-} ]]; then
+        __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
+        PS1=${__awsenv_ps1_prefix}${PS1-}
+    fi
+    return "${__awsenv_status}"
+}
+
+# __awsenv_prompt_segment: makes AWSENV_PROMPT and __awsenv_prompt_ps1, and the window of seconds
+# [__awsenv_prompt_since, __awsenv_prompt_until) in which they stay as they are.
+__awsenv_prompt_segment() {
+    local label left now=${EPOCHSECONDS} value sign=+ mark='' color=@WARN_COLOR@ step=${__awsenv_forever} threshold
     AWSENV_PROMPT='' __awsenv_prompt_ps1=''
     if [[ ${AWSENV_KEY_ID-} == "${AWS_ACCESS_KEY_ID-}" && -n ${AWSENV_KEY_ID-} && -n ${AWSENV_ACCOUNT-} ]]; then
         label=${AWSENV_ACCOUNT}
@@ -181,7 +205,6 @@ __awsenv_prompt_hook() {
             # Not a number: arithmetic on it could run code. Shown as expired.
             value=exp sign='!' left=0
         else
-            now=${EPOCHSECONDS}
             left=$((AWSENV_EXPIRES - now))
             [[ -z ${AWSENV_RENEWABLE-} || ${AWSENV_RENEWABLE} == *[!0-9]* ]] ||
                 ((AWSENV_RENEWABLE <= now)) || mark='*'
@@ -195,6 +218,16 @@ __awsenv_prompt_hook() {
                 value=exp sign='!'
             fi
             ((${#value} > 2)) || value=0${value}
+            if ((left > 0)); then
+                # Seconds until the shown value, its unit or its colour next changes: the next
+                # whole hour or minute shown, or the next threshold crossed, whichever is first.
+                ((step = left >= __awsenv_hours_from ? left % 3600 + 1 : left >= __awsenv_minutes_from ? left % 60 + 1 : 1))
+                for threshold in ${__awsenv_hours_from} ${__awsenv_minutes_from} ${__awsenv_warn_below} ${__awsenv_alert_below}; do
+                    ((left < threshold || left - threshold + 1 >= step)) || step=$((left - threshold + 1))
+                done
+            fi
+            # The "*" goes when the sign-in can no longer be refreshed.
+            [[ -z ${mark} ]] || ((AWSENV_RENEWABLE - now >= step)) || step=$((AWSENV_RENEWABLE - now))
         fi
         AWSENV_PROMPT="(aws:${label}${sign}${value}${mark}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
         if [[ -n ${value} ]] && ((left < __awsenv_warn_below)) && __awsenv_color; then
@@ -202,11 +235,7 @@ __awsenv_prompt_hook() {
             __awsenv_prompt_ps1="(aws:${label}${sign}%{"$'\e'"[${color}m%}${value}%{"$'\e'"[39m%}${mark}) "
         fi
     fi
-    if [[ -n ${__awsenv_ps1_managed-} ]]; then
-        __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
-        PS1=${__awsenv_ps1_prefix}${PS1-}
-    fi
-    return "${__awsenv_status}"
+    __awsenv_prompt_since=${now} __awsenv_prompt_until=$((now + step))
 }
 
 # __awsenv_prompt_update: set AWSENV_PROMPT (and __awsenv_prompt_ps1) without touching PS1, for a

@@ -599,21 +599,25 @@ fn prompt_hook_preserves_the_status() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// bash's hook makes the segment again only when something it shows can have changed: at every
+/// The bash and zsh hooks make the segment again only when something it shows can have changed: at every
 /// second of a session's last two hours (the clock is a plain variable here), with a renewal mark
 /// that goes, a clock set back and variables changed between prompts, what the hook leaves is
 /// what a hook with nothing remembered makes; and it is made about once per value shown, not once
 /// per prompt.
-#[test]
-fn bash_prompt_segment_kept_between_prompts_is_the_one_made_afresh() {
+fn check_kept_prompt_segment(shell: Shell) {
     let w = World::with_accounts(&ACCOUNTS);
+    // The clock becomes a plain variable the script moves.
+    let own_clock = match shell {
+        Shell::Bash => "unset EPOCHSECONDS",
+        _ => "zmodload -u zsh/datetime",
+    };
     let body = format!(
         r#"{init} || exit 90
 PS1='$ '
 export TERM=xterm AWSENV_ACCOUNT=work AWSENV_KEY_ID=ASIAEXAMPLE AWS_ACCESS_KEY_ID=ASIAEXAMPLE AWSENV_SESSION=mfa
-unset EPOCHSECONDS
+{own_clock}
 EPOCHSECONDS=1800000000
-eval "$(declare -f __awsenv_prompt_segment | sed '1s/__awsenv_prompt_segment/__awsenv_counted_segment/')"
+eval "$(typeset -f __awsenv_prompt_segment | sed '1s/__awsenv_prompt_segment/__awsenv_counted_segment/')"
 made=0
 __awsenv_prompt_segment() {{ made=$((made + 1)); __awsenv_counted_segment; }}
 checks=0
@@ -648,16 +652,26 @@ AWSENV_KEY_ID=ASIAEXAMPLE AWS_ACCESS_KEY_ID=ASIAEXAMPLE TERM=xterm AWSENV_EXPIRE
 for ((i = 0; i < 7303; i++)); do __awsenv_prompt_hook; EPOCHSECONDS=$((EPOCHSECONDS + 1)); done
 echo "MADE=$made"
 "#,
-        init = init_line(Shell::Bash)
+        init = init_line(shell)
     );
-    let out = output(&mut w.sb.shell_command(Shell::Bash, &body));
+    let out = output(&mut w.sb.shell_command(shell, &body));
     let text = stdout(&out);
     let stale: Vec<&str> = text.lines().filter(|line| line.starts_with("STALE")).take(10).collect();
-    assert!(stale.is_empty(), "{stale:#?}\n{}", show(&out));
-    assert_eq!(value(&out, "CHECKS"), (7303 + 403 + 133 + 3 + 13).to_string(), "{}", show(&out));
+    assert!(stale.is_empty(), "{shell}: {stale:#?}\n{}", show(&out));
+    assert_eq!(value(&out, "CHECKS"), (7303 + 403 + 133 + 3 + 13).to_string(), "{shell}\n{}", show(&out));
     // 2 hour values, 98 minute values, 99 second values and "exp", plus the colour thresholds.
     let made: usize = value(&out, "MADE").parse().unwrap();
-    assert!((200..=210).contains(&made), "the segment was made {made} times in 7303 prompts");
+    assert!((200..=210).contains(&made), "{shell}: the segment was made {made} times in 7303 prompts");
+}
+
+#[test]
+fn bash_prompt_segment_kept_between_prompts_is_the_one_made_afresh() {
+    check_kept_prompt_segment(Shell::Bash);
+}
+
+#[test]
+fn zsh_prompt_segment_kept_between_prompts_is_the_one_made_afresh() {
+    check_kept_prompt_segment(Shell::Zsh);
 }
 
 #[test]
