@@ -25,20 +25,20 @@ __awsenv_prompt_since=0 __awsenv_prompt_until=0
 
 # __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
 # meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put
-# back. The trap is read by the same subshell that execs awsenv, so that costs no process.
+# back. The subshell that execs awsenv first prints the code that puts the trap back, as a
+# function (trap -p there shows this shell's traps), so that costs no process, and the output is
+# evaluated as it came: taking it apart with patterns would cost bash more than the evaluation.
 __awsenv_run() {
-    local __awsenv_out __awsenv_trap
+    local __awsenv_out
     __awsenv_out=$(
+        \builtin printf '__awsenv_restore_int() {\n\\builtin trap - INT\n'
         \builtin trap -p INT
-        \builtin printf '\n#awsenv\n'
+        \builtin printf '}\n'
         \builtin exec "$@"
     ) || \builtin return
-    __awsenv_trap=${__awsenv_out%%$'\n#awsenv\n'*}
-    __awsenv_out=${__awsenv_out#*$'\n#awsenv\n'}
-    [[ -n ${__awsenv_out} ]] || return 0
     \builtin trap '' INT
     \builtin eval -- "${__awsenv_out}"
-    \builtin eval -- "${__awsenv_trap:-\builtin trap - INT}"
+    __awsenv_restore_int
 }
 
 # Seconds since the epoch in __awsenv_time, without a process: bash 5 has EPOCHSECONDS, bash 4.2
