@@ -182,12 +182,14 @@ impl AccountFile {
         if let Some(path) = explicit {
             return Self::load(path).map(Some);
         }
-        let candidates =
-            [store.dir().join("accounts.json"), PathBuf::from(crate::config::SYSTEM_ACCOUNT_FILE)];
-        match candidates.iter().find(|path| path.exists()) {
-            Some(path) => Self::load(path).map(Some),
-            None => Ok(None),
+        // Each read as it is, a missing one skipped: no separate look first.
+        for path in [store.dir().join("accounts.json"), PathBuf::from(crate::config::SYSTEM_ACCOUNT_FILE)] {
+            if let Some(text) = files::read_text(&path, "account file", limit::JSON, Trust::Required)? {
+                debug!("account file {}", path.display());
+                return Self::parse(&path, &text).map(Some);
+            }
         }
+        Ok(None)
     }
 
     pub fn path(&self) -> &Path {

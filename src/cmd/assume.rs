@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::{Context, Run, print};
+use super::{Context, Run, print, say_keys_set};
 use crate::account::parse_role_duration;
 use crate::broker::{RoleRequest, Want, min_ttl};
 use crate::cli::{Assume, Format, Shell};
@@ -53,7 +53,7 @@ impl Run for Assume {
         };
         print(&out)?;
         if self.format != Format::Json {
-            eprintln!("Set keys for {} AWS account", Held::Role(role_arn).label(&account.name));
+            say_keys_set(&Held::Role(role_arn).label(&account.name));
         }
         Ok(())
     }

@@ -183,10 +183,15 @@ pub fn print(bytes: &[u8]) -> Result<()> {
 /// Prints the complete exports for `creds` on stdout, then says on stderr what was set.
 pub fn emit(shell: Shell, account: &Account, held: &Held, creds: &Credentials) -> Result<()> {
     print(&account.exports(held, creds)?.render(shell))?;
-    // One write: stderr is unbuffered, and `eprintln!` writes each piece of the format on its own.
-    let line = format!("Set keys for {} AWS account\n", held.label(&account.name));
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    say_keys_set(&held.label(&account.name));
     Ok(())
+}
+
+/// The line that says which credentials the shell now holds, on stderr. One write: stderr is
+/// unbuffered, and `eprintln!` writes each piece of the format on its own.
+pub fn say_keys_set(label: &str) {
+    let line = format!("Set keys for {label} AWS account\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
 
 /// Hint for SDKs and IDEs that run awsenv with no terminal.

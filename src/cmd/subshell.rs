@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, Run};
+use super::{Context, Run, say_keys_set};
 use crate::cli::{Shell, ShellCmd};
 use crate::codes::Codes;
 use crate::error::{Exit, fail};
@@ -39,7 +39,7 @@ impl Run for ShellCmd {
                         None => command.env_remove(name),
                     };
                 }
-                eprintln!("Set keys for {} AWS account", held.label(&account.name));
+                say_keys_set(&held.label(&account.name));
             }
             None if self.role.is_some() => {
                 return Err(fail(Exit::Usage, "--role needs an account: awsenv shell ACCOUNT --role ROLE"));
