@@ -184,9 +184,8 @@ impl AccountFile {
         }
         // Each read as it is, a missing one skipped: no separate look first.
         for path in [store.dir().join("accounts.json"), PathBuf::from(crate::config::SYSTEM_ACCOUNT_FILE)] {
-            if let Some(text) = files::read_text(&path, "account file", limit::JSON, Trust::Required)? {
-                debug!("account file {}", path.display());
-                return Self::parse(&path, &text).map(Some);
+            if let Some(file) = Self::read(&path)? {
+                return Ok(Some(file));
             }
         }
         Ok(None)
@@ -197,15 +196,18 @@ impl AccountFile {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
+        Self::read(path)?.ok_or_else(|| {
+            fail(Exit::Config, format!("could not read account file {}: it does not exist", path.display()))
+        })
+    }
+
+    /// The account file at `path`; `None` when there is none.
+    fn read(path: &Path) -> Result<Option<Self>> {
+        let Some(text) = files::read_text(path, "account file", limit::JSON, Trust::Required)? else {
+            return Ok(None);
+        };
         debug!("account file {}", path.display());
-        let text =
-            files::read_text(path, "account file", limit::JSON, Trust::Required)?.ok_or_else(|| {
-                fail(
-                    Exit::Config,
-                    format!("could not read account file {}: it does not exist", path.display()),
-                )
-            })?;
-        Self::parse(path, &text)
+        Self::parse(path, &text).map(Some)
     }
 
     /// The account file's text, read from `path` (which messages name).
