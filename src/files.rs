@@ -295,6 +295,11 @@ impl Staged {
         Ok(staged)
     }
 
+    /// The new version, opened read-only (to watch it once it is in place).
+    pub fn reopen(&self) -> Result<File> {
+        Ok(File::open(&self.temp)?)
+    }
+
     /// Renames the new version into place and syncs the directory.
     pub fn commit(self) -> Result<()> {
         fs::rename(&self.temp, &self.path)?;

@@ -4,12 +4,13 @@
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use crate::error::{Exit, fail};
 use crate::files::{self, Staged, Trust, limit};
+use crate::lease::{self, Lease};
 
 /// One `[section]` and its `key = value` settings, with line numbers for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,15 +182,20 @@ fn check_values(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()
     Ok(())
 }
 
-/// How long a writer that raced this one is given to finish before the result is checked.
+/// How long a writer that raced this one is given to reach the file before it is looked at.
 const SETTLE: Duration = Duration::from_millis(25);
+
+/// How long awsenv waits for another program to finish writing the file.
+const WRITER_WAIT: Duration = Duration::from_secs(5);
 
 /// Sets `values` in section `[header]` of the file at `path` (created 0600 in a 0700 directory
 /// when missing), leaving every other byte alone. A symbolic link (a dotfiles setup) is followed
 /// and its target replaced, as `aws configure set` writes through it. awsenv's writers take a
-/// lock beside the file. The aws CLI takes none and rewrites the file in place, so after each
-/// replacement the old file and the new one are checked: a change the CLI made to the old one is
-/// merged in, a rewrite of the new one that dropped these values is done again.
+/// lock beside the file. The aws CLI takes none and writes the file in place (it reads it, then
+/// opens it again to truncate or append), so a write of its can land in the file awsenv has just
+/// replaced. Each file is therefore watched (see `Watched`) from when it is read until the new
+/// one is in place: a write that went to the old one is merged, section by section, into the
+/// new; a rewrite of the new one that dropped these values is followed by another update.
 pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result<()> {
     check_values(path, header, values)?;
     let path = &resolve_links(path)?;
@@ -199,52 +205,184 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
     let lock_path = dir.join(format!(".{file_name}.awsenv-lock"));
     let lock = files::open_lock_file(&lock_path)?;
     lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
-    let mut base = None;
-    for _ in 0..10 {
-        let old = files::open(path, "aws CLI file", Trust::Data)?;
-        let before = match base.take() {
-            Some(text) => text,
-            None => read_open(old.as_ref(), path)?,
-        };
+    let edit = |text: &str| -> Result<String> {
         // A byte-order mark stays where it was, outside the lines being edited.
-        let (bom, body) =
-            before.strip_prefix('\u{feff}').map_or(("", before.as_str()), |rest| ("\u{feff}", rest));
+        let (bom, body) = split_bom(text);
         let after = format!("{bom}{}", set_in_section(body, header, values));
         parse(&after[bom.len()..], path).context("the edited file would not parse; left it as it was")?;
-        let staged = Staged::write(dir, path, after.as_bytes(), 0o600)
+        Ok(after)
+    };
+    let open_watched = || -> Result<Option<Watched>> {
+        files::open(path, "aws CLI file", Trust::Data)?.map(|file| Watched::start(file, path)).transpose()
+    };
+    let mut old = open_watched()?;
+    let mut text = edit(old.as_ref().map_or("", |o| o.text.as_str()))?;
+    // Each round either ends or takes in one write of another program's; a writer that keeps
+    // writing faster than a round takes is given up on.
+    for _ in 0..50 {
+        let staged = Staged::write(dir, path, text.as_bytes(), 0o600)
             .with_context(|| format!("could not write {}", path.display()))?;
-        if read_open(old.as_ref(), path)? != before {
-            continue;
-        }
+        let new = Watched::start(staged.reopen()?, path)?;
         staged.commit().with_context(|| format!("could not replace {}", path.display()))?;
+        // A writer that found the old file just before the rename reaches it within this time.
         std::thread::sleep(SETTLE);
-        let old_now = read_open(old.as_ref(), path)?;
-        if old.is_some() && old_now != before {
-            base = Some(settled(old.as_ref(), path, old_now)?);
+        if let Some(watched) = old.take_if(|o| o.written_to().unwrap_or(true)) {
+            // Its write went to the file that was replaced: merged into the new one, which is
+            // watched in turn.
+            let base = watched.text.clone();
+            let theirs = watched.finish()?;
+            text = edit(&merge_sections(&base, &theirs, &new.text))?;
+            old = Some(new);
             continue;
         }
-        let current = read_open(files::open(path, "aws CLI file", Trust::Data)?.as_ref(), path)?;
-        if holds(current.strip_prefix('\u{feff}').unwrap_or(&current), header, values) {
+        drop(old);
+        if !new.written_to()? {
             return Ok(());
         }
-        base = Some(current);
+        // Rewritten in place: fine if it kept these values (it read the new file), otherwise
+        // edited again from what it holds now.
+        let theirs = new.finish()?;
+        if holds(split_bom(&theirs).1, header, values) {
+            return Ok(());
+        }
+        old = open_watched()?;
+        text = edit(old.as_ref().map_or("", |o| o.text.as_str()))?;
     }
     Err(fail(Exit::Failure, format!("{} kept changing while awsenv tried to update it", path.display())))
 }
 
-/// The old file's text once the aws CLI's rewrite of it is complete: it truncates the file when it
-/// opens it and writes it later, so an empty or still-changing file is read again, a settle time
-/// apart, until it holds text that stays the same (at most about a second).
-fn settled(old: Option<&File>, path: &Path, mut text: String) -> Result<String> {
+/// A version of the file (by its open descriptor, so even once replaced) and the text it held
+/// when awsenv read or wrote it. Where leases work it is held under a read lease: no one else
+/// has it open for writing, and a program that opens it to write waits and is seen waiting.
+/// Elsewhere a write is noticed by reading the file again.
+struct Watched {
+    file: File,
+    text: String,
+    leased: bool,
+}
+
+impl Watched {
+    /// Waits (a while) until no other program has the file open for writing, then reads it.
+    fn start(file: File, path: &Path) -> Result<Self> {
+        let started = Instant::now();
+        let leased = loop {
+            match lease::take(&file) {
+                Lease::Held => break true,
+                Lease::Unavailable => break false,
+                // A program that keeps the file open for writing is looked at as where leases
+                // do not work.
+                Lease::WriterOpen if started.elapsed() > WRITER_WAIT => break false,
+                Lease::WriterOpen => std::thread::sleep(Duration::from_millis(2)),
+            }
+        };
+        let text = read_open(Some(&file), path)?;
+        Ok(Self { file, text, leased })
+    }
+
+    /// Whether another program wrote the file, or waits to, since it was read.
+    fn written_to(&self) -> Result<bool> {
+        if self.leased {
+            return Ok(lease::writer_waiting(&self.file));
+        }
+        Ok(read_open(Some(&self.file), Path::new("-"))? != self.text)
+    }
+
+    /// Lets a waiting writer go and returns the file's text once it is done (or once it has
+    /// stopped changing, where there are no leases).
+    fn finish(self) -> Result<String> {
+        let path = Path::new("-");
+        if !self.leased {
+            return settled(&self.file, read_open(Some(&self.file), path)?);
+        }
+        lease::release(&self.file);
+        let started = Instant::now();
+        while started.elapsed() < WRITER_WAIT {
+            std::thread::sleep(Duration::from_millis(2));
+            // Held again means the writer has closed the file, or has not opened it yet.
+            match lease::take(&self.file) {
+                Lease::WriterOpen => continue,
+                Lease::Unavailable => break,
+                Lease::Held => {
+                    let now = read_open(Some(&self.file), path);
+                    lease::release(&self.file);
+                    match now? {
+                        now if now == self.text => continue,
+                        now => return Ok(now),
+                    }
+                }
+            }
+        }
+        read_open(Some(&self.file), path)
+    }
+}
+
+/// The old file's text once another program's rewrite of it is complete, where no lease tells:
+/// the aws CLI truncates the file when it opens it and writes it later, so an empty or
+/// still-changing file is read again, a settle time apart, until it holds text that stays the
+/// same (at most about a second).
+fn settled(file: &File, mut text: String) -> Result<String> {
     for _ in 0..40 {
         std::thread::sleep(SETTLE);
-        let again = read_open(old, path)?;
+        let again = read_open(Some(file), Path::new("-"))?;
         if again == text && !text.is_empty() {
             break;
         }
         text = again;
     }
     Ok(text)
+}
+
+/// A leading byte-order mark and the text after it.
+fn split_bom(text: &str) -> (&str, &str) {
+    text.strip_prefix('\u{feff}').map_or(("", text), |rest| ("\u{feff}", rest))
+}
+
+/// A file's text cut at its section headers, each piece keyed by its header (`None` for what
+/// comes before the first) and how many pieces of that header came before it.
+fn pieces(text: &str) -> Vec<((Option<String>, usize), String)> {
+    let kinds = classify(text);
+    let mut pieces: Vec<((Option<String>, usize), String)> = vec![((None, 0), String::new())];
+    for (line, kind) in text.split_inclusive('\n').zip(kinds) {
+        if let Line::Header(header) = kind {
+            let seen = pieces.iter().filter(|((h, _), _)| h.as_deref() == Some(header.as_str())).count();
+            pieces.push(((Some(header), seen), String::new()));
+        }
+        pieces.last_mut().expect("never empty").1.push_str(line);
+    }
+    pieces
+}
+
+/// `into` with the changes another program made from `base` to `theirs`, a whole section at a
+/// time: sections it changed or added take its text, sections it removed go. The aws CLI edits
+/// one section per write, so this keeps both its edit and awsenv's.
+fn merge_sections(base: &str, theirs: &str, into: &str) -> String {
+    let (base, theirs) = (split_bom(base).1, split_bom(theirs).1);
+    let (bom, into) = split_bom(into);
+    let (base, theirs, mut merged) = (pieces(base), pieces(theirs), pieces(into));
+    for (key, _) in &base {
+        if !theirs.iter().any(|(k, _)| k == key) {
+            merged.retain(|(k, _)| k != key);
+        }
+    }
+    for (key, text) in theirs {
+        if base.iter().any(|(k, t)| *k == key && *t == text) {
+            continue;
+        }
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            Some(piece) => piece.1 = text,
+            None if key.0.is_none() => merged.insert(0, (key, text)),
+            None => merged.push((key, text)),
+        }
+    }
+    let newline = if into.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = String::new();
+    for (_, text) in merged {
+        if !out.is_empty() && !out.ends_with('\n') && !text.is_empty() {
+            out.push_str(newline);
+        }
+        out.push_str(&text);
+    }
+    format!("{bom}{out}")
 }
 
 /// The file a chain of symbolic links ends at (which may not exist yet).
@@ -382,6 +520,67 @@ mod tests {
         }
         update_file(&path, "p", &[("aws_session_token", "T+/=")]).unwrap();
         assert!(fs::read_to_string(&path).unwrap().ends_with("[p]\naws_session_token = T+/=\n"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn merging_keeps_both_sides_edits_section_by_section() {
+        let base = "# top\n[seed]\nk = 1\n\n[p]\nt = old\n";
+        // Another program appended [w] and changed [seed]; awsenv rewrote [p].
+        let theirs = "# top\n[seed]\nk = 2\n\n[p]\nt = old\n[w]\nk = 3\n";
+        let into = "# top\n[seed]\nk = 1\n\n[p]\nt = new\n";
+        assert_eq!(merge_sections(base, theirs, into), "# top\n[seed]\nk = 2\n\n[p]\nt = new\n[w]\nk = 3\n");
+        // A section it removed goes; one without a final line break is not glued to the next.
+        let theirs = "# top\n[p]\nt = old\n[w]\nk = 3";
+        let into = "# top\n[seed]\nk = 1\n\n[p]\nt = new\n[q]\nx = 1\n";
+        assert_eq!(merge_sections(base, theirs, into), "# top\n[p]\nt = new\n[q]\nx = 1\n[w]\nk = 3");
+        // Repeated headers are told apart by their order; the byte-order mark of `into` stays.
+        let base = "[a]\nx = 1\n[a]\ny = 1\n";
+        let theirs = "[a]\nx = 1\n[a]\ny = 2\n";
+        assert_eq!(
+            merge_sections(base, theirs, "\u{feff}[a]\nx = 1\n[a]\ny = 1\n[p]\n"),
+            "\u{feff}[a]\nx = 1\n[a]\ny = 2\n[p]\n"
+        );
+    }
+
+    /// A writer of the aws CLI's kind (no lock; open for appending, a pause, the write) that
+    /// opens the file while awsenv replaces it: under a lease it waits, its write lands in the
+    /// replaced file and is merged; where leases work the result holds both, however long the
+    /// pause.
+    #[test]
+    fn an_in_place_writer_racing_the_replacement_loses_nothing() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("awsenv-ini-race-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials");
+        fs::write(&path, "[seed]\nk = 1\n").unwrap();
+        let probe = File::open(&path).unwrap();
+        let leases = lease::take(&probe) == Lease::Held;
+        lease::release(&probe);
+        drop(probe);
+        for round in 0..20 {
+            let writer_path = path.clone();
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(round % 5));
+                let mut file = fs::OpenOptions::new().append(true).open(&writer_path).unwrap();
+                // Longer than the settle time: only the lease can tell.
+                std::thread::sleep(Duration::from_millis(60));
+                file.write_all(format!("[w{round}]\nk = {round}\n").as_bytes()).unwrap();
+            });
+            update_file(&path, &format!("p{}", round % 3), &[("t", &round.to_string())]).unwrap();
+            writer.join().unwrap();
+            if !leases {
+                continue;
+            }
+            // The writer may have appended to the file in place after awsenv was done.
+            let text = fs::read_to_string(&path).unwrap();
+            let sections = parse(&text, &path).unwrap();
+            for k in 0..=round {
+                assert!(sections.iter().any(|s| s.header == format!("w{k}")), "[w{k}] lost:\n{text}");
+            }
+            assert!(holds(&text, &format!("p{}", round % 3), &[("t", &round.to_string())]), "{text}");
+        }
+        assert!(leases || !cfg!(target_os = "linux"), "read leases work on Linux");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -19,6 +19,7 @@ mod ini;
 mod keycache;
 mod keymap;
 mod kinds;
+mod lease;
 mod profile;
 mod qr;
 mod shared;
