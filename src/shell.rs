@@ -187,10 +187,13 @@ impl Exports {
         self.values.iter().map(|(name, value)| (*name, value.as_ref().map(Secret::expose)))
     }
 
-    /// The export lines for `shell`, ready to be written to stdout in one piece.
+    /// The export lines for `shell`, ready to be written to stdout in one piece. A legacy name
+    /// that holds the same value as the variable it stands for is set from that variable
+    /// (`export AWS_SECURITY_TOKEN="$AWS_SESSION_TOKEN"`, as aws-sts-helpers wrote it): the
+    /// shell's parser costs bash 300 instructions a byte, and a session token is the largest value.
     pub fn render(&self, shell: Shell) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
-        for (name, value) in &self.values {
+        for (index, (name, value)) in self.values.iter().enumerate() {
             let (verb, separator): (&[u8], &[u8]) = match (shell, value) {
                 (Shell::Bash | Shell::Zsh, Some(_)) => (b"export ", b"="),
                 (Shell::Bash | Shell::Zsh, None) => (b"unset ", b""),
@@ -201,13 +204,47 @@ impl Exports {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(separator);
             if let Some(value) = value {
-                quote(shell, value.expose(), &mut out);
+                match self.same_as_earlier(index, name, value) {
+                    Some(original) => {
+                        let (open, close): (&[u8], &[u8]) = match shell {
+                            Shell::Bash | Shell::Zsh => (b"\"$", b"\""),
+                            Shell::Fish => (b"$", b""),
+                        };
+                        out.extend_from_slice(open);
+                        out.extend_from_slice(original.as_bytes());
+                        out.extend_from_slice(close);
+                    }
+                    None => quote(shell, value.expose(), &mut out),
+                }
             }
             out.push(b'\n');
         }
         out
     }
+
+    /// The variable set earlier in these exports that `name` is another name for, when it holds
+    /// the same value.
+    fn same_as_earlier(&self, index: usize, name: &str, value: &Secret) -> Option<&'static str> {
+        let (_, original) = ALIASES.iter().find(|(alias, _)| *alias == name)?;
+        self.values[..index]
+            .iter()
+            .any(|(earlier, v)| {
+                earlier == original && v.as_ref().is_some_and(|v| v.expose() == value.expose())
+            })
+            .then_some(*original)
+    }
 }
+
+/// Variables that hold what another holds, for tools that read the other name: each with the
+/// variable it copies.
+const ALIASES: [(&str, &str); 6] = [
+    ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"),
+    ("AWS_DELEGATION_TOKEN", "AWS_SESSION_TOKEN"),
+    ("AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+    ("AWS_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    ("AWSENV_KEY_ID", "AWS_ACCESS_KEY_ID"),
+    ("AWS_REGION", "AWS_DEFAULT_REGION"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -281,6 +318,29 @@ mod tests {
         let bare = String::from_utf8(init_script(Shell::Bash, b"/bin/awsenv", bare, "# extra\n")).unwrap();
         assert!(!bare.contains("aws() {") && !bare.contains("__awsenv_ps1_managed=1"), "{bare}");
         assert!(bare.contains("awsenv_prompt() {") && bare.ends_with("# extra\n"));
+    }
+
+    #[test]
+    fn legacy_names_are_set_from_the_variable_they_copy() {
+        let creds = Credentials {
+            access_key_id: Secret::new("ASIA"),
+            secret_access_key: Secret::new("s"),
+            session_token: Some(Secret::new("T")),
+            expiration: None,
+        };
+        let regions = RegionVars { region: None, default_region: None, fallback: Some("eu-west-1".into()) };
+        let exports = Exports::new("work", &Held::Standing, &creds, None, &regions).unwrap();
+        let bash = String::from_utf8(exports.render(Shell::Bash)).unwrap();
+        let fish = String::from_utf8(exports.render(Shell::Fish)).unwrap();
+        for (alias, original) in ALIASES {
+            assert!(bash.contains(&format!("export {alias}=\"${original}\"\n")), "{alias}: {bash}");
+            assert!(fish.contains(&format!("set -gx {alias} ${original}\n")), "{alias}: {fish}");
+            let at = |text: &str, name: &str| text.find(&format!(" {name}=")).unwrap();
+            assert!(at(&bash, original) < at(&bash, alias), "{original} is set first: {bash}");
+        }
+        // Where the child's environment is made, every name has its value.
+        let token = exports.pairs().find(|(name, _)| *name == "AWS_DELEGATION_TOKEN").unwrap().1;
+        assert_eq!(token, Some(&b"T"[..]));
     }
 
     #[test]

@@ -75,6 +75,16 @@ fn read_fish(input: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     }
 }
 
+/// A word that is a variable's value (`"$NAME"` in bash and zsh, `$NAME` in fish): the name
+/// and the rest of the input after the word.
+fn read_reference(shell: Shell, input: &[u8]) -> Option<(String, &[u8])> {
+    let (open, close): (&[u8], &[u8]) = if shell == Shell::Fish { (b"$", b"") } else { (b"\"$", b"\"") };
+    let rest = input.strip_prefix(open)?;
+    let end = rest.iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))?;
+    let after = rest[end..].strip_prefix(close)?;
+    Some((String::from_utf8(rest[..end].to_vec()).ok()?, after))
+}
+
 /// The variables a rendered export sets and unsets, read back line by line.
 fn read_back(shell: Shell, mut text: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
     let (set, unset): (&[u8], &[u8]) = match shell {
@@ -96,11 +106,19 @@ fn read_back(shell: Shell, mut text: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
         let at = rest.iter().position(|&b| b == separator).expect("a name");
         let name = String::from_utf8(rest[..at].to_vec()).unwrap();
         let word = &rest[at + 1..];
-        let (value, after) = match shell {
-            Shell::Fish => read_fish(word),
-            _ => read_posix(word),
-        }
-        .unwrap_or_else(|| panic!("{shell:?}: an unterminated quote in {:?}", String::from_utf8_lossy(word)));
+        let (value, after) = match read_reference(shell, word) {
+            // Another name for a variable set above: its value.
+            Some((original, after)) => {
+                let value = out.iter().rev().find(|(n, _): &&(String, Option<Vec<u8>>)| *n == original);
+                let value = value.and_then(|(_, v)| v.clone());
+                (value.unwrap_or_else(|| panic!("{shell:?}: {name} refers to {original}, not set above")), after)
+            }
+            None => match shell {
+                Shell::Fish => read_fish(word),
+                _ => read_posix(word),
+            }
+            .unwrap_or_else(|| panic!("{shell:?}: an unterminated quote in {:?}", String::from_utf8_lossy(word))),
+        };
         text = after
             .strip_prefix(b"\n")
             .unwrap_or_else(|| panic!("{shell:?}: {name} continues after its value"));
