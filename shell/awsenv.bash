@@ -22,6 +22,8 @@ __awsenv_warn_below=@WARN_BELOW@ __awsenv_alert_below=@ALERT_BELOW@
 __awsenv_forever=$((1 << 40))
 # The seconds in which the last segment made stands (none yet); see __awsenv_prompt_hook.
 __awsenv_prompt_since=0 __awsenv_prompt_until=0
+# What the hook left in PS1 last time, and the hook's own variables (see __awsenv_prompt_hook).
+__awsenv_ps1_left='' __awsenv_status=0 __awsenv_inputs=''
 
 # __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
 # meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put
@@ -165,21 +167,29 @@ __awsenv_color() {
 # counts here, as it runs before each prompt: one function, no process, and the segment is made
 # again only when what it shows can have changed.
 __awsenv_prompt_hook() {
-    local __awsenv_status=$? __awsenv_inputs
-    [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
+    # Globals, not locals: a function scope of its own costs the shell more than the rest.
+    __awsenv_status=$?
     # Every variable the segment is made of (unset and empty read alike there), apart.
     __awsenv_inputs=${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-}$'\x1f'${NO_COLOR-}$'\x1f'${AWSENV_COLOR-}$'\x1f'${AWS_SESSION_COLOR-}$'\x1f'${TERM-}
     # The same variables, and the clock between the second the segment was made and the second
-    # it next changes (a clock set back makes it again): the one made last time stands. Without
-    # EPOCHSECONDS (bash before 5) the window is empty.
+    # it next changes (a clock set back makes it again): the one made last time stands, and so
+    # does PS1 if no one changed it since. Without EPOCHSECONDS (bash before 5) the window is
+    # empty.
     if [[ ${__awsenv_inputs} != "${__awsenv_prompt_inputs-}" ]] ||
         ((${EPOCHSECONDS:-0} >= __awsenv_prompt_until || ${EPOCHSECONDS:-0} < __awsenv_prompt_since)); then
-        __awsenv_prompt_inputs=${__awsenv_inputs}
+        # A new segment goes into PS1 at the next hook that manages it, even if this one
+        # does not (__awsenv_prompt_update).
+        __awsenv_prompt_inputs=${__awsenv_inputs} __awsenv_ps1_left=''
         __awsenv_prompt_segment
+    elif [[ -z ${__awsenv_ps1_managed-} || :${PS1-} == "${__awsenv_ps1_left}" ]]; then
+        return "${__awsenv_status}"
     fi
     if [[ -n ${__awsenv_ps1_managed-} ]]; then
+        PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
         __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
         PS1=${__awsenv_ps1_prefix}${PS1-}
+        # With a mark in front, so that '' (nothing left yet) never matches, even an empty PS1.
+        __awsenv_ps1_left=:${PS1}
     fi
     return "${__awsenv_status}"
 }

@@ -35,6 +35,7 @@ __awsenv_apply() {
 \builtin zmodload zsh/datetime
 # The prompt's globals, declared here so that the hook needs no emulate (WARN_CREATE_GLOBAL).
 \builtin typeset -g AWSENV_PROMPT='' __awsenv_prompt_ps1='' __awsenv_ps1_prefix='' __awsenv_prompt_inputs=''
+\builtin typeset -g __awsenv_ps1_left='' __awsenv_status=0 __awsenv_inputs=''
 \builtin typeset -gi __awsenv_prompt_since=0 __awsenv_prompt_until=0
 # A prompt segment that no clock can change (no session, no expiry, expired) stands this long.
 \builtin typeset -gi __awsenv_forever=$((1 << 40))
@@ -170,20 +171,28 @@ __awsenv_color() {
 # again only when what it shows can have changed. No emulate here: it would cost as much as
 # the rest, and init declares the globals, so no option changes what this does.
 __awsenv_prompt_hook() {
-    local __awsenv_status=$? __awsenv_inputs
-    [[ -z ${__awsenv_ps1_managed-} ]] || PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
+    # Globals, not locals: a function scope of its own costs the shell more than the rest.
+    __awsenv_status=$?
     # Every variable the segment is made of (unset and empty read alike there), apart.
     __awsenv_inputs=${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-}$'\x1f'${NO_COLOR-}$'\x1f'${AWSENV_COLOR-}$'\x1f'${AWS_SESSION_COLOR-}$'\x1f'${TERM-}
     # The same variables, and the clock between the second the segment was made and the second
-    # it next changes (a clock set back makes it again): the one made last time stands.
+    # it next changes (a clock set back makes it again): the one made last time stands, and so
+    # does PS1 if no one changed it since.
     if [[ ${__awsenv_inputs} != "${__awsenv_prompt_inputs}" ]] ||
         ((EPOCHSECONDS >= __awsenv_prompt_until || EPOCHSECONDS < __awsenv_prompt_since)); then
-        __awsenv_prompt_inputs=${__awsenv_inputs}
+        # A new segment goes into PS1 at the next hook that manages it, even if this one
+        # does not (__awsenv_prompt_update).
+        __awsenv_prompt_inputs=${__awsenv_inputs} __awsenv_ps1_left=''
         __awsenv_prompt_segment
+    elif [[ -z ${__awsenv_ps1_managed-} || :${PS1-} == "${__awsenv_ps1_left}" ]]; then
+        return "${__awsenv_status}"
     fi
     if [[ -n ${__awsenv_ps1_managed-} ]]; then
+        PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
         __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
         PS1=${__awsenv_ps1_prefix}${PS1-}
+        # With a mark in front, so that '' (nothing left yet) never matches, even an empty PS1.
+        __awsenv_ps1_left=:${PS1}
     fi
     return "${__awsenv_status}"
 }

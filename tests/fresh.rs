@@ -601,7 +601,8 @@ fn prompt_hook_preserves_the_status() {
 
 /// The bash and zsh hooks make the segment again only when something it shows can have changed: at every
 /// second of a session's last two hours (the clock is a plain variable here), with a renewal mark
-/// that goes, a clock set back and variables changed between prompts, what the hook leaves is
+/// that goes, a clock set back, variables changed between prompts, PS1 changed by another hand and
+/// a segment made by `__awsenv_prompt_update`, what the hook leaves is
 /// what a hook with nothing remembered makes; and it is made about once per value shown, not once
 /// per prompt.
 fn check_kept_prompt_segment(shell: Shell) {
@@ -641,7 +642,7 @@ done
 AWSENV_EXPIRES=$((EPOCHSECONDS + 2000)); unset AWSENV_RENEWABLE
 check 'a new expiry'; EPOCHSECONDS=$((EPOCHSECONDS - 900)); check 'the clock set back'
 EPOCHSECONDS=$((EPOCHSECONDS + 5000)); check 'the clock set forward'
-for change in 'AWSENV_ACCOUNT=other' 'AWSENV_SESSION=role AWSENV_ROLE=arn:aws:iam::1:role/admin' 'AWS_ACCESS_KEY_ID=AKIAOTHER' 'AWS_ACCESS_KEY_ID=ASIAEXAMPLE' 'AWSENV_EXPIRES=$((EPOCHSECONDS + 200))' 'NO_COLOR=1' 'unset NO_COLOR' 'AWSENV_COLOR=never' 'AWSENV_COLOR=' 'AWS_SESSION_COLOR=off' 'TERM=dumb' 'unset AWSENV_EXPIRES' 'unset AWSENV_KEY_ID'; do
+for change in 'AWSENV_ACCOUNT=other' 'AWSENV_SESSION=role AWSENV_ROLE=arn:aws:iam::1:role/admin' 'AWS_ACCESS_KEY_ID=AKIAOTHER' 'AWS_ACCESS_KEY_ID=ASIAEXAMPLE' 'AWSENV_EXPIRES=$((EPOCHSECONDS + 200))' 'NO_COLOR=1' 'unset NO_COLOR' 'AWSENV_COLOR=never' 'AWSENV_COLOR=' 'AWS_SESSION_COLOR=off' 'TERM=dumb' 'unset AWSENV_EXPIRES' 'unset AWSENV_KEY_ID' 'AWSENV_KEY_ID=ASIAEXAMPLE' 'PS1="new> "' 'PS1="rebuilt> "' 'AWSENV_ACCOUNT=third; __awsenv_prompt_update'; do
     __awsenv_prompt_hook
     eval "$change"
     check "$change"
@@ -658,7 +659,7 @@ echo "MADE=$made"
     let text = stdout(&out);
     let stale: Vec<&str> = text.lines().filter(|line| line.starts_with("STALE")).take(10).collect();
     assert!(stale.is_empty(), "{shell}: {stale:#?}\n{}", show(&out));
-    assert_eq!(value(&out, "CHECKS"), (7303 + 403 + 133 + 3 + 13).to_string(), "{shell}\n{}", show(&out));
+    assert_eq!(value(&out, "CHECKS"), (7303 + 403 + 133 + 3 + 17).to_string(), "{shell}\n{}", show(&out));
     // 2 hour values, 98 minute values, 99 second values and "exp", plus the colour thresholds.
     let made: usize = value(&out, "MADE").parse().unwrap();
     assert!((200..=210).contains(&made), "{shell}: the segment was made {made} times in 7303 prompts");
