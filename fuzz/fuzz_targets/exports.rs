@@ -111,13 +111,18 @@ fn read_back(shell: Shell, mut text: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
             Some((original, after)) => {
                 let value = out.iter().rev().find(|(n, _): &&(String, Option<Vec<u8>>)| *n == original);
                 let value = value.and_then(|(_, v)| v.clone());
-                (value.unwrap_or_else(|| panic!("{shell:?}: {name} refers to {original}, not set above")), after)
+                (
+                    value.unwrap_or_else(|| panic!("{shell:?}: {name} refers to {original}, not set above")),
+                    after,
+                )
             }
             None => match shell {
                 Shell::Fish => read_fish(word),
                 _ => read_posix(word),
             }
-            .unwrap_or_else(|| panic!("{shell:?}: an unterminated quote in {:?}", String::from_utf8_lossy(word))),
+            .unwrap_or_else(|| {
+                panic!("{shell:?}: an unterminated quote in {:?}", String::from_utf8_lossy(word))
+            }),
         };
         text = after
             .strip_prefix(b"\n")
