@@ -257,6 +257,8 @@ pub fn update_file(path: &Path, header: &str, values: &[(&str, &str)]) -> Result
 /// Elsewhere a write is noticed by reading the file again.
 struct Watched {
     file: File,
+    /// The path it was opened at, for messages.
+    path: PathBuf,
     text: String,
     leased: bool,
 }
@@ -275,8 +277,8 @@ impl Watched {
                 Lease::WriterOpen => std::thread::sleep(Duration::from_millis(2)),
             }
         };
-        let text = read_open(Some(&file), path)?;
-        Ok(Self { file, text, leased })
+        let text = read_open(&file, path)?;
+        Ok(Self { file, path: path.to_owned(), text, leased })
     }
 
     /// Whether another program wrote the file, or waits to, since it was read.
@@ -284,15 +286,14 @@ impl Watched {
         if self.leased {
             return Ok(lease::writer_waiting(&self.file));
         }
-        Ok(read_open(Some(&self.file), Path::new("-"))? != self.text)
+        Ok(self.read()? != self.text)
     }
 
     /// Lets a waiting writer go and returns the file's text once it is done (or once it has
     /// stopped changing, where there are no leases).
     fn finish(self) -> Result<String> {
-        let path = Path::new("-");
         if !self.leased {
-            return settled(&self.file, read_open(Some(&self.file), path)?);
+            return self.settled();
         }
         lease::release(&self.file);
         let started = Instant::now();
@@ -303,7 +304,7 @@ impl Watched {
                 Lease::WriterOpen => continue,
                 Lease::Unavailable => break,
                 Lease::Held => {
-                    let now = read_open(Some(&self.file), path);
+                    let now = self.read();
                     lease::release(&self.file);
                     match now? {
                         now if now == self.text => continue,
@@ -312,24 +313,30 @@ impl Watched {
                 }
             }
         }
-        read_open(Some(&self.file), path)
+        self.read()
     }
-}
 
-/// The old file's text once another program's rewrite of it is complete, where no lease tells:
-/// the aws CLI truncates the file when it opens it and writes it later, so an empty or
-/// still-changing file is read again, a settle time apart, until it holds text that stays the
-/// same (at most about a second).
-fn settled(file: &File, mut text: String) -> Result<String> {
-    for _ in 0..40 {
-        std::thread::sleep(SETTLE);
-        let again = read_open(Some(file), Path::new("-"))?;
-        if again == text && !text.is_empty() {
-            break;
-        }
-        text = again;
+    /// The file's text now.
+    fn read(&self) -> Result<String> {
+        read_open(&self.file, &self.path)
     }
-    Ok(text)
+
+    /// The file's text once another program's rewrite of it is complete, where no lease tells:
+    /// the aws CLI truncates the file when it opens it and writes it later, so an empty or
+    /// still-changing file is read again, a settle time apart, until it holds text that stays
+    /// the same (at most about a second).
+    fn settled(&self) -> Result<String> {
+        let mut text = self.read()?;
+        for _ in 0..40 {
+            std::thread::sleep(SETTLE);
+            let again = self.read()?;
+            if again == text && !text.is_empty() {
+                break;
+            }
+            text = again;
+        }
+        Ok(text)
+    }
 }
 
 /// A leading byte-order mark and the text after it.
@@ -405,10 +412,7 @@ fn resolve_links(path: &Path) -> Result<PathBuf> {
 }
 
 /// The text of an open file from its start (the file as it was opened, even once replaced).
-fn read_open(file: Option<&File>, path: &Path) -> Result<String> {
-    let Some(mut file) = file else {
-        return Ok(String::new());
-    };
+fn read_open(mut file: &File, path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))?;
     file.take(limit::INI + 1)
