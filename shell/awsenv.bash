@@ -23,7 +23,11 @@ __awsenv_forever=$((1 << 40))
 # The seconds in which the last segment made stands (none yet); see __awsenv_prompt_hook.
 __awsenv_prompt_since=0 __awsenv_prompt_until=0
 # What the hook left in PS1 last time, and the hook's own variables (see __awsenv_prompt_hook).
-__awsenv_ps1_left='' __awsenv_status=0 __awsenv_inputs=''
+__awsenv_ps1_left='' __awsenv_status=0 __awsenv_prompt_inputs=''
+# The clock the prompt's window is read from, by name in arithmetic (an unset EPOCHSECONDS there
+# would fail under set -u): 0 before bash 5, which makes the window empty.
+__awsenv_clock=EPOCHSECONDS
+[[ -n ${EPOCHSECONDS-} ]] || __awsenv_clock=0
 
 # __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
 # meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put
@@ -169,20 +173,22 @@ __awsenv_color() {
 __awsenv_prompt_hook() {
     # Globals, not locals: a function scope of its own costs the shell more than the rest.
     __awsenv_status=$?
-    # Every variable the segment is made of (unset and empty read alike there), apart.
-    __awsenv_inputs=${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-}$'\x1f'${NO_COLOR-}$'\x1f'${AWSENV_COLOR-}$'\x1f'${AWS_SESSION_COLOR-}$'\x1f'${TERM-}
-    # The same variables, and the clock between the second the segment was made and the second
-    # it next changes (a clock set back makes it again): the one made last time stands, and so
-    # does PS1 if no one changed it since. Without EPOCHSECONDS (bash before 5) the window is
-    # empty.
-    if [[ ${__awsenv_inputs} != "${__awsenv_prompt_inputs-}" ]] ||
-        ((${EPOCHSECONDS:-0} >= __awsenv_prompt_until || ${EPOCHSECONDS:-0} < __awsenv_prompt_since)); then
-        # A new segment goes into PS1 at the next hook that manages it, even if this one
-        # does not (__awsenv_prompt_update).
-        __awsenv_prompt_inputs=${__awsenv_inputs} __awsenv_ps1_left=''
+    # The segment made last time stands while the variables it is made of are what they were
+    # (unset and empty read alike, apart; the colour's aside, see __awsenv_prompt_segment) and
+    # the clock is between the second it was made and the second it next changes (a clock set
+    # back makes it again); so does PS1 if no one changed it since. The variables are compared as
+    # they are joined, not kept in a variable first, which would cost more than the test. Without EPOCHSECONDS the window is empty.
+    if [[ ${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-} != "${__awsenv_prompt_inputs}" ]] ||
+        ((__awsenv_clock >= __awsenv_prompt_until || __awsenv_clock < __awsenv_prompt_since)); then
+        # The same variables as above, joined the same way (a unit test of src/shell.rs checks it).
+        # A new segment goes into PS1 at the next hook that manages it, even if this one does not
+        # (__awsenv_prompt_update).
+        __awsenv_prompt_inputs=${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-} __awsenv_ps1_left=''
         __awsenv_prompt_segment
-    elif [[ -z ${__awsenv_ps1_managed-} || :${PS1-} == "${__awsenv_ps1_left}" ]]; then
-        return "${__awsenv_status}"
+    elif [[ :${PS1-} == "${__awsenv_ps1_left}" ]]; then
+        # Unquoted: a number, and quotes cost bash more than the test above.
+        # shellcheck disable=SC2086
+        return $__awsenv_status
     fi
     if [[ -n ${__awsenv_ps1_managed-} ]]; then
         PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
@@ -242,9 +248,14 @@ __awsenv_prompt_segment() {
             [[ -z ${mark} ]] || ((10#${AWSENV_RENEWABLE} - now >= step)) || step=$((10#${AWSENV_RENEWABLE} - now))
         fi
         AWSENV_PROMPT="(aws:${label}${sign}${value}${mark}) " __awsenv_prompt_ps1=${AWSENV_PROMPT}
-        if [[ -n ${value} ]] && ((left < __awsenv_warn_below)) && __awsenv_color; then
-            ((left >= __awsenv_alert_below)) || color=@ALERT_COLOR@
-            __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]${mark}) "
+        if [[ -n ${value} ]] && ((left < __awsenv_warn_below)); then
+            # The colour depends on variables the hook does not compare (NO_COLOR, AWSENV_COLOR,
+            # AWS_SESSION_COLOR, TERM): in these last minutes the segment is made at every prompt.
+            step=0
+            if __awsenv_color; then
+                ((left >= __awsenv_alert_below)) || color=@ALERT_COLOR@
+                __awsenv_prompt_ps1="(aws:${label}${sign}\\[\\e[${color}m\\]${value}\\[\\e[39m\\]${mark}) "
+            fi
         fi
     fi
     __awsenv_prompt_since=${now} __awsenv_prompt_until=$((now + step))
