@@ -187,7 +187,8 @@ __awsenv_prompt_hook() {
         __awsenv_prompt_segment
     elif [[ :${PS1-} == "${__awsenv_ps1_left}" ]]; then
         # A number: no quotes needed.
-        return $__awsenv_status
+        # shellcheck disable=SC2248
+        return ${__awsenv_status}
     fi
     if [[ -n ${__awsenv_ps1_managed-} ]]; then
         PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
