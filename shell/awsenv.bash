@@ -3,12 +3,12 @@
 # awsenv for bash: eval "$(awsenv init bash)" at the end of ~/.bashrc.
 #
 # The functions run the binary only when credentials must change, and evaluate what it prints on
-# stdout: exports for the complete set of variables awsenv owns, or nothing at all when it fails,
-# so a failed command leaves the shell's variables as they were. Messages and questions go to
-# stderr and the terminal. The prompt segment and the aws wrapper's freshness check are shell
-# arithmetic on AWSENV_EXPIRES and start no process. Names starting with __awsenv_ are internal.
-# `awsenv init` drops the sections between ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that
-# its options turn off.
+# stdout: exports for each variable awsenv owns that does not already hold its value here
+# (--only-changes), or nothing at all when it fails, so a failed command leaves the shell's
+# variables as they were. Messages and questions go to stderr and the terminal. The prompt segment
+# and the aws wrapper's freshness check are shell arithmetic on AWSENV_EXPIRES and start no process.
+# Names starting with __awsenv_ are internal. `awsenv init` drops the sections between
+# ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that its options turn off.
 
 # =============================================================================
 # Internals
@@ -69,7 +69,7 @@ __awsenv_owned() {
 # ec2switch [ACCOUNT]: use the account's cached MFA session, else its long-term keys.
 # Without an account, list them.
 ec2switch() {
-    __awsenv_run "${__awsenv_bin}" switch --shell bash -- "$@"
+    __awsenv_run "${__awsenv_bin}" switch --shell bash --only-changes -- "$@"
 }
 
 # ec2mfa [--duration SECONDS] [CODE]: make or reuse an MFA session for the current account.
@@ -88,7 +88,7 @@ ec2mfa() {
         esac
         \builtin shift
     done
-    AWSENV_MFA_CODE=${__awsenv_code} __awsenv_run "${__awsenv_bin}" mfa --shell bash "${__awsenv_args[@]}"
+    AWSENV_MFA_CODE=${__awsenv_code} __awsenv_run "${__awsenv_bin}" mfa --shell bash --only-changes "${__awsenv_args[@]}"
 }
 
 # ec2role ACCOUNT ROLE [awsenv assume options]: switch to a role of the account, assumed with its
@@ -98,7 +98,7 @@ ec2role() {
         \builtin printf 'usage: ec2role ACCOUNT ROLE [--duration SECONDS] [--external-id ID] [--session-name NAME]\n' >&2
         \builtin return 2
     fi
-    __awsenv_run "${__awsenv_bin}" assume --format bash --account "$1" --role "$2" "${@:3}"
+    __awsenv_run "${__awsenv_bin}" assume --format bash --only-changes --account "$1" --role "$2" "${@:3}"
 }
 
 # ec2now: which credentials this shell holds, the region, and how long a session has left.
@@ -132,7 +132,7 @@ aws() {
         __awsenv_now
         __awsenv_left=$((AWSENV_EXPIRES - __awsenv_time))
         if ((__awsenv_left <= __awsenv_window)); then
-            if __awsenv_run "${__awsenv_bin}" refresh --shell bash; then
+            if __awsenv_run "${__awsenv_bin}" refresh --shell bash --only-changes; then
                 \builtin true
             elif ((__awsenv_left > 0)); then
                 \builtin printf 'awsenv: could not renew the session of %s; running aws on the current one (%ss left)\n' "${AWSENV_ACCOUNT}" "${__awsenv_left}" >&2

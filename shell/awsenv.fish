@@ -1,11 +1,12 @@
 # awsenv for fish: awsenv init fish | source, at the end of ~/.config/fish/config.fish.
 #
 # The functions run the binary only when credentials must change, and source what it prints on
-# stdout: `set` lines for the complete set of variables awsenv owns, or nothing at all when it
-# fails, so a failed command leaves the shell's variables as they were. Messages and questions go
-# to stderr and the terminal. fish 3.6 has no clock builtin: on Linux the time is the boot time
-# plus the uptime, both read with builtins, so the prompt segment and the aws wrapper's freshness
-# check start no process; elsewhere they run `date`. Names starting with __awsenv_ are internal. `awsenv init` drops the sections between
+# stdout: `set` lines for each variable awsenv owns that does not already hold its value here
+# (--only-changes), or nothing at all when it fails, so a failed command leaves the shell's
+# variables as they were. Messages and questions go to stderr and the terminal. fish 3.6 has no
+# clock builtin: on Linux the time is the boot time plus the uptime, both read with builtins, so the
+# prompt segment and the aws wrapper's freshness check start no process; elsewhere they run `date`.
+# Names starting with __awsenv_ are internal. `awsenv init` drops the sections between
 # ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that its options turn off.
 
 set -g __awsenv_bin '::AWSENV_BIN::'
@@ -31,7 +32,7 @@ function __awsenv_owned
 end
 
 function ec2switch --description 'Use an account\'s cached MFA session, else its long-term keys'
-    command $__awsenv_bin switch --shell fish -- $argv | source
+    command $__awsenv_bin switch --shell fish --only-changes -- $argv | source
     return $pipestatus[1]
 end
 
@@ -51,7 +52,7 @@ function ec2mfa --description 'Make or reuse an MFA session for the current acco
         end
         set -e argv[1]
     end
-    AWSENV_MFA_CODE="$code" command $__awsenv_bin mfa --shell fish $args | source
+    AWSENV_MFA_CODE="$code" command $__awsenv_bin mfa --shell fish --only-changes $args | source
     return $pipestatus[1]
 end
 
@@ -60,7 +61,7 @@ function ec2role --description 'Switch to a role of an account, assumed with its
         echo 'usage: ec2role ACCOUNT ROLE [--duration SECONDS] [--external-id ID] [--session-name NAME]' >&2
         return 2
     end
-    command $__awsenv_bin assume --format fish --account $argv[1] --role $argv[2] $argv[3..] | source
+    command $__awsenv_bin assume --format fish --only-changes --account $argv[1] --role $argv[2] $argv[3..] | source
     return $pipestatus[1]
 end
 
@@ -90,7 +91,7 @@ function aws --wraps aws --description 'The aws CLI, after renewing awsenv crede
         end
         set -l left (math $AWSENV_EXPIRES - (__awsenv_now))
         if test $left -le $window
-            command $__awsenv_bin refresh --shell fish | source
+            command $__awsenv_bin refresh --shell fish --only-changes | source
             if test $pipestatus[1] -ne 0
                 if test $left -gt 0
                     printf 'awsenv: could not renew the session of %s; running aws on the current one (%ss left)\n' $AWSENV_ACCOUNT $left >&2

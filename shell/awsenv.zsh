@@ -6,10 +6,11 @@
 # options, KSH_ARRAYS or SH_WORD_SPLIT say, do not change what it does.)
 #
 # The functions run the binary only when credentials must change, and evaluate what it prints on
-# stdout: exports for the complete set of variables awsenv owns, or nothing at all when it fails,
-# so a failed command leaves the shell's variables as they were. Messages and questions go to
-# stderr and the terminal. The prompt segment and the aws wrapper's freshness check are shell
-# arithmetic on AWSENV_EXPIRES and start no process. Names starting with __awsenv_ are internal.
+# stdout: exports for each variable awsenv owns that does not already hold its value here
+# (--only-changes), or nothing at all when it fails, so a failed command leaves the shell's
+# variables as they were. Messages and questions go to stderr and the terminal. The prompt
+# segment and the aws wrapper's freshness check are shell arithmetic on AWSENV_EXPIRES and start
+# no process. Names starting with __awsenv_ are internal.
 # `awsenv init` drops the sections between ">>> awsenv:NAME" and "<<< awsenv:NAME" markers that
 # its options turn off.
 
@@ -58,7 +59,7 @@ __awsenv_owned() {
 ec2switch() {
     \builtin emulate -L zsh
     local __awsenv_out
-    __awsenv_out=$(\command "${__awsenv_bin}" switch --shell zsh -- "$@") || \builtin return
+    __awsenv_out=$(\command "${__awsenv_bin}" switch --shell zsh --only-changes -- "$@") || \builtin return
     __awsenv_apply "${__awsenv_out}"
 }
 
@@ -79,7 +80,7 @@ ec2mfa() {
         esac
         \builtin shift
     done
-    __awsenv_out=$(AWSENV_MFA_CODE=${__awsenv_code} \command "${__awsenv_bin}" mfa --shell zsh "${__awsenv_args[@]}") || \builtin return
+    __awsenv_out=$(AWSENV_MFA_CODE=${__awsenv_code} \command "${__awsenv_bin}" mfa --shell zsh --only-changes "${__awsenv_args[@]}") || \builtin return
     __awsenv_apply "${__awsenv_out}"
 }
 
@@ -92,7 +93,7 @@ ec2role() {
         \builtin return 2
     fi
     local __awsenv_out
-    __awsenv_out=$(\command "${__awsenv_bin}" assume --format zsh --account "$1" --role "$2" "${@:3}") || \builtin return
+    __awsenv_out=$(\command "${__awsenv_bin}" assume --format zsh --only-changes --account "$1" --role "$2" "${@:3}") || \builtin return
     __awsenv_apply "${__awsenv_out}"
 }
 
@@ -130,7 +131,7 @@ aws() {
         __awsenv_now
         __awsenv_left=$((AWSENV_EXPIRES - __awsenv_time))
         if ((__awsenv_left <= __awsenv_window)); then
-            if __awsenv_out=$(\command "${__awsenv_bin}" refresh --shell zsh); then
+            if __awsenv_out=$(\command "${__awsenv_bin}" refresh --shell zsh --only-changes); then
                 __awsenv_apply "${__awsenv_out}"
             elif ((__awsenv_left > 0)); then
                 \builtin printf 'awsenv: could not renew the session of %s; running aws on the current one (%ss left)\n' "${AWSENV_ACCOUNT}" "${__awsenv_left}" >&2

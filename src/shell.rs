@@ -1,6 +1,7 @@
 //! What awsenv says to shells: the init scripts (kept as real shell files under `shell/`) and the
 //! export lines that `ec2switch` and `ec2mfa` evaluate.
 
+use std::ffi::OsString;
 use std::ops::Range;
 
 use anyhow::Result;
@@ -192,32 +193,64 @@ impl Exports {
     /// (`export AWS_SECURITY_TOKEN="$AWS_SESSION_TOKEN"`, as aws-sts-helpers wrote it): the
     /// shell's parser costs bash 300 instructions a byte, and a session token is the largest value.
     pub fn render(&self, shell: Shell) -> Vec<u8> {
+        self.render_where(shell, |_, _| true, false)
+    }
+
+    /// The lines that change what the shell holds, for a shell whose exported variables are
+    /// `exported` (the environment awsenv inherited from it): a variable that already holds its
+    /// value is left out, and the unsets share one statement. What a shell's `eval` costs is its
+    /// parser's: a switch that keeps the account sets nothing.
+    pub fn render_changes(&self, shell: Shell, exported: impl Fn(&str) -> Option<OsString>) -> Vec<u8> {
+        self.render_where(
+            shell,
+            |name, value| exported(name).is_none_or(|held| held.as_encoded_bytes() != value.expose()),
+            true,
+        )
+    }
+
+    fn render_where(
+        &self,
+        shell: Shell,
+        changes: impl Fn(&str, &Secret) -> bool,
+        unsets_together: bool,
+    ) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
+        let mut unsets: Vec<&str> = Vec::new();
         for (index, (name, value)) in self.values.iter().enumerate() {
-            let (verb, separator): (&[u8], &[u8]) = match (shell, value) {
-                (Shell::Bash | Shell::Zsh, Some(_)) => (b"export ", b"="),
-                (Shell::Bash | Shell::Zsh, None) => (b"unset ", b""),
-                (Shell::Fish, Some(_)) => (b"set -gx ", b" "),
-                (Shell::Fish, None) => (b"set -e -g ", b""),
+            let Some(value) = value else {
+                if unsets_together {
+                    unsets.push(name);
+                } else {
+                    push_unset(shell, &[name], &mut out);
+                }
+                continue;
+            };
+            if !changes(name, value) {
+                continue;
+            }
+            let (verb, separator): (&[u8], &[u8]) = match shell {
+                Shell::Bash | Shell::Zsh => (b"export ", b"="),
+                Shell::Fish => (b"set -gx ", b" "),
             };
             out.extend_from_slice(verb);
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(separator);
-            if let Some(value) = value {
-                match self.same_as_earlier(index, name, value) {
-                    Some(original) => {
-                        let (open, close): (&[u8], &[u8]) = match shell {
-                            Shell::Bash | Shell::Zsh => (b"\"$", b"\""),
-                            Shell::Fish => (b"$", b""),
-                        };
-                        out.extend_from_slice(open);
-                        out.extend_from_slice(original.as_bytes());
-                        out.extend_from_slice(close);
-                    }
-                    None => quote(shell, value.expose(), &mut out),
+            match self.same_as_earlier(index, name, value) {
+                Some(original) => {
+                    let (open, close): (&[u8], &[u8]) = match shell {
+                        Shell::Bash | Shell::Zsh => (b"\"$", b"\""),
+                        Shell::Fish => (b"$", b""),
+                    };
+                    out.extend_from_slice(open);
+                    out.extend_from_slice(original.as_bytes());
+                    out.extend_from_slice(close);
                 }
+                None => quote(shell, value.expose(), &mut out),
             }
             out.push(b'\n');
+        }
+        if !unsets.is_empty() {
+            push_unset(shell, &unsets, &mut out);
         }
         out
     }
@@ -233,6 +266,19 @@ impl Exports {
             })
             .then_some(*original)
     }
+}
+
+/// Appends one statement that unsets `names`.
+fn push_unset(shell: Shell, names: &[&str], out: &mut Vec<u8>) {
+    out.extend_from_slice(match shell {
+        Shell::Bash | Shell::Zsh => b"unset",
+        Shell::Fish => b"set -e -g",
+    });
+    for name in names {
+        out.push(b' ');
+        out.extend_from_slice(name.as_bytes());
+    }
+    out.push(b'\n');
 }
 
 /// Variables that hold what another holds, for tools that read the other name: each with the

@@ -184,7 +184,7 @@ fn check_wrapper(shell: Shell) {
     assert_eq!(calls[0].key, work.key, "(a) {shell}: aws got awsenv's key");
     assert_eq!(calls[0].token, work.token, "(a) {shell}: aws got awsenv's token");
     assert_eq!(calls[0].expires, work.expires.to_string());
-    assert_eq!(fx.awsenv_runs(), ["switch --shell ".to_owned() + shell.name() + " -- work"]);
+    assert_eq!(fx.awsenv_runs(), ["switch --shell ".to_owned() + shell.name() + " --only-changes -- work"]);
     assert_eq!(fx.tokens(), 2, "(a) {shell}: no STS call");
     assert!(awsenv_lines(&stderr(&out)).is_empty(), "(a) {shell}: {}", show(&out));
 

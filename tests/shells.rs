@@ -565,6 +565,67 @@ fn ec2switch_exports_long_term_keys_and_fills_regions() {
     }
 }
 
+/// The shell functions print only what changes the shell (`--only-changes`). Back and forth
+/// between accounts, a value changed by hand, a variable set but not exported, and a switch that
+/// changes nothing all leave the shell as the first full switch did.
+#[test]
+fn ec2switch_prints_only_what_changes_and_leaves_the_shell_as_a_full_switch_does() {
+    let owned = |env: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        env.iter()
+            .filter(|(name, _)| OWNED.contains(&name.as_str()))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect()
+    };
+    for shell in Shell::ALL {
+        let sb = new_sandbox(None);
+        let script = Script::new(&sb, shell);
+        let again = script.file("again.out");
+        let not_exported = match shell {
+            Shell::Fish => "set -g AWSENV_ROLE stale".to_owned(),
+            _ => "AWSENV_ROLE=stale".to_owned(),
+        };
+        let ran = script
+            .strict()
+            .init()
+            .call("work", "ec2switch work")
+            .snapshot("work")
+            .call("lab", "ec2switch lab")
+            .snapshot("lab")
+            .call("back", "ec2switch work")
+            .snapshot("back")
+            .line(format!("awsenv switch --shell {shell} --only-changes -- work >{again} 2>/dev/null"))
+            .line(export(shell, "AWS_SECRET_ACCESS_KEY", "tampered"))
+            .line(not_exported)
+            .call("repaired", "ec2switch work")
+            .snapshot("repaired")
+            .run(&sb);
+        ran.assert_quiet_success();
+        let ctx = || ran.context();
+        ran.assert_call("work", "Set keys for work AWS account\n");
+        ran.assert_call("lab", "Set keys for lab AWS account\n");
+        let first = owned(&ran.env("work"));
+        assert_var(&first, "AWS_SECRET_ACCESS_KEY", WORK_SECRET, &ctx);
+        assert_var(&first, "AWS_SECRET_KEY", WORK_SECRET, &ctx);
+        let lab = ran.env("lab");
+        assert_var(&lab, "AWS_ACCESS_KEY_ID", LAB_KEY, &ctx);
+        assert_var(&lab, "AWSENV_KEY_ID", LAB_KEY, &ctx);
+        assert_var(&lab, "AWS_SECRET_KEY", LAB_SECRET, &ctx);
+        for tag in ["back", "repaired"] {
+            ran.assert_call(tag, "Set keys for work AWS account\n");
+            assert_eq!(owned(&ran.env(tag)), first, "[{shell}] {tag}: the environment\n{}", ctx());
+            assert_eq!(ran.vars(tag), ran.vars("work"), "[{shell}] {tag}: the shell's variables\n{}", ctx());
+        }
+        // Nothing to set: the unsets alone, in one statement.
+        let again = ran.read("again.out");
+        let unset = if shell == Shell::Fish { "set -e -g " } else { "unset " };
+        assert!(
+            again.lines().count() == 1 && again.starts_with(unset) && again.contains("AWS_SESSION_TOKEN"),
+            "[{shell}] a switch that changes nothing printed {again:?}\n{}",
+            ctx()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 5. ec2now (the session line is checked with ec2mfa below)
 // ---------------------------------------------------------------------------

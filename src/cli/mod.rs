@@ -113,6 +113,11 @@ pub struct Switch {
     #[arg(long, value_enum, default_value = "bash")]
     pub shell: Shell,
 
+    /// Print only what changes in the shell that started awsenv: variables that already hold
+    /// their value there are left out (the shell functions pass it)
+    #[arg(long)]
+    pub only_changes: bool,
+
     /// Account name from the store; without it the accounts are listed on stderr
     pub account: Option<String>,
 }
@@ -122,6 +127,11 @@ pub struct Mfa {
     /// Syntax of the exports printed on stdout
     #[arg(long, value_enum, default_value = "bash")]
     pub shell: Shell,
+
+    /// Print only what changes in the shell that started awsenv: variables that already hold
+    /// their value there are left out (the shell functions pass it)
+    #[arg(long)]
+    pub only_changes: bool,
 
     /// Session lifetime in seconds, 900 to 129600 [env: AWSENV_DURATION] [default: 14400]
     #[arg(long, short = 'd', visible_alias = "session-duration", value_name = "SECONDS")]
@@ -140,6 +150,11 @@ pub struct Refresh {
     /// Syntax of the exports printed on stdout
     #[arg(long, value_enum, default_value = "bash")]
     pub shell: Shell,
+
+    /// Print only what changes in the shell that started awsenv: variables that already hold
+    /// their value there are left out (the shell functions pass it)
+    #[arg(long)]
+    pub only_changes: bool,
 
     /// The MFA code, if a new MFA session is needed
     #[arg(long, value_name = "CODE")]
@@ -190,6 +205,11 @@ pub struct Assume {
     /// Output format
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
+
+    /// Print only what changes in the shell that started awsenv: variables that already hold
+    /// their value there are left out (ec2role passes it; bash and fish formats only)
+    #[arg(long)]
+    pub only_changes: bool,
 }
 
 #[derive(Debug, Args)]

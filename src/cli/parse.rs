@@ -47,11 +47,31 @@ impl Cli {
             "fish" => Some(Shell::Fish),
             _ => None,
         };
-        let switch = |sh: &str, account: &str| {
-            Some(Command::Switch(Switch { shell: shell(sh)?, account: Some(account.to_owned()) }))
-        };
         // A value clap would take as an option instead is left to clap, and to its error.
         let value = |text: &str| (!text.starts_with('-')).then(|| text.to_owned());
+        let switch = |sh: &str, only_changes: bool, account: &str| {
+            Some(Command::Switch(Switch {
+                shell: shell(sh)?,
+                only_changes,
+                account: Some(account.to_owned()),
+            }))
+        };
+        let refresh = |sh: &str, only_changes: bool| {
+            Some(Command::Refresh(Refresh { shell: shell(sh)?, only_changes, code: None }))
+        };
+        let assume = |format: &str, only_changes: bool, account: &str, role: &str| {
+            Some(Command::Assume(Assume {
+                account: value(account)?,
+                role: value(role)?,
+                duration: None,
+                session_name: None,
+                external_id: None,
+                code: None,
+                min_ttl: None,
+                format: Format::from_str(format, false).ok()?,
+                only_changes,
+            }))
+        };
         let credential_process = |account: &str, role: Option<&str>| {
             let role = match role {
                 Some(role) => Some(value(role)?),
@@ -67,20 +87,18 @@ impl Cli {
         };
         let command = match args.as_slice() {
             ["init", sh] => Command::Init(Init { shell: shell(sh)?, no_prompt: false, no_wrapper: false }),
-            ["switch", "--shell", sh, "--", account] => switch(sh, account)?,
-            ["switch", "--shell", sh, account] if !account.starts_with('-') => switch(sh, account)?,
+            ["switch", "--shell", sh, "--", account] => switch(sh, false, account)?,
+            ["switch", "--shell", sh, account] if !account.starts_with('-') => switch(sh, false, account)?,
+            ["switch", "--shell", sh, "--only-changes", "--", account] => switch(sh, true, account)?,
             ["prompt", "--shell", sh] => Command::Prompt(Prompt { shell: shell(sh)? }),
-            ["refresh", "--shell", sh] => Command::Refresh(Refresh { shell: shell(sh)?, code: None }),
-            ["assume", "--format", format, "--account", account, "--role", role] => Command::Assume(Assume {
-                account: value(account)?,
-                role: value(role)?,
-                duration: None,
-                session_name: None,
-                external_id: None,
-                code: None,
-                min_ttl: None,
-                format: Format::from_str(format, false).ok()?,
-            }),
+            ["refresh", "--shell", sh] => refresh(sh, false)?,
+            ["refresh", "--shell", sh, "--only-changes"] => refresh(sh, true)?,
+            ["assume", "--format", format, "--account", account, "--role", role] => {
+                assume(format, false, account, role)?
+            }
+            ["assume", "--format", format, "--only-changes", "--account", account, "--role", role] => {
+                assume(format, true, account, role)?
+            }
             ["credential-process", account] => credential_process(account, None)?,
             ["credential-process", account, "--role", role] => credential_process(account, Some(role))?,
             _ => return None,
@@ -95,7 +113,7 @@ mod tests {
 
     #[test]
     fn the_fast_path_reads_what_clap_reads() {
-        let forms: [&[&str]; 16] = [
+        let forms: [&[&str]; 20] = [
             &["awsenv", "init", "zsh"],
             &["awsenv", "switch", "--shell", "fish", "work"],
             &["awsenv", "switch", "--shell", "bash", "--", "-odd"],
@@ -106,6 +124,10 @@ mod tests {
             &["awsenv", "assume", "--format", "fish", "--account", "work", "--role", "R"],
             &["awsenv", "credential-process", "work"],
             &["awsenv", "credential-process", "work", "--role", "Admin"],
+            &["awsenv", "switch", "--shell", "zsh", "--only-changes", "--", "work"],
+            &["awsenv", "refresh", "--shell", "fish", "--only-changes"],
+            &["awsenv", "assume", "--format", "bash", "--only-changes", "--account", "work", "--role", "R"],
+            &["awsenv", "assume", "--format", "fish", "--only-changes", "--account", "w", "--role", "--help"],
             &["awsenv", "switch", "--shell", "bash", "--help"],
             &["awsenv", "init", "tcsh"],
             &["awsenv", "assume", "--format", "tcsh", "--account", "work", "--role", "R"],

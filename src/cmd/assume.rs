@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::{Context, Run, print, say_keys_set};
+use super::{Context, ExportsTo, Run, print, say_keys_set};
 use crate::account::parse_role_duration;
 use crate::broker::{RoleRequest, Want, min_ttl};
 use crate::cli::{Assume, Format, Shell};
@@ -48,7 +48,8 @@ impl Run for Assume {
             }
             Format::Bash | Format::Fish => {
                 let shell = if self.format == Format::Fish { Shell::Fish } else { Shell::Bash };
-                account.exports(&Held::Role(role_arn.clone()), &creds)?.render(shell)
+                let to = ExportsTo { shell, only_changes: self.only_changes };
+                to.render(ctx, &account.exports(&Held::Role(role_arn.clone()), &creds)?)
             }
         };
         print(&out)?;

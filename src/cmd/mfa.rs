@@ -1,6 +1,6 @@
 use anyhow::Result;
 
-use super::{Context, Run, emit};
+use super::{Context, ExportsTo, Run, emit};
 use crate::broker::{Want, parse_base_duration};
 use crate::cli::Mfa;
 use crate::codes::Codes;
@@ -13,6 +13,7 @@ impl Run for Mfa {
             fail(Exit::Config, "No keys set: switch to an account first with ec2switch NAME")
         })?;
         let settings = ctx.settings();
+        let to = ExportsTo { shell: self.shell, only_changes: self.only_changes };
         let account = ctx.open(&name)?;
         // Everything that can be checked without AWS or the terminal is checked before either.
         let duration = self.duration.clone().or_else(|| settings.duration.clone());
@@ -25,12 +26,12 @@ impl Run for Mfa {
         // A role profile's base session is its source's; the shell then takes the role.
         if let Some(request) = account.profile_role() {
             let session = account.role_session(request, &want)?;
-            return emit(self.shell, &account, &Held::role_of(&session), &session.credentials);
+            return emit(ctx, to, &account, &Held::role_of(&session), &session.credentials);
         }
         let (session, made) = account.base_session(&want)?;
         if !made {
             eprintln!("MFA STS token already cached");
         }
-        emit(self.shell, &account, &Held::Base(account.base().info()), &session.credentials)
+        emit(ctx, to, &account, &Held::Base(account.base().info()), &session.credentials)
     }
 }

@@ -37,6 +37,7 @@ use crate::cli::{CertificateArgs, Cli, Command, Shell, SsoCommand};
 use crate::config::{self, CurrentSession, DoctorEnv, Settings, ShellState};
 use crate::creds::{Clock, Credentials, Timestamp};
 use crate::kinds::{Env, Held};
+use crate::shell::Exports;
 
 /// What every command gets besides its own arguments.
 pub struct Context {
@@ -96,6 +97,11 @@ impl Context {
 
     pub fn shell_state(&self) -> ShellState {
         config::shell_state()
+    }
+
+    /// A variable as the shell that started awsenv exports it (see `Exports::render_changes`).
+    pub fn exported(&self, name: &str) -> Option<OsString> {
+        config::exported(name)
     }
 
     /// Whether the prompt segment may carry colour.
@@ -181,10 +187,28 @@ pub fn print(bytes: &[u8]) -> Result<()> {
 }
 
 /// Prints the complete exports for `creds` on stdout, then says on stderr what was set.
-pub fn emit(shell: Shell, account: &Account, held: &Held, creds: &Credentials) -> Result<()> {
-    print(&account.exports(held, creds)?.render(shell))?;
+pub fn emit(ctx: &Context, to: ExportsTo, account: &Account, held: &Held, creds: &Credentials) -> Result<()> {
+    print(&to.render(ctx, &account.exports(held, creds)?))?;
     say_keys_set(&held.label(&account.name));
     Ok(())
+}
+
+/// Where exports go: a shell's syntax, and whether that shell is the one awsenv was started from
+/// and only what changes in it is printed (`--only-changes`, which the shell functions pass).
+#[derive(Clone, Copy)]
+pub struct ExportsTo {
+    pub shell: Shell,
+    pub only_changes: bool,
+}
+
+impl ExportsTo {
+    pub fn render(self, ctx: &Context, exports: &Exports) -> Vec<u8> {
+        if self.only_changes {
+            exports.render_changes(self.shell, |name| ctx.exported(name))
+        } else {
+            exports.render(self.shell)
+        }
+    }
 }
 
 /// The line that says which credentials the shell now holds, on stderr. One write: stderr is

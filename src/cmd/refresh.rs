@@ -1,6 +1,6 @@
 use anyhow::Result;
 
-use super::{Context, Run, print};
+use super::{Context, ExportsTo, Run, print};
 use crate::cli::Refresh;
 use crate::codes::Codes;
 use crate::error::{Exit, fail};
@@ -22,7 +22,8 @@ impl Run for Refresh {
             return Err(fail(Exit::Config, format!("nothing to renew for {} credentials", current.kind)));
         };
         let credentials = session.credentials;
-        print(&account.exports(&held, &credentials)?.render(self.shell))?;
+        let to = ExportsTo { shell: self.shell, only_changes: self.only_changes };
+        print(&to.render(ctx, &account.exports(&held, &credentials)?))?;
         if let Some(expiration) = credentials.expiration {
             let left = crate::creds::human_duration(expiration.seconds_since(ctx.now));
             eprintln!(

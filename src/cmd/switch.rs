@@ -1,6 +1,6 @@
 use anyhow::Result;
 
-use super::{Context, Run, emit};
+use super::{Context, ExportsTo, Run, emit};
 use crate::accounts;
 use crate::cli::Switch;
 use crate::codes::Codes;
@@ -29,6 +29,6 @@ impl Run for Switch {
         };
         let account = ctx.open(name)?;
         let (held, creds) = account.current(|| Codes::new(None, ctx.settings()))?;
-        emit(self.shell, &account, &held, &creds)
+        emit(ctx, ExportsTo { shell: self.shell, only_changes: self.only_changes }, &account, &held, &creds)
     }
 }

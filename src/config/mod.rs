@@ -216,6 +216,12 @@ pub fn shell_state() -> ShellState {
     }
 }
 
+/// A variable as awsenv inherited it from the shell, exactly (empty included): what the shell
+/// holds exported under that name.
+pub fn exported(name: &str) -> Option<OsString> {
+    env::var_os(name)
+}
+
 /// The two region variables as the shell has them now.
 pub struct RegionVars {
     pub region: Option<String>,
