@@ -239,7 +239,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__assume)
-            opts="-d -h --account --role --session-duration --duration --session-name --external-id --code --min-ttl --format --config --debug --help"
+            opts="-d -h --account --role --session-duration --duration --session-name --external-id --code --min-ttl --format --only-changes --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -901,7 +901,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__mfa)
-            opts="-d -h --shell --session-duration --duration --code --config --debug --help"
+            opts="-d -h --shell --only-changes --session-duration --duration --code --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1023,7 +1023,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__refresh)
-            opts="-h --shell --code --config --debug --help"
+            opts="-h --shell --only-changes --code --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1431,7 +1431,7 @@ _awsenv() {
             return 0
             ;;
         awsenv__subcmd__switch)
-            opts="-h --shell --config --debug --help"
+            opts="-h --shell --only-changes --config --debug --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

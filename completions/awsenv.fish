@@ -60,6 +60,7 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l shell -d 'Synta
 zsh\t''
 fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l only-changes -d 'Print only what changes in the shell that started awsenv: variables that already hold their value there are left out (the shell functions pass it)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand switch" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l shell -d 'Syntax of the exports printed on stdout' -r -f -a "bash\t''
@@ -68,6 +69,7 @@ fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s d -l duration -l session-duration -d 'Session lifetime in seconds, 900 to 129600 [env: AWSENV_DURATION] [default: 14400]' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l code -d 'The MFA code (visible to other users in ps; prefer the prompt or AWSENV_MFA_CODE)' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l only-changes -d 'Print only what changes in the shell that started awsenv: variables that already hold their value there are left out (the shell functions pass it)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand mfa" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand now" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
@@ -78,6 +80,7 @@ zsh\t''
 fish\t''"
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l code -d 'The MFA code, if a new MFA session is needed' -r
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l only-changes -d 'Print only what changes in the shell that started awsenv: variables that already hold their value there are left out (the shell functions pass it)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l account -d 'Account from the store whose keys (or MFA session) sign the call, and that holds the role' -r
@@ -91,6 +94,7 @@ complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l format -d 'Outp
 bash\t'export lines for bash and zsh (`shell` is the same)'
 fish\t'set lines for fish'"
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l config -d 'Account file mapping names to `arn:aws:iam::ACCOUNT:` [env: AWSENV_CONFIG] [default: ~/aws-creds/accounts.json]' -r -F
+complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l only-changes -d 'Print only what changes in the shell that started awsenv: variables that already hold their value there are left out (ec2role passes it; bash and fish formats only)'
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -l debug -d 'Explain on stderr which files and cache entries are used and why (never a secret) [env: AWSENV_DEBUG=1]'
 complete -c awsenv -n "__fish_awsenv_using_subcommand assume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c awsenv -n "__fish_awsenv_using_subcommand exec" -l role -d 'Assume this role of the account instead of using its MFA session' -r
