@@ -36,7 +36,7 @@ __awsenv_apply() {
 \builtin zmodload zsh/datetime
 # The prompt's globals, declared here so that the hook needs no emulate (WARN_CREATE_GLOBAL).
 \builtin typeset -g AWSENV_PROMPT='' __awsenv_prompt_ps1='' __awsenv_ps1_prefix='' __awsenv_prompt_inputs=''
-\builtin typeset -g __awsenv_ps1_left='' __awsenv_status=0
+\builtin typeset -g __awsenv_prompt_left='' __awsenv_status=0
 \builtin typeset -gi __awsenv_prompt_since=0 __awsenv_prompt_until=0
 # A prompt segment that no clock can change (no session, no expiry, expired) stands this long.
 \builtin typeset -gi __awsenv_forever=$((1 << 40))
@@ -174,31 +174,27 @@ __awsenv_color() {
 __awsenv_prompt_hook() {
     # Globals, not locals: a function scope of its own costs the shell more than the rest.
     __awsenv_status=$?
-    # The segment made last time stands while the variables it is made of are what they were
-    # (unset and empty read alike, apart; the colour's aside, see __awsenv_prompt_segment) and
-    # the clock is between the second it was made and the second it next changes (a clock set
-    # back makes it again); so does PS1 if no one changed it since. The variables are compared as
-    # they are joined, not kept in a variable first, which would cost more than the test.
-    if [[ ${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-} != "${__awsenv_prompt_inputs}" ]] ||
+    # Nothing to do while the variables the segment is made of (unset and empty read alike,
+    # apart; the colour's aside, see __awsenv_prompt_segment) and PS1 are what the hook left, and
+    # the clock is between the second the segment was made and the second it next changes (a
+    # clock set back makes it again). One test of them all joined: a test costs the shell more
+    # than the joining. They are joined with ':', which $'\x1f' would cost more than; of the
+    # values only AWSENV_ROLE (an ARN) and PS1 hold one, so two sets of values join alike only
+    # if a value is moved across one, by hand, between two prompts.
+    if [[ ${AWSENV_KEY_ID-}:${AWS_ACCESS_KEY_ID-}:${AWSENV_ACCOUNT-}:${AWSENV_SESSION-}:${AWSENV_ROLE-}:${AWSENV_EXPIRES-}:${AWSENV_RENEWABLE-}:${PS1-} != "${__awsenv_prompt_left}" ]] ||
         ((EPOCHSECONDS >= __awsenv_prompt_until || EPOCHSECONDS < __awsenv_prompt_since)); then
-        # The same variables as above, joined the same way (a unit test of src/shell.rs checks it).
-        # A new segment goes into PS1 at the next hook that manages it, even if this one does not
-        # (__awsenv_prompt_update).
-        __awsenv_prompt_inputs=${AWSENV_KEY_ID-}$'\x1f'${AWS_ACCESS_KEY_ID-}$'\x1f'${AWSENV_ACCOUNT-}$'\x1f'${AWSENV_SESSION-}$'\x1f'${AWSENV_ROLE-}$'\x1f'${AWSENV_EXPIRES-}$'\x1f'${AWSENV_RENEWABLE-} __awsenv_ps1_left=''
-        __awsenv_prompt_segment
-    elif [[ :${PS1-} == "${__awsenv_ps1_left}" ]]; then
-        # A number: no quotes needed.
-        # shellcheck disable=SC2248
-        return ${__awsenv_status}
+        __awsenv_prompt_update
+        if [[ -n ${__awsenv_ps1_managed-} ]]; then
+            PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
+            __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
+            PS1=${__awsenv_ps1_prefix}${PS1-}
+        fi
+        __awsenv_prompt_left=${__awsenv_prompt_inputs}:${PS1-}
     fi
-    if [[ -n ${__awsenv_ps1_managed-} ]]; then
-        PS1=${PS1:+${PS1#"${__awsenv_ps1_prefix-}"}}
-        __awsenv_ps1_prefix=${__awsenv_prompt_ps1}
-        PS1=${__awsenv_ps1_prefix}${PS1-}
-        # With a mark in front, so that '' (nothing left yet) never matches, even an empty PS1.
-        __awsenv_ps1_left=:${PS1}
-    fi
-    return "${__awsenv_status}"
+    # The status it came with: a function's is its last command's, so `return` (which costs the
+    # shell as much as the test above) runs only when it is not 0.
+    # shellcheck disable=SC2248
+    ((!__awsenv_status)) || return ${__awsenv_status}
 }
 
 # __awsenv_prompt_segment: makes AWSENV_PROMPT and __awsenv_prompt_ps1, and the window of seconds
@@ -257,10 +253,17 @@ __awsenv_prompt_segment() {
 }
 
 # __awsenv_prompt_update: set AWSENV_PROMPT (and __awsenv_prompt_ps1) without touching PS1, for a
-# prompt of your own.
+# prompt of your own. The segment is made again only when one of the variables it is made of
+# changed or the clock left the window in which it stands.
 __awsenv_prompt_update() {
-    local __awsenv_ps1_managed=''
-    __awsenv_prompt_hook
+    if [[ ${AWSENV_KEY_ID-}:${AWS_ACCESS_KEY_ID-}:${AWSENV_ACCOUNT-}:${AWSENV_SESSION-}:${AWSENV_ROLE-}:${AWSENV_EXPIRES-}:${AWSENV_RENEWABLE-} != "${__awsenv_prompt_inputs}" ]] ||
+        ((EPOCHSECONDS >= __awsenv_prompt_until || EPOCHSECONDS < __awsenv_prompt_since)); then
+        # The same variables as above, joined the same way (a unit test of src/shell.rs checks it).
+        __awsenv_prompt_inputs=${AWSENV_KEY_ID-}:${AWS_ACCESS_KEY_ID-}:${AWSENV_ACCOUNT-}:${AWSENV_SESSION-}:${AWSENV_ROLE-}:${AWSENV_EXPIRES-}:${AWSENV_RENEWABLE-}
+        # The hook puts the new segment into PS1 at its next call, even if it did not make it.
+        __awsenv_prompt_left=''
+        __awsenv_prompt_segment
+    fi
 }
 
 # awsenv_prompt: print the segment, for a prompt of your own; without a subshell, call

@@ -322,23 +322,24 @@ mod tests {
         }
     }
 
-    /// The bash and zsh hooks compare the prompt's variables as they join them and store the
-    /// same join on a miss: two copies of one list, which must not drift apart.
+    /// The bash and zsh hooks compare the prompt's variables as they join them (the hook with
+    /// PS1, `__awsenv_prompt_update` without) and store the same join: three copies of one list,
+    /// which must not drift apart.
     #[test]
     fn the_prompt_hooks_store_what_they_compare() {
         for script in [BASH_INIT, ZSH_INIT] {
             let joins: Vec<&str> = script
                 .lines()
                 .filter_map(|line| {
-                    let start = line.find("${AWSENV_KEY_ID-}$'\\x1f'")?;
+                    let start = line.find("${AWSENV_KEY_ID-}:")?;
                     let last = "${AWSENV_RENEWABLE-}";
                     let end = line[start..].find(last)? + start + last.len();
                     Some(&line[start..end])
                 })
                 .collect();
-            assert_eq!(joins.len(), 2, "{joins:?}");
-            assert_eq!(joins[0], joins[1]);
-            assert_eq!(joins[0].matches("$'\\x1f'").count(), 6);
+            assert_eq!(joins.len(), 3, "{joins:?}");
+            assert!(joins.iter().all(|join| *join == joins[0]), "{joins:#?}");
+            assert_eq!(joins[0].matches("-}:").count(), 6);
         }
     }
 

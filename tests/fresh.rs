@@ -626,7 +626,7 @@ check() {{
     local kept fresh
     __awsenv_prompt_hook
     kept="$AWSENV_PROMPT|$__awsenv_prompt_ps1|$PS1"
-    __awsenv_prompt_inputs=''
+    __awsenv_prompt_inputs='' __awsenv_prompt_left=''
     __awsenv_prompt_hook
     fresh="$AWSENV_PROMPT|$__awsenv_prompt_ps1|$PS1"
     checks=$((checks + 1))
