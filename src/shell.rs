@@ -208,10 +208,12 @@ impl Exports {
         )
     }
 
+    /// The lines of the variables `differs` keeps, and an unset for each of those without a
+    /// value (`unsets_together`: one unset for them all, at the end).
     fn render_where(
         &self,
         shell: Shell,
-        changes: impl Fn(&str, &Secret) -> bool,
+        differs: impl Fn(&str, &Secret) -> bool,
         unsets_together: bool,
     ) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
@@ -225,7 +227,7 @@ impl Exports {
                 }
                 continue;
             };
-            if !changes(name, value) {
+            if !differs(name, value) {
                 continue;
             }
             let (verb, separator): (&[u8], &[u8]) = match shell {
