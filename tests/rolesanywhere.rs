@@ -433,6 +433,9 @@ fn pkcs11_keys_and_certificates_on_softhsm() {
     let numbers: Vec<&str> =
         all.lines().filter_map(|l| l.split_once(") Hex Fingerprint: ").map(|(n, _)| n)).collect();
     assert_eq!(numbers, ["1", "2", "3"], "the token holds three certificates: {all}");
+    // Numbered by object id, whatever order the module enumerates them in.
+    let ids: Vec<&str> = all.lines().filter_map(|l| l.split_once(";id=").map(|(_, rest)| rest)).collect();
+    assert_eq!(ids, ["%01;type=cert", "%02;type=cert", "%03;type=cert"], "{all}");
     let none = sandbox
         .awsenv()
         .args(["read-certificate-data", "--certificate", "pkcs11:token=nosuch"])

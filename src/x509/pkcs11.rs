@@ -83,10 +83,13 @@ impl Module {
         Ok(found)
     }
 
-    /// Every X.509 certificate on the matching tokens that matches the URI's object attributes.
+    /// Every X.509 certificate on the matching tokens that matches the URI's object attributes,
+    /// in slot order and, within a token, by id, label and content: a module enumerates objects
+    /// in no fixed order (SoftHSM2 in its directory's), and the listing's numbers must not move.
     pub fn certificates(&self, uri: &Uri) -> Result<Vec<TokenCertificate>> {
         let mut found = Vec::new();
         for (slot, token) in self.slots(uri)? {
+            let from = found.len();
             let session =
                 self.context.open_ro_session(slot).map_err(|e| p11_error("opening a session", &e))?;
             let mut template = vec![
@@ -114,6 +117,9 @@ impl Module {
                 let certificate = Certificate::from_der(&der, &what)?;
                 found.push(TokenCertificate { slot, token: token.clone(), id, label, certificate });
             }
+            found[from..].sort_by(|a, b| {
+                (&a.id, &a.label, &a.certificate.der).cmp(&(&b.id, &b.label, &b.certificate.der))
+            });
         }
         Ok(found)
     }
