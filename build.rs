@@ -59,6 +59,52 @@ fn layout(source: &str, text: &str) -> String {
     )
 }
 
+/// The release build under .cargo/static-pie.toml, which names the list in AWSENV_HOT_SYMBOLS:
+/// the functions that the hot paths run go first and together in `.text` (lld's
+/// `--symbol-ordering-file`). Each page fault of these short-lived processes costs about 2 us on
+/// the benchmark's machine; scattered over 5.5 MB of code, those functions took 24 to 43 faults,
+/// and together about 11. Names carry a hash of the profile, so the file's profile keeps the symbol
+/// table (`strip = false`) and this strips it at the link instead: `scripts/bench --hot-symbols`
+/// then builds the very same names with AWSENV_KEEP_SYMBOLS=1 and writes the list anew. A name the
+/// build does not have (after a toolchain or dependency update) is skipped without a word; only the
+/// layout suffers. The order needs rustc's own lld, the default of x86_64-unknown-linux-gnu since
+/// rustc 1.90, unless a linker or linker flags are chosen (GNU ld has no such option).
+#[allow(clippy::disallowed_methods, reason = "a build script's input is its environment")]
+fn release_link() {
+    for name in ["AWSENV_HOT_SYMBOLS", "AWSENV_KEEP_SYMBOLS", "RUSTC_LINKER"] {
+        println!("cargo:rerun-if-env-changed={name}");
+    }
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let Some(list) = std::env::var_os("AWSENV_HOT_SYMBOLS") else {
+        return;
+    };
+    if var("PROFILE") != "release" {
+        return;
+    }
+    if std::env::var_os("AWSENV_KEEP_SYMBOLS").is_none() {
+        match var("CARGO_CFG_TARGET_OS").as_str() {
+            "macos" | "ios" => println!("cargo:rustc-link-arg-bins=-Wl,-S,-x"),
+            "windows" => {}
+            _ => println!("cargo:rustc-link-arg-bins=-Wl,--strip-all"),
+        }
+    }
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let own_lld = var("TARGET") == "x86_64-unknown-linux-gnu"
+        && std::env::var_os("RUSTC_LINKER").is_none()
+        && !["linker", "fuse-ld"].iter().any(|flag| flags.contains(flag));
+    if !own_lld {
+        return;
+    }
+    let list = std::path::PathBuf::from(list);
+    println!("cargo:rerun-if-changed={}", list.display());
+    if !list.is_file() {
+        println!("cargo:warning=AWSENV_HOT_SYMBOLS names {}, which is not a file", list.display());
+        return;
+    }
+    println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", list.display());
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+}
+
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok().filter(|out| out.status.success())?;
     Some(String::from_utf8(out.stdout).ok()?.trim().to_owned()).filter(|text| !text.is_empty())
@@ -66,6 +112,7 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     shell_files();
+    release_link();
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown commit".to_owned());
     println!("cargo:rustc-env=AWSENV_COMMIT={commit}");
     // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs. Only files
