@@ -32,20 +32,30 @@ __awsenv_clock=EPOCHSECONDS
 
 # __awsenv_run BIN ARGS...: runs awsenv and evaluates the exports it prints, with Ctrl-C ignored
 # meanwhile so that a set is applied whole or not at all; then the shell's own INT trap is put
-# back. The subshell that execs awsenv first prints the code that puts the trap back, as a
-# function (trap -p there shows this shell's traps), so that costs no process, and the output is
-# evaluated as it came: taking it apart with patterns would cost bash more than the evaluation.
+# back. The subshell that execs awsenv first runs `trap -p INT`, which shows this shell's trap
+# there (so that costs no process) and prints nothing when there is none, the usual case; then
+# `trap - INT` is all it takes. Nothing else runs in the subshell: each write into the pipe wakes
+# this shell, and printing the restoring code around the trap cost ec2switch about 6% of its time.
+# `trap -p` ends with " SIGINT" and a newline; the last such line ends the trap, for no line of
+# awsenv's exports ends so (each ends in a quote or a variable's name).
 __awsenv_run() {
-    local __awsenv_out
+    local __awsenv_out __awsenv_int=''
     __awsenv_out=$(
-        \builtin printf '__awsenv_restore_int() {\n\\builtin trap - INT\n'
         \builtin trap -p INT
-        \builtin printf '}\n'
         \builtin exec "$@"
     ) || \builtin return
+    if [[ ${__awsenv_out} == 'trap -- '* ]]; then
+        local __awsenv_rest=${__awsenv_out##*' SIGINT'$'\n'}
+        __awsenv_int=${__awsenv_out%"${__awsenv_rest}"}
+        __awsenv_out=${__awsenv_rest}
+    fi
     \builtin trap '' INT
     \builtin eval -- "${__awsenv_out}"
-    __awsenv_restore_int
+    if [[ -z ${__awsenv_int} ]]; then
+        \builtin trap - INT
+    else
+        \builtin eval -- "${__awsenv_int}"
+    fi
 }
 
 # Seconds since the epoch in __awsenv_time, without a process: bash 5 has EPOCHSECONDS, bash 4.2
